@@ -1,0 +1,54 @@
+# The two commands a newcomer needs: `make run` and `make test`. Both create or update .venv
+# first, from pyproject.toml pinned by constraints.txt, so a clean clone needs only Python and make.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+RUN_ARGS ?=
+
+.PHONY: run test lint typecheck importlint pytest bench format lock clean help
+
+help:
+	@echo "make run    - set up .venv if needed, run the default study on built-in synthetic data"
+	@echo "make test   - set up .venv if needed, run lint, type checks, layer rules and the tests"
+	@echo "make bench  - time and measure memory of the data layer (real file when present)"
+	@echo "make format - apply ruff formatting and safe fixes"
+	@echo "make lock   - re-pin constraints.txt from the current .venv"
+
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "ctdc-risk needs Python 3.11 or newer; found " + sys.version.split()[0])'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/ctdc-risk $(RUN_ARGS)
+
+test: lint typecheck importlint pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests scripts
+	$(BIN)/ruff format --check src tests scripts
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+importlint: $(STAMP)
+	$(BIN)/lint-imports
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python scripts/bench.py
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix src tests scripts
+	$(BIN)/ruff format src tests scripts
+
+lock: $(STAMP)
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^ctdc-risk' > constraints.txt
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -1,0 +1,1 @@
+"""Data layer: read any CTDC release, harmonise it to the canonical frame, validate, report."""

@@ -1,0 +1,493 @@
+"""Harmonise a raw CTDC table of any release into the canonical frame.
+
+Each raw column is read through a strict parser (:mod:`ctdc_risk.data.codes`): cells the
+release does not allow are collected and reported together, with column and line numbers but
+never the cell text; harmless spelling variants are rewritten and counted. Derived columns
+(child status, regions, cross-border, merged flag groups, recruiter relation) are then built the
+same way for every release, so a study never depends on which release it read.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import reduce
+from operator import or_
+
+import numpy as np
+import pandas as pd
+
+from ctdc_risk.data import codes
+from ctdc_risk.data.countries import CountryInfo, is_missing_country, map_countries
+from ctdc_risk.data.io import RawTable
+from ctdc_risk.data.releases import (
+    NOT_SPECIFIED_LABOUR,
+    NOT_SPECIFIED_MEANS,
+    RECRUITER_UNKNOWN,
+    SEX_AND_LABOUR,
+    HeaderMatch,
+)
+from ctdc_risk.data.schema import (
+    AGE_BANDS,
+    CANONICAL_NAMES,
+    CHILD_AGE_BANDS,
+    CHILD_STATUS_SOURCES,
+    COLUMN_BY_NAME,
+    DATASOURCES,
+    EXPLOIT_DETAIL,
+    EXPLOIT_GROUPS,
+    FLAG_COLUMNS,
+    GENDERS,
+    MAJORITY,
+    MEANS_DETAIL,
+    MEANS_GROUPS,
+    MEANS_MERGE,
+    RECRUITER_FLAGS,
+    SECTOR_DETAIL,
+    SECTOR_MERGE,
+    TRAFFICKING_MONTHS,
+    UN_REGIONS,
+)
+from ctdc_risk.errors import DataValueError
+
+log = logging.getLogger(__name__)
+
+_MAX_PROBLEMS = 10
+_MAX_LINES = 5
+
+# Spellings each role is expected to use in some release; anything else that still parses is a
+# rewrite and is counted.
+_STANDARD: dict[str, frozenset[str]] = {
+    "flag": frozenset({"0", "1", "-99", ""}),
+    "age_band": frozenset({*AGE_BANDS, "-99", ""}),
+    "gender": frozenset(
+        {"Female", "Male", "Transgender/NonConforming", "-99", "Unknown", ""}
+        | {"Woman", "Man", "Trans/Transgender/NonConforming"}
+        | {*GENDERS}
+    ),
+    "majority": frozenset({"Minor", "Adult", "-99", "Unknown", "", *MAJORITY}),
+    "datasource": frozenset({"Case Management", "Hotline", "-99", "Unknown", "", *DATASOURCES}),
+    "trafficking_months": frozenset(
+        {"0--12 (0-1 yr)", "13--24 (1-2 yrs)", "25--60 (2-5 yrs)", "61+ (5+ yrs)"}
+        | {"25+ (2+ yrs)", "-99", "", *TRAFFICKING_MONTHS}
+    ),
+}
+
+
+@dataclass
+class HarmoniseLog:
+    """What harmonisation did, for the data report."""
+
+    rows_in: int = 0
+    rows_dropped: dict[str, int] = field(default_factory=dict)
+    rewrites: dict[str, Counter[str]] = field(default_factory=dict)
+    unmapped_countries: dict[str, Counter[str]] = field(default_factory=dict)
+    child_status_rule: dict[str, int] = field(default_factory=dict)
+    inconsistencies: dict[str, int] = field(default_factory=dict)
+    recruiter_from_text: int = 0
+
+    def rewrite(self, column: str, what: str, n: int) -> None:
+        if n:
+            self.rewrites.setdefault(column, Counter())[what] += n
+
+
+@dataclass(frozen=True)
+class Harmonised:
+    frame: pd.DataFrame
+    log: HarmoniseLog
+
+
+class _Problems:
+    """Collects cells a release does not allow, so one error can list them all."""
+
+    def __init__(self, source: str, row_word: str, line_of: np.ndarray) -> None:
+        self.source = source
+        self.row_word = row_word
+        self.line_of = line_of
+        self.items: list[str] = []
+
+    def add(self, column: str, rows: np.ndarray, expected: str) -> None:
+        lines = ", ".join(str(int(self.line_of[r])) for r in rows[:_MAX_LINES])
+        more = ", ..." if len(rows) > _MAX_LINES else ""
+        cells = "cell" if len(rows) == 1 else "cells"
+        self.items.append(
+            f"column {column!r}: {len(rows):,} {cells} not {expected} ({self.row_word} {lines}{more})"
+        )
+
+    def raise_if_any(self) -> None:
+        if not self.items:
+            return
+        shown = self.items[:_MAX_PROBLEMS]
+        rest = len(self.items) - len(shown)
+        body = "\n  - ".join(shown) + (f"\n  - and {rest} more columns" if rest else "")
+        raise DataValueError(
+            f"{self.source}: values the release does not allow:\n  - {body}\n"
+            "Fix these cells (or the column's coding) and run again; cell contents are not "
+            "shown because they may describe a person."
+        )
+
+
+class _Reader:
+    """Maps categorical raw columns through parsers using category codes (fast at 1M rows)."""
+
+    def __init__(self, frame: pd.DataFrame, problems: _Problems, hlog: HarmoniseLog) -> None:
+        self.frame = frame
+        self.problems = problems
+        self.hlog = hlog
+
+    def _parse(
+        self, raw: str, parser: Callable[[str], object], role: str, expected: str
+    ) -> tuple[list[object], np.ndarray]:
+        col = self.frame[raw]
+        cats = [str(c) for c in col.cat.categories]
+        codes_ = col.cat.codes.to_numpy()
+        parsed = [parser(c) for c in cats]
+        bad = [i for i, p in enumerate(parsed) if p is codes.INVALID]
+        if bad:
+            self.problems.add(raw, np.flatnonzero(np.isin(codes_, bad)), expected)
+        standard = _STANDARD.get(role)
+        if standard is not None:
+            counts = np.bincount(codes_[codes_ >= 0], minlength=len(cats))
+            for cat, p, n in zip(cats, parsed, counts, strict=True):
+                if p is not codes.INVALID and cat not in standard:
+                    shown = "missing" if p is codes.MISSING else _show(p)
+                    self.hlog.rewrite(raw, f"{cat.strip()!r} -> {shown}", int(n))
+        return parsed, codes_
+
+    def flag(self, raw: str) -> pd.Series:
+        parsed, codes_ = self._parse(raw, codes.parse_flag, "flag", "1, 0 or -99")
+        is_true = np.array([p is True for p in parsed] + [False])
+        is_na = np.array([p is codes.MISSING or p is codes.INVALID for p in parsed] + [True])
+        return pd.Series(pd.arrays.BooleanArray(is_true[codes_], is_na[codes_]))
+
+    def category(
+        self,
+        raw: str,
+        parser: Callable[[str], object],
+        levels: tuple[str, ...],
+        role: str,
+        expected: str,
+    ) -> pd.Series:
+        parsed, codes_ = self._parse(raw, parser, role, expected)
+        index = {lv: i for i, lv in enumerate(levels)}
+        lookup = np.array([index.get(p, -1) if isinstance(p, str) else -1 for p in parsed] + [-1])
+        return pd.Series(pd.Categorical.from_codes(lookup[codes_], categories=list(levels)))
+
+    def year(self, raw: str) -> pd.Series:
+        parsed, codes_ = self._parse(raw, codes.parse_year, "year", "a year from 1990 to now")
+        values = np.array([p if isinstance(p, int) else 0 for p in parsed] + [0], dtype=np.int16)
+        is_na = np.array([not isinstance(p, int) for p in parsed] + [True])
+        return pd.Series(pd.arrays.IntegerArray(values[codes_], is_na[codes_]))
+
+    def recruiter_text(self, raw: str) -> tuple[list[object], np.ndarray]:
+        return self._parse(
+            raw, codes.parse_recruiter_text, "recruiter_text", "a known recruiter relation list"
+        )
+
+    def country(self, raw: str, prefix: str) -> dict[str, pd.Series]:
+        col = self.frame[raw]
+        cats = [str(c) for c in col.cat.categories]
+        codes_ = col.cat.codes.to_numpy()
+        to_map = [c for c in cats if not is_missing_country(c)]
+        mapped = map_countries(to_map)
+        counts = np.bincount(codes_[codes_ >= 0], minlength=len(cats))
+        infos: list[CountryInfo | None] = []
+        for cat, n in zip(cats, counts, strict=True):
+            info = mapped.get(cat)
+            infos.append(info)
+            if info is None and not is_missing_country(cat) and n:
+                self.hlog.unmapped_countries.setdefault(raw, Counter())[cat.strip()] += int(n)
+        out: dict[str, pd.Series] = {}
+        for part, attr in (("iso3", "iso3"), ("region", "region"), ("subregion", "subregion")):
+            labels = [getattr(i, attr) if i else None for i in infos]
+            if part == "region":
+                levels = list(UN_REGIONS)
+            else:
+                levels = sorted({lb for lb in labels if lb})
+            index = {lv: i for i, lv in enumerate(levels)}
+            lookup = np.array([index[lb] if lb else -1 for lb in labels] + [-1])
+            out[f"{prefix}_{part}"] = pd.Series(
+                pd.Categorical.from_codes(lookup[codes_], categories=levels)
+            )
+        return out
+
+
+def _show(value: object) -> str:
+    if value is True:
+        return "yes"
+    if value is False:
+        return "no"
+    return str(value)
+
+
+_COUNTRY_ROLES = {
+    "citizenship": "citizenship",
+    "citizenship_iso3": "citizenship",
+    "exploitation_country": "exploitation",
+    "exploitation_iso3": "exploitation",
+}
+_TEXT_ROLES: dict[str, tuple[Callable[[str], object], tuple[str, ...], str, str]] = {
+    "gender": (codes.parse_gender, GENDERS, "gender", "a known gender"),
+    "age_band": (codes.parse_age_band, AGE_BANDS, "age_band", "a known age band"),
+    "majority_status": (codes.parse_majority, MAJORITY, "majority", "Minor or Adult"),
+    "majority_status_at_exploit": (codes.parse_majority, MAJORITY, "majority", "Minor or Adult"),
+    "datasource": (codes.parse_datasource, DATASOURCES, "datasource", "a known data source"),
+    "trafficking_months": (
+        codes.parse_trafficking_months,
+        TRAFFICKING_MONTHS,
+        "trafficking_months",
+        "a known duration band",
+    ),
+}
+
+# Canonical columns derived below; when reading the canonical frame they are recomputed rather
+# than trusted, so a file can never carry an inconsistent is_child or region.
+_DERIVED = frozenset(
+    {
+        "is_child",
+        "child_status_source",
+        "citizenship_region",
+        "citizenship_subregion",
+        "exploitation_region",
+        "exploitation_subregion",
+        "cross_border",
+        "recruiter_known",
+    }
+)
+
+
+def harmonise(raw: RawTable, match: HeaderMatch, *, latest_year: int | None = None) -> Harmonised:
+    """Harmonise a raw table of a detected release into the canonical frame.
+
+    Raises
+    ------
+    DataValueError
+        Cells hold values the release does not allow; the message lists every such column
+        with the number of cells and their line numbers.
+    """
+    release = match.release
+    hlog = HarmoniseLog(rows_in=raw.n_rows)
+    frame = _drop_blank_rows(raw.frame, hlog)
+    offset = 2 if raw.source.file_format != "parquet" else 1
+    row_word = "rows" if raw.source.file_format in ("xlsx", "parquet") else "lines"
+    problems = _Problems(raw.source.path, row_word, frame.index.to_numpy() + offset)
+    frame = frame.reset_index(drop=True)
+    reader = _Reader(frame, problems, hlog)
+    base: dict[str, pd.Series] = {}
+    flags: dict[str, pd.Series] = {}
+    recruiter_text: tuple[list[object], np.ndarray] | None = None
+    for col, role in release.text.items():
+        raw_name = match.raw_for.get(col)
+        if raw_name is None or col in _DERIVED:
+            continue
+        if role == "canonical":
+            role = _canonical_role(col)
+        if role == "flag":
+            flags[col] = reader.flag(raw_name)
+        elif role == "year":
+            base["year_of_registration"] = reader.year(raw_name)
+        elif role in _COUNTRY_ROLES:
+            base.update(reader.country(raw_name, _COUNTRY_ROLES[role]))
+        elif role == "recruiter_text":
+            recruiter_text = reader.recruiter_text(raw_name)
+        elif role in _TEXT_ROLES:
+            parser, levels, std_role, expected = _TEXT_ROLES[role]
+            base[role] = reader.category(raw_name, parser, levels, std_role, expected)
+        else:  # pragma: no cover - a release definition error, not a user error
+            raise AssertionError(f"unknown role {role!r} for {col}")
+    for col, name in release.flags.items():
+        raw_name = match.raw_for.get(col)
+        if raw_name is not None:
+            flags[name] = reader.flag(raw_name)
+    problems.raise_if_any()
+    n = len(frame)
+    out = assemble_canonical(base, flags, n, hlog, recruiter_text=recruiter_text)
+    log.info("harmonised %s: %d rows in, %d rows out", release.id, raw.n_rows, len(out))
+    return Harmonised(out, hlog)
+
+
+def _canonical_role(col: str) -> str:
+    kind = COLUMN_BY_NAME[col].kind
+    if kind in ("flag", "bool"):
+        return "flag"
+    if kind == "year":
+        return "year"
+    if kind == "iso3":
+        return col
+    return col
+
+
+def _drop_blank_rows(frame: pd.DataFrame, hlog: HarmoniseLog) -> pd.DataFrame:
+    blank = np.ones(len(frame), dtype=bool)
+    for name in frame.columns:
+        col = frame[name]
+        empty = [i for i, c in enumerate(col.cat.categories) if str(c).strip() == ""]
+        blank &= np.isin(col.cat.codes.to_numpy(), [*empty, -1])
+    n_blank = int(blank.sum())
+    if n_blank:
+        hlog.rows_dropped["all cells blank"] = n_blank
+        return frame.loc[~blank]
+    return frame
+
+
+def _na_flag(n: int) -> pd.Series:
+    return pd.Series(pd.arrays.BooleanArray(np.zeros(n, dtype=bool), np.ones(n, dtype=bool)))
+
+
+def _yes(s: pd.Series) -> np.ndarray:
+    return s.fillna(False).to_numpy(dtype=bool)
+
+
+def _unknown_where(s: pd.Series, control: pd.Series | None) -> pd.Series:
+    """Where a "not specified / unknown" control flag is yes, a recorded "no" means unknown."""
+    if control is None:
+        return s
+    s = s.copy()
+    s[_yes(control) & ~s.isna().to_numpy() & ~_yes(s)] = pd.NA
+    return s
+
+
+def _any_of(parts: Iterable[pd.Series]) -> pd.Series:
+    """Kleene OR: yes if any part is yes, no if all are no, unknown otherwise."""
+    return reduce(or_, parts)
+
+
+def assemble_canonical(
+    base: dict[str, pd.Series],
+    flags: dict[str, pd.Series],
+    n: int,
+    hlog: HarmoniseLog | None = None,
+    *,
+    recruiter_text: tuple[list[object], np.ndarray] | None = None,
+) -> pd.DataFrame:
+    """Build the canonical frame from parsed base columns and flags (internal names).
+
+    Shared by harmonisation and the synthetic generator, so derived columns (merged groups,
+    child status, cross-border, recruiter relation) follow one rule everywhere.
+    """
+    hlog = hlog if hlog is not None else HarmoniseLog(rows_in=n)
+    out: dict[str, pd.Series] = dict(base)
+    means_ns = flags.pop(NOT_SPECIFIED_MEANS, None)
+    labour_ns = flags.pop(NOT_SPECIFIED_LABOUR, None)
+    recruiter_unknown = flags.pop(RECRUITER_UNKNOWN, None)
+    sex_and_labour = flags.pop(SEX_AND_LABOUR, None)
+
+    def get(name: str) -> pd.Series:
+        return flags[name] if name in flags else _na_flag(n)
+
+    for name in MEANS_DETAIL:
+        out[name] = _unknown_where(get(name), means_ns)
+    for group, members in MEANS_MERGE.items():
+        given = group in flags
+        out[group] = flags[group] if given else _any_of(out[m] for m in members)
+    for name in SECTOR_DETAIL:
+        out[name] = _unknown_where(get(name), labour_ns)
+    for group, members in SECTOR_MERGE.items():
+        given = group in flags
+        out[group] = flags[group] if given else _any_of(out[m] for m in members)
+    for name in EXPLOIT_DETAIL:
+        out[name] = get(name)
+    for name in EXPLOIT_GROUPS:
+        out[name] = get(name)
+    if sex_and_labour is not None:
+        out["exploit_forced_labour"] = out["exploit_forced_labour"] | sex_and_labour
+        out["exploit_sexual"] = out["exploit_sexual"] | sex_and_labour
+    if any(name in flags for name in EXPLOIT_DETAIL):
+        out["exploit_other"] = _any_of([out["exploit_other"], *(out[d] for d in EXPLOIT_DETAIL)])
+    for name in FLAG_COLUMNS:
+        if name not in out:
+            out[name] = get(name)
+    _recruiter(out, recruiter_unknown, recruiter_text, hlog)
+    _child_status(out, n, hlog)
+    _cross_border(out, n)
+    for name in CANONICAL_NAMES:
+        if name not in out:
+            out[name] = _empty_column(name, n)
+    frame = pd.DataFrame({name: out[name].reset_index(drop=True) for name in CANONICAL_NAMES})
+    return frame
+
+
+def _empty_column(name: str, n: int) -> pd.Series:
+    col = COLUMN_BY_NAME[name]
+    if col.kind in ("flag", "bool"):
+        return _na_flag(n)
+    if col.kind == "year":
+        return pd.Series(pd.arrays.IntegerArray(np.zeros(n, np.int16), np.ones(n, dtype=bool)))
+    return pd.Series(pd.Categorical.from_codes(np.full(n, -1), categories=list(col.levels)))
+
+
+def _recruiter(
+    out: dict[str, pd.Series],
+    unknown: pd.Series | None,
+    text: tuple[list[object], np.ndarray] | None,
+    hlog: HarmoniseLog,
+) -> None:
+    names = list(RECRUITER_FLAGS)
+    for name in names:
+        out[name] = _unknown_where(out[name], unknown)
+    if text is not None:
+        parsed, codes_ = text
+        all_na = np.logical_and.reduce([out[name].isna().to_numpy() for name in names])
+        usable = np.array([isinstance(p, frozenset) for p in parsed] + [False])[codes_] & all_na
+        if usable.any():
+            for name in names:
+                named = np.array(
+                    [isinstance(p, frozenset) and name in p for p in parsed] + [False]
+                )[codes_]
+                col = out[name].copy()
+                col[usable] = named[usable]
+                out[name] = col
+            hlog.recruiter_from_text = int(usable.sum())
+    known = np.logical_or.reduce([_yes(out[name]) for name in names])
+    out["recruiter_known"] = pd.Series(pd.array(known, dtype="boolean"))
+
+
+def _child_status(out: dict[str, pd.Series], n: int, hlog: HarmoniseLog) -> None:
+    age = out.get("age_band")
+    ms = out.get("majority_status")
+    mse = out.get("majority_status_at_exploit")
+    conditions: list[np.ndarray] = []
+    values: list[np.ndarray] = []
+    decided = np.zeros(n, dtype=bool)
+    for source, col, child_test in (
+        ("age_band", age, lambda c: c.isin(CHILD_AGE_BANDS).to_numpy()),
+        ("majority_status", ms, lambda c: (c == "minor").to_numpy()),
+        ("majority_status_at_exploit", mse, lambda c: (c == "minor").to_numpy()),
+    ):
+        if col is None:
+            conditions.append(np.zeros(n, dtype=bool))
+            values.append(np.zeros(n, dtype=bool))
+            continue
+        cond = col.notna().to_numpy() & ~decided
+        decided |= cond
+        conditions.append(cond)
+        values.append(child_test(col))
+        hlog.child_status_rule[source] = int(cond.sum())
+    is_child = np.select(conditions, values, default=False)
+    hlog.child_status_rule["undetermined"] = int((~decided).sum())
+    out["is_child"] = pd.Series(pd.arrays.BooleanArray(is_child, ~decided))
+    source_codes = np.select(conditions, [0, 1, 2], default=-1)
+    out["child_status_source"] = pd.Series(
+        pd.Categorical.from_codes(source_codes, categories=list(CHILD_STATUS_SOURCES))
+    )
+    if age is not None and ms is not None:
+        both = age.notna().to_numpy() & ms.notna().to_numpy()
+        clash = both & (age.isin(CHILD_AGE_BANDS).to_numpy() != (ms == "minor").to_numpy())
+        if clash.any():
+            hlog.inconsistencies["majority_status contradicts age_band"] = int(clash.sum())
+
+
+def _cross_border(out: dict[str, pd.Series], n: int) -> None:
+    cit = out.get("citizenship_iso3")
+    exp = out.get("exploitation_iso3")
+    if cit is None or exp is None:
+        out["cross_border"] = _na_flag(n)
+        return
+    c = cit.astype(object).to_numpy()
+    e = exp.astype(object).to_numpy()
+    known = cit.notna().to_numpy() & exp.notna().to_numpy()
+    differs = np.zeros(n, dtype=bool)
+    differs[known] = c[known] != e[known]
+    out["cross_border"] = pd.Series(pd.arrays.BooleanArray(differs, ~known))

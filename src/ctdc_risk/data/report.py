@@ -1,0 +1,130 @@
+"""The data report: what was read, how it was harmonised, and what could not be mapped.
+
+Written as ``data_report.json`` in every run folder and summarised at the end of every command.
+It holds counts and column names only; raw values appear only for countries that could not be
+mapped, and only when at least ``k`` cells share the value (a privacy floor).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from ctdc_risk.data.harmonise import HarmoniseLog
+from ctdc_risk.data.io import SourceInfo
+from ctdc_risk.data.releases import HeaderMatch
+
+
+@dataclass(frozen=True)
+class DataReport:
+    """Everything a reader needs to trust (or question) the canonical frame."""
+
+    source: SourceInfo
+    release_id: str
+    release_label: str
+    flag_semantics: str
+    rows_read: int
+    rows_out: int
+    rows_dropped: dict[str, int]
+    columns_read: int
+    columns_extra: tuple[str, ...]
+    header_respelled: tuple[str, ...]
+    columns_absent: tuple[str, ...]
+    missing_share: dict[str, float]
+    rewrites: dict[str, dict[str, int]]
+    unmapped_countries: dict[str, dict[str, Any]]
+    country_mapped_share: float | None
+    child_status_rule: dict[str, int]
+    inconsistencies: dict[str, int]
+    recruiter_from_text: int
+    n_duplicate_rows: int
+    notes: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def summary_lines(self) -> list[str]:
+        """A few lines for the terminal at the end of a command."""
+        lines = [
+            f"data: {self.source.name} ({self.source.file_format}), release {self.release_id}",
+            f"rows: {self.rows_read:,} read, {self.rows_out:,} kept"
+            + (
+                f" ({', '.join(f'{n:,} {why}' for why, n in self.rows_dropped.items())} dropped)"
+                if self.rows_dropped
+                else ""
+            ),
+        ]
+        if self.flag_semantics == "positive_only":
+            lines.append("flags are positive-only: blank means 'not recorded', never 'no'")
+        if self.country_mapped_share is not None:
+            n_unmapped = sum(v["n_cells"] for v in self.unmapped_countries.values())
+            lines.append(
+                f"countries: {self.country_mapped_share:.1%} of recorded values mapped to ISO"
+                f" alpha-3 ({n_unmapped:,} cells unmapped)"
+            )
+        n_rewrites = sum(sum(c.values()) for c in self.rewrites.values())
+        if n_rewrites:
+            lines.append(f"spelling variants rewritten: {n_rewrites:,} cells")
+        if self.columns_extra:
+            lines.append(f"extra columns ignored: {len(self.columns_extra)}")
+        for what, n in self.inconsistencies.items():
+            lines.append(f"inconsistent: {what} in {n:,} rows")
+        lines.extend(f"note: {note}" for note in self.notes)
+        return lines
+
+
+def build_data_report(
+    frame: pd.DataFrame,
+    source: SourceInfo,
+    match: HeaderMatch,
+    hlog: HarmoniseLog,
+    *,
+    k: int,
+    n_duplicate_rows: int,
+) -> DataReport:
+    """Assemble the data report from the stages' records."""
+    release = match.release
+    absent = tuple(c for c in release.columns if c not in match.raw_for)
+    unmapped: dict[str, dict[str, Any]] = {}
+    for column, counter in hlog.unmapped_countries.items():
+        shown = {v: n for v, n in counter.most_common() if n >= k}
+        unmapped[column] = {
+            "n_cells": sum(counter.values()),
+            "n_values": len(counter),
+            "values_with_at_least_k_cells": shown,
+            "cells_in_rarer_values": sum(counter.values()) - sum(shown.values()),
+        }
+    country_mapped_share = _country_mapped_share(frame, unmapped)
+    return DataReport(
+        source=source,
+        release_id=release.id,
+        release_label=release.label,
+        flag_semantics=str(release.flag_semantics),
+        rows_read=hlog.rows_in,
+        rows_out=len(frame),
+        rows_dropped=dict(hlog.rows_dropped),
+        columns_read=len(match.raw_for) + len(match.extra_columns),
+        columns_extra=match.extra_columns,
+        header_respelled=match.respelled,
+        columns_absent=absent,
+        missing_share={c: round(float(frame[c].isna().mean()), 4) for c in frame.columns}
+        if len(frame)
+        else {},
+        rewrites={c: dict(v) for c, v in hlog.rewrites.items()},
+        unmapped_countries=unmapped,
+        country_mapped_share=country_mapped_share,
+        child_status_rule=dict(hlog.child_status_rule),
+        inconsistencies=dict(hlog.inconsistencies),
+        recruiter_from_text=hlog.recruiter_from_text,
+        n_duplicate_rows=n_duplicate_rows,
+        notes=source.notes,
+    )
+
+
+def _country_mapped_share(frame: pd.DataFrame, unmapped: dict[str, dict[str, Any]]) -> float | None:
+    mapped = int(frame["citizenship_iso3"].notna().sum() + frame["exploitation_iso3"].notna().sum())
+    failed = sum(v["n_cells"] for v in unmapped.values())
+    total = mapped + failed
+    return round(mapped / total, 6) if total else None
