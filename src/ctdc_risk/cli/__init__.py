@@ -1,0 +1,1 @@
+"""Command-line edge: the only place that knows Hydra."""

@@ -1,0 +1,54 @@
+"""``ctdc-risk --help``: commands, config groups and examples, without composing any config."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+
+COMMANDS: dict[str, str] = {
+    "describe": "headline tables: family involvement in recruitment, children vs adults and "
+    "boys vs girls, with 95 % intervals; cells under the privacy floor suppressed "
+    "(also what runs when no command is given, until the factor study lands)",
+}
+
+_EXAMPLES = """\
+  ctdc-risk describe                                  built-in synthetic data
+  ctdc-risk describe data=ctdc data.path=FILE         a CTDC release (CSV, XLSX, Parquet)
+  ctdc-risk describe cohort=children privacy.k=11     another cohort and privacy floor
+  ctdc-risk describe hydra.run.dir=DIR                choose the run folder
+  ctdc-risk describe --cfg job                        show the composed config, run nothing"""
+
+
+def _groups() -> dict[str, list[str]]:
+    root = files("ctdc_risk.conf")
+    groups: dict[str, list[str]] = {}
+    for entry in sorted(root.iterdir(), key=lambda e: e.name):
+        if entry.is_dir() and not entry.name.startswith(("_", ".")):
+            options = sorted(
+                f.name.removesuffix(".yaml") for f in entry.iterdir() if f.name.endswith(".yaml")
+            )
+            if options:
+                groups[entry.name] = options
+    return groups
+
+
+def help_text() -> str:
+    """The help page."""
+    width = max(len(c) for c in COMMANDS) + 3
+    commands = "\n".join(f"  {name:<{width}}{text}" for name, text in COMMANDS.items())
+    groups = "\n".join(f"  {g}: {', '.join(opts)}" for g, opts in _groups().items())
+    return f"""\
+ctdc-risk: risk and protective factors for child trafficking in CTDC victim-case data.
+
+Usage: ctdc-risk [COMMAND] [GROUP=OPTION | KEY=VALUE ...]
+
+Commands:
+{commands}
+
+Config groups (choose with GROUP=OPTION):
+{groups}
+
+Examples:
+{_EXAMPLES}
+
+Every run writes a new folder under outputs/ (printed at the end) with its results, a data
+report and the resolved config (.hydra/config.yaml). Hydra's own options: --hydra-help."""

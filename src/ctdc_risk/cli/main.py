@@ -1,0 +1,78 @@
+"""``ctdc-risk [COMMAND] [overrides]``: the Hydra entry point.
+
+The first word, when it is a command name, is turned into the override ``command=NAME`` so the
+rest of the line is plain Hydra (overrides, ``-m`` sweeps, ``hydra.run.dir=...``). Heavy
+libraries are imported only after Hydra has parsed the line, so ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import hydra
+from omegaconf import DictConfig, OmegaConf
+
+from ctdc_risk.cli.help import COMMANDS, help_text
+from ctdc_risk.errors import CtdcRiskError
+
+
+def _split_command(argv: list[str]) -> list[str]:
+    if argv and argv[0] in COMMANDS:
+        return [*argv[1:], f"command={argv[0]}"]
+    if argv and not argv[0].startswith("-") and "=" not in argv[0]:
+        known = ", ".join(COMMANDS)
+        print(
+            f"ctdc-risk: unknown command {argv[0]!r}; commands are: {known}. "
+            "Overrides look like KEY=VALUE; see ctdc-risk --help.",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
+    return argv
+
+
+@hydra.main(version_base="1.3", config_path="pkg://ctdc_risk.conf", config_name="config")
+def _entry(cfg: DictConfig) -> Any:
+    from hydra.core.hydra_config import HydraConfig
+
+    out_dir = Path(HydraConfig.get().runtime.output_dir)
+    try:
+        return _run(cfg, out_dir)
+    except CtdcRiskError as exc:
+        # A mistake of the user's: the message says what to fix; a traceback would not help.
+        print(f"ctdc-risk: error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _run(cfg: DictConfig, out_dir: Path) -> Any:
+    from ctdc_risk.cli.console import print_describe_summary
+    from ctdc_risk.pipeline.describe import run_describe
+    from ctdc_risk.pipeline.specs import run_spec_from_mapping
+
+    try:
+        plain = OmegaConf.to_container(cfg, resolve=True)
+    except Exception as exc:  # omegaconf's interpolation errors
+        from ctdc_risk.errors import ConfigError
+
+        key = getattr(exc, "full_key", "") or "?"
+        raise ConfigError(f"config key {key!r} cannot be resolved: {str(exc).splitlines()[0]}")
+    assert isinstance(plain, dict)
+    spec = run_spec_from_mapping(plain)
+    result = run_describe(spec, out_dir)
+    print_describe_summary(result)
+    return result.headline.family["children"].share
+
+
+def main() -> None:
+    """Console-script entry point."""
+    if any(a in ("-h", "--help") for a in sys.argv[1:]):
+        # Our own help: Hydra's lists config groups by composing each one (about a second).
+        print(help_text())
+        return
+    sys.argv = [sys.argv[0], *_split_command(sys.argv[1:])]
+    _entry()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,86 @@
+"""Writing run files: atomically (temp file then rename), inside the run folder, injection-safe.
+
+Every file a run writes goes through these helpers, so a crash or a full disk never leaves a
+half-written file under its final name, and spreadsheet programs never execute a cell.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_path(out_dir: Path, name: str) -> Path:
+    """``out_dir / name``, refusing names that would leave the folder."""
+    if not name or Path(name).is_absolute() or ".." in Path(name).parts or "\x00" in name:
+        raise ValueError(f"output name {name!r} would leave the run folder {out_dir}")
+    target = out_dir / name
+    resolved_dir = out_dir.resolve()
+    if resolved_dir not in target.resolve().parents:
+        raise ValueError(f"output name {name!r} resolves outside the run folder {out_dir}")
+    return target
+
+
+def write_text(out_dir: Path, name: str, text: str) -> Path:
+    """Write ``text`` to ``out_dir/name`` atomically."""
+    target = safe_path(out_dir, name)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        os.chmod(tmp, 0o666 & ~_umask())
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_json(out_dir: Path, name: str, data: Any) -> Path:
+    """Write ``data`` as indented JSON (NaN refused: it is not JSON)."""
+    text = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False, default=str) + "\n"
+    return write_text(out_dir, name, text)
+
+
+def escape_cell(value: object) -> object:
+    """Prefix text that a spreadsheet would run as a formula with a quote.
+
+    Examples
+    --------
+    >>> escape_cell("=HYPERLINK(1)")
+    "'=HYPERLINK(1)"
+    >>> escape_cell(-0.5)
+    -0.5
+    """
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def write_csv(
+    out_dir: Path, name: str, header: Sequence[str], rows: Iterable[Sequence[object]]
+) -> Path:
+    """Write rows as CSV atomically, escaping formula-like text cells."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow([escape_cell(h) for h in header])
+    for row in rows:
+        writer.writerow(["" if v is None else escape_cell(v) for v in row])
+    return write_text(out_dir, name, buf.getvalue())

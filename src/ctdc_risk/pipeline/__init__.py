@@ -1,0 +1,1 @@
+"""Study orchestration: plain Python, usable from a notebook without Hydra or MLflow."""

@@ -1,0 +1,80 @@
+"""The ``describe`` command: headline tables for a data source and cohort."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from ctdc_risk.cohort import select_cohort
+from ctdc_risk.data.load import Dataset, load_dataset, load_synthetic
+from ctdc_risk.data.report import DataReport
+from ctdc_risk.errors import StudyError
+from ctdc_risk.headline import Headline, build_headline, headline_json, headline_markdown, headline_rows
+from ctdc_risk.outputs import write_csv, write_json, write_text
+from ctdc_risk.pipeline.specs import DataSpec, RunSpec
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DescribeResult:
+    """What ``describe`` produced and where."""
+
+    out_dir: Path
+    data_report: DataReport
+    headline: Headline
+    files: tuple[Path, ...]
+
+
+def load_data(spec: DataSpec, *, seed: int, k: int) -> Dataset:
+    """Load the configured data source as a canonical :class:`Dataset`."""
+    if spec.source == "synthetic":
+        return load_synthetic(spec.n_rows, seed=spec.seed if spec.seed is not None else seed, k=k)
+    assert spec.path is not None  # checked by DataSpec
+    return load_dataset(
+        spec.path,
+        encoding=spec.encoding,
+        delimiter=spec.delimiter,
+        sheet=spec.sheet,
+        max_bytes=spec.max_bytes,
+        k=k,
+    )
+
+
+def run_describe(spec: RunSpec, out_dir: Path) -> DescribeResult:
+    """Load data, select the cohort and write the headline tables into ``out_dir``.
+
+    Writes ``data_report.json``, ``cohort_flow.csv``, ``headline.md``, ``headline.csv`` and
+    ``headline.json``. Nothing is written if loading or cohort selection fails.
+    """
+    k = spec.privacy.k
+    dataset = load_data(spec.data, seed=spec.seed, k=k)
+    log.info("data: %d rows (%s)", len(dataset.frame), dataset.release_id)
+    cohort = select_cohort(dataset.frame, spec.cohort)
+    for rule, n in cohort.flow.steps:
+        log.info("cohort %s: %s -> %d rows", spec.cohort.name, rule, n)
+    if cohort.flow.n_final == 0:
+        raise StudyError(
+            f"cohort {spec.cohort.name!r} selects 0 of {len(dataset.frame):,} rows; check the "
+            "cohort rules against this release (see cohort_flow in the log)."
+        )
+    headline = build_headline(
+        cohort.frame, cohort=spec.cohort.name, k=k, flag_semantics=dataset.flag_semantics
+    )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    header, rows = headline_rows(headline)
+    marker = spec.privacy.marker()
+    files = (
+        write_json(out_dir, "data_report.json", dataset.report.to_dict()),
+        write_csv(
+            out_dir,
+            "cohort_flow.csv",
+            ["step", "rule", "n_rows"],
+            [[i, rule, n if n >= k or n == 0 else marker] for i, (rule, n) in enumerate(cohort.flow.steps)],
+        ),
+        write_text(out_dir, "headline.md", headline_markdown(headline, source=dataset.report.source.name)),
+        write_csv(out_dir, "headline.csv", header, rows),
+        write_json(out_dir, "headline.json", headline_json(headline)),
+    )
+    return DescribeResult(out_dir, dataset.report, headline, files)

@@ -1,0 +1,51 @@
+"""Small closed-form statistics used by descriptive tables (no heavy imports)."""
+
+from __future__ import annotations
+
+import math
+
+Z95 = 1.959963984540054
+
+
+def wilson_interval(successes: int, total: int, *, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval for a proportion.
+
+    Examples
+    --------
+    >>> lo, hi = wilson_interval(41, 100)
+    >>> round(lo, 3), round(hi, 3)
+    (0.317, 0.509)
+    """
+    if total <= 0:
+        raise ValueError(f"total must be positive; got {total}")
+    if not 0 <= successes <= total:
+        raise ValueError(f"successes must be within 0..{total}; got {successes}")
+    p = successes / total
+    denom = 1 + z * z / total
+    centre = (p + z * z / (2 * total)) / denom
+    half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / denom
+    # At 0 or n successes the bound is exactly 0 or 1; rounding would put it a hair inside.
+    lo = 0.0 if successes == 0 else max(0.0, centre - half)
+    hi = 1.0 if successes == total else min(1.0, centre + half)
+    return lo, hi
+
+
+def ratio_of_proportions(
+    x1: int, n1: int, x2: int, n2: int, *, z: float = Z95
+) -> tuple[float, tuple[float, float]] | None:
+    """Ratio (x1/n1) / (x2/n2) with a 95 % interval on the log scale (Katz).
+
+    Returns ``None`` when a count is zero (the ratio or its interval is undefined).
+
+    Examples
+    --------
+    >>> ratio, (lo, hi) = ratio_of_proportions(41, 100, 9, 100)
+    >>> round(ratio, 2), round(lo, 2), round(hi, 2)
+    (4.56, 2.33, 8.9)
+    """
+    if min(x1, x2) <= 0 or min(n1, n2) <= 0:
+        return None
+    ratio = (x1 / n1) / (x2 / n2)
+    se = math.sqrt(1 / x1 - 1 / n1 + 1 / x2 - 1 / n2)
+    log_r = math.log(ratio)
+    return ratio, (math.exp(log_r - z * se), math.exp(log_r + z * se))

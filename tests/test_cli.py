@@ -1,0 +1,76 @@
+"""The real command line, run as a user runs it (subprocesses)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXE = str(Path(sys.executable).with_name("ctdc-risk"))
+
+
+def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "HYDRA_FULL_ERROR": "0"}
+    return subprocess.run(
+        [EXE, *args], cwd=cwd, capture_output=True, text=True, timeout=300, env=env
+    )
+
+
+def test_help_lists_commands_and_groups(tmp_path):
+    out = _run("--help", cwd=tmp_path)
+    assert out.returncode == 0
+    for word in ("describe", "cohort:", "children_0_8", "data: ctdc, synthetic"):
+        assert word in out.stdout
+
+
+def test_help_imports_no_heavy_library():
+    code = (
+        "import sys; sys.argv=['ctdc-risk','--help'];"
+        "from ctdc_risk.cli.main import main; main();"
+        "heavy=[m for m in ('pandas','sklearn','lightgbm','shap','mlflow','statsmodels',"
+        "'pandera','pyarrow') if m in sys.modules]; print('HEAVY', heavy)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "HEAVY []" in out.stdout
+
+
+def test_describe_writes_headline_files(tmp_path):
+    run_dir = tmp_path / "run"
+    out = _run("describe", "data.n_rows=3000", f"hydra.run.dir={run_dir}", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    for name in ("headline.md", "headline.csv", "headline.json", "data_report.json"):
+        assert (run_dir / name).is_file()
+    doc = json.loads((run_dir / "headline.json").read_text())
+    assert doc["children"]["share"] > doc["adults"]["share"]
+    assert str(run_dir) in out.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["describe", "data=ctdc", "data.path=/no/such/file.csv"], "no such file"),
+        (["describe", "data=ctdc"], "data.path is not set"),
+        (["describe", "data=ctdc", "data.path=/dev/zero"], "not a regular file"),
+        (["describe", "privacy.k=2"], "privacy.k must be"),
+        (["describe", "data.n_rows=5"], "data.n_rows must be"),
+        (["describ"], "unknown command 'describ'"),
+    ],
+)
+def test_user_mistakes_end_in_one_clear_message(tmp_path, args, message):
+    run_dir = tmp_path / "run"
+    out = _run(*args, f"hydra.run.dir={run_dir}", cwd=tmp_path)
+    assert out.returncode == 2
+    assert message in out.stderr
+    assert "Traceback" not in out.stderr + out.stdout
+    assert not (run_dir / "headline.json").exists()
+
+
+def test_malformed_file_error_names_file_and_line(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("yearOfRegistration,gender\n2015,Female\n2016\n")
+    out = _run("describe", "data=ctdc", f"data.path={bad}", f"hydra.run.dir={tmp_path / 'r'}", cwd=tmp_path)
+    assert out.returncode == 2
+    assert "bad.csv" in out.stderr and "line 3" in out.stderr
+    assert "Traceback" not in out.stderr

@@ -1,0 +1,54 @@
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from ctdc_risk.outputs import escape_cell, safe_path, write_csv, write_json, write_text
+
+
+@pytest.mark.parametrize("value", ["=1+1", "+1", "-1", "@SUM(A1)", "\t=x", "=HYPERLINK(\"x\")"])
+def test_formula_like_text_is_escaped(value):
+    assert escape_cell(value) == "'" + value
+
+
+def test_numbers_and_plain_text_untouched():
+    assert escape_cell(-3) == -3
+    assert escape_cell("Female") == "Female"
+
+
+def test_csv_escapes_cells_and_round_trips(tmp_path: Path):
+    path = write_csv(tmp_path, "t.csv", ["a", "b"], [["=cmd()", 1], [None, "x"]])
+    rows = list(csv.reader(path.open()))
+    assert rows == [["a", "b"], ["'=cmd()", "1"], ["", "x"]]
+
+
+@pytest.mark.parametrize("name", ["../x.txt", "/tmp/x.txt", "a/../../x", ""])
+def test_names_leaving_the_run_folder_are_refused(tmp_path: Path, name):
+    with pytest.raises(ValueError, match="run folder"):
+        safe_path(tmp_path, name)
+
+
+def test_symlink_out_of_the_folder_is_refused(tmp_path: Path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "link").symlink_to(outside)
+    with pytest.raises(ValueError, match="outside the run folder"):
+        safe_path(run, "link/file.txt")
+
+
+def test_atomic_write_leaves_no_temp_file_and_replaces(tmp_path: Path):
+    write_text(tmp_path, "r.md", "one")
+    write_text(tmp_path, "r.md", "two")
+    assert (tmp_path / "r.md").read_text() == "two"
+    assert [p.name for p in tmp_path.iterdir()] == ["r.md"]
+
+
+def test_failed_write_keeps_previous_file(tmp_path: Path):
+    write_json(tmp_path, "d.json", {"a": 1})
+    with pytest.raises(ValueError, match="JSON"):
+        write_json(tmp_path, "d.json", {"a": float("nan")})
+    assert json.loads((tmp_path / "d.json").read_text()) == {"a": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["d.json"]
