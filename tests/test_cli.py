@@ -70,7 +70,9 @@ def test_user_mistakes_end_in_one_clear_message(tmp_path, args, message):
 def test_malformed_file_error_names_file_and_line(tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("yearOfRegistration,gender\n2015,Female\n2016\n")
-    out = _run("describe", "data=ctdc", f"data.path={bad}", f"hydra.run.dir={tmp_path / 'r'}", cwd=tmp_path)
+    out = _run(
+        "describe", "data=ctdc", f"data.path={bad}", f"hydra.run.dir={tmp_path / 'r'}", cwd=tmp_path
+    )
     assert out.returncode == 2
     assert "bad.csv" in out.stderr and "line 3" in out.stderr
     assert "Traceback" not in out.stderr

@@ -6,7 +6,7 @@ from ctdc_risk.privacy import PrivacySpec, check_share
 
 @pytest.mark.parametrize("k", [4, 0, -1, 2.5, True, "10"])
 def test_k_below_five_or_not_an_integer_is_refused(k):
-    with pytest.raises(ConfigError, match="privacy.k"):
+    with pytest.raises(ConfigError, match=r"privacy\.k"):
         PrivacySpec(k=k)
 
 

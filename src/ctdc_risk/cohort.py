@@ -59,7 +59,8 @@ class CohortRule:
         if self.op == "is_false":
             return (~col.astype("boolean")).fillna(False).astype(bool)
         if self.op == "equals":
-            return (col == self.value).fillna(False).astype(bool)
+            equal: pd.Series = (col == self.value).fillna(False).astype(bool)
+            return equal
         if self.op == "in":
             return col.isin(list(self.value))
         return col.notna()

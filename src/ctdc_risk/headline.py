@@ -215,7 +215,12 @@ def headline_json(h: Headline) -> dict[str, Any]:
     doc["boy_girl_ratio"] = ratio(h.boy_girl_ratio)
     doc["tables"] = {
         name: [
-            {"factor": r.column, "label": r.label, "children": share(r.children), "adults": share(r.adults)}
+            {
+                "factor": r.column,
+                "label": r.label,
+                "children": share(r.children),
+                "adults": share(r.adults),
+            }
             for r in rows
         ]
         for name, rows in h.tables.items()

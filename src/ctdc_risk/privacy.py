@@ -17,7 +17,7 @@ SUPPRESSED = "suppressed"
 
 @dataclass(frozen=True)
 class PrivacySpec:
-    """Privacy settings; ``k`` is the smallest number of records any published figure may rest on."""
+    """Privacy settings: ``k`` is the fewest records any published figure may rest on."""
 
     k: int = 10
 

@@ -14,7 +14,7 @@ def wilson_interval(successes: int, total: int, *, z: float = Z95) -> tuple[floa
     --------
     >>> lo, hi = wilson_interval(41, 100)
     >>> round(lo, 3), round(hi, 3)
-    (0.317, 0.509)
+    (0.319, 0.508)
     """
     if total <= 0:
         raise ValueError(f"total must be positive; got {total}")
@@ -41,7 +41,7 @@ def ratio_of_proportions(
     --------
     >>> ratio, (lo, hi) = ratio_of_proportions(41, 100, 9, 100)
     >>> round(ratio, 2), round(lo, 2), round(hi, 2)
-    (4.56, 2.33, 8.9)
+    (4.56, 2.34, 8.87)
     """
     if min(x1, x2) <= 0 or min(n1, n2) <= 0:
         return None

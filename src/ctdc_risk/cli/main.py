@@ -56,9 +56,11 @@ def _run(cfg: DictConfig, out_dir: Path) -> Any:
         from ctdc_risk.errors import ConfigError
 
         key = getattr(exc, "full_key", "") or "?"
-        raise ConfigError(f"config key {key!r} cannot be resolved: {str(exc).splitlines()[0]}")
+        raise ConfigError(
+            f"config key {key!r} cannot be resolved: {str(exc).splitlines()[0]}"
+        ) from None
     assert isinstance(plain, dict)
-    spec = run_spec_from_mapping(plain)
+    spec = run_spec_from_mapping({str(key): value for key, value in plain.items()})
     result = run_describe(spec, out_dir)
     print_describe_summary(result)
     return result.headline.family["children"].share

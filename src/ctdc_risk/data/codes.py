@@ -124,13 +124,27 @@ def parse_trafficking_months(token: str) -> Parsed:
     if key in _MISSING_TOKENS:
         return MISSING
     key = _DASHES.sub("-", key).split("(")[0].replace(" ", "")
+    # Both bounds must match a published band: ``0--99`` or ``13+`` are not CTDC bands, and
+    # reading them by their lower bound alone would put them in the wrong band.
+    band: tuple[int, int | None]
     if m := re.fullmatch(r"0*(\d+)-+0*(\d+)", key):
-        lo = int(m[1])
+        band = (int(m[1]), int(m[2]))
     elif m := re.fullmatch(r"0*(\d+)\+", key):
-        lo = int(m[1])
+        band = (int(m[1]), None)
     else:
         return INVALID
-    return {0: "0--12", 13: "13--24", 25: "25+", 61: "25+"}.get(lo, INVALID)
+    return _MONTHS.get(band, INVALID)
+
+
+# (lower, upper or None for open-ended) -> canonical band. 2021: 0--12, 13--24, 25--60, 61+;
+# 2024: 0--12, 13--24, 25+.
+_MONTHS: dict[tuple[int, int | None], str] = {
+    (0, 12): "0--12",
+    (13, 24): "13--24",
+    (25, 60): "25+",
+    (61, None): "25+",
+    (25, None): "25+",
+}
 
 
 _RELATION = {

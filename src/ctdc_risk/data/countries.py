@@ -114,7 +114,8 @@ def map_countries(values: list[str]) -> dict[str, CountryInfo | None]:
         converted = _converter().convert(
             [n.strip() for n in names], src="regex", to="ISO3", not_found=_NOT_FOUND
         )
-        if isinstance(converted, str):
+        if len(names) == 1:
+            # coco unwraps a one-name list: a str, or a list of matches if it is ambiguous.
             converted = [converted]
         for raw, iso3 in zip(names, converted, strict=True):
             # A name matching several countries comes back as a list: ambiguous, so unmapped.

@@ -42,13 +42,13 @@ from ctdc_risk.data.schema import (
     GENDERS,
     MAJORITY,
     MEANS_DETAIL,
-    MEANS_GROUPS,
     MEANS_MERGE,
     RECRUITER_FLAGS,
     SECTOR_DETAIL,
     SECTOR_MERGE,
     TRAFFICKING_MONTHS,
     UN_REGIONS,
+    categorical,
 )
 from ctdc_risk.errors import DataValueError
 
@@ -57,23 +57,45 @@ log = logging.getLogger(__name__)
 _MAX_PROBLEMS = 10
 _MAX_LINES = 5
 
-# Spellings each role is expected to use in some release; anything else that still parses is a
-# rewrite and is counted.
-_STANDARD: dict[str, frozenset[str]] = {
-    "flag": frozenset({"0", "1", "-99", ""}),
-    "age_band": frozenset({*AGE_BANDS, "-99", ""}),
-    "gender": frozenset(
-        {"Female", "Male", "Transgender/NonConforming", "-99", "Unknown", ""}
-        | {"Woman", "Man", "Trans/Transgender/NonConforming"}
-        | {*GENDERS}
-    ),
-    "majority": frozenset({"Minor", "Adult", "-99", "Unknown", "", *MAJORITY}),
-    "datasource": frozenset({"Case Management", "Hotline", "-99", "Unknown", "", *DATASOURCES}),
-    "trafficking_months": frozenset(
-        {"0--12 (0-1 yr)", "13--24 (1-2 yrs)", "25--60 (2-5 yrs)", "61+ (5+ yrs)"}
-        | {"25+ (2+ yrs)", "-99", "", *TRAFFICKING_MONTHS}
-    ),
+# The spellings each release itself uses; anything else that still parses (other case, dash,
+# zero-padding, another release's word) is a rewrite and is counted in the data report.
+_MISSING_SPELLINGS = frozenset({"-99", "Unknown", ""})
+_OLD_GENDER = frozenset({"Female", "Male", "Transgender/NonConforming"})
+_STANDARD: dict[str, dict[str, frozenset[str]]] = {
+    "flag": {"*": frozenset({"0", "1", "-99", ""})},
+    "age_band": {
+        "*": frozenset({*AGE_BANDS, "-99", ""}),
+        "synthetic_2021": frozenset({*AGE_BANDS, "09--17", ""}),
+    },
+    "gender": {
+        "*": _OLD_GENDER | _MISSING_SPELLINGS,
+        "synthetic_2024": frozenset({"Woman", "Man", "Trans/Transgender/NonConforming", ""}),
+        "ctdc_risk_canonical": frozenset({*GENDERS, ""}),
+    },
+    "majority": {
+        "*": frozenset({"Minor", "Adult"}) | _MISSING_SPELLINGS,
+        "ctdc_risk_canonical": frozenset({*MAJORITY, ""}),
+    },
+    "datasource": {
+        "*": frozenset({"Case Management", "Hotline"}) | _MISSING_SPELLINGS,
+        "ctdc_risk_canonical": frozenset({*DATASOURCES, ""}),
+    },
+    "trafficking_months": {
+        "*": frozenset({"0--12 (0-1 yr)", "13--24 (1-2 yrs)", ""}),
+        "synthetic_2021": frozenset(
+            {"0--12 (0-1 yr)", "13--24 (1-2 yrs)", "25--60 (2-5 yrs)", "61+ (5+ yrs)", ""}
+        ),
+        "synthetic_2024": frozenset({"0--12 (0-1 yr)", "13--24 (1-2 yrs)", "25+ (2+ yrs)", ""}),
+        "ctdc_risk_canonical": frozenset({*TRAFFICKING_MONTHS, ""}),
+    },
 }
+
+
+def _standard_spellings(role: str, release_id: str) -> frozenset[str] | None:
+    by_release = _STANDARD.get(role)
+    if by_release is None:
+        return None
+    return by_release.get(release_id, by_release["*"])
 
 
 @dataclass
@@ -112,9 +134,8 @@ class _Problems:
         lines = ", ".join(str(int(self.line_of[r])) for r in rows[:_MAX_LINES])
         more = ", ..." if len(rows) > _MAX_LINES else ""
         cells = "cell" if len(rows) == 1 else "cells"
-        self.items.append(
-            f"column {column!r}: {len(rows):,} {cells} not {expected} ({self.row_word} {lines}{more})"
-        )
+        where = f"{self.row_word} {lines}{more}"
+        self.items.append(f"column {column!r}: {len(rows):,} {cells} not {expected} ({where})")
 
     def raise_if_any(self) -> None:
         if not self.items:
@@ -132,10 +153,19 @@ class _Problems:
 class _Reader:
     """Maps categorical raw columns through parsers using category codes (fast at 1M rows)."""
 
-    def __init__(self, frame: pd.DataFrame, problems: _Problems, hlog: HarmoniseLog) -> None:
+    def __init__(
+        self,
+        frame: pd.DataFrame,
+        problems: _Problems,
+        hlog: HarmoniseLog,
+        release_id: str,
+        latest_year: int | None,
+    ) -> None:
         self.frame = frame
         self.problems = problems
         self.hlog = hlog
+        self.release_id = release_id
+        self.latest_year = latest_year
 
     def _parse(
         self, raw: str, parser: Callable[[str], object], role: str, expected: str
@@ -147,7 +177,7 @@ class _Reader:
         bad = [i for i, p in enumerate(parsed) if p is codes.INVALID]
         if bad:
             self.problems.add(raw, np.flatnonzero(np.isin(codes_, bad)), expected)
-        standard = _STANDARD.get(role)
+        standard = _standard_spellings(role, self.release_id)
         if standard is not None:
             counts = np.bincount(codes_[codes_ >= 0], minlength=len(cats))
             for cat, p, n in zip(cats, parsed, counts, strict=True):
@@ -173,10 +203,14 @@ class _Reader:
         parsed, codes_ = self._parse(raw, parser, role, expected)
         index = {lv: i for i, lv in enumerate(levels)}
         lookup = np.array([index.get(p, -1) if isinstance(p, str) else -1 for p in parsed] + [-1])
-        return pd.Series(pd.Categorical.from_codes(lookup[codes_], categories=list(levels)))
+        return categorical(lookup[codes_], levels)
 
     def year(self, raw: str) -> pd.Series:
-        parsed, codes_ = self._parse(raw, codes.parse_year, "year", "a year from 1990 to now")
+        latest = self.latest_year
+        expected = f"a year from {codes.EARLIEST_YEAR} to {latest or 'now'}"
+        parsed, codes_ = self._parse(
+            raw, lambda t: codes.parse_year(t, latest=latest), "year", expected
+        )
         values = np.array([p if isinstance(p, int) else 0 for p in parsed] + [0], dtype=np.int16)
         is_na = np.array([not isinstance(p, int) for p in parsed] + [True])
         return pd.Series(pd.arrays.IntegerArray(values[codes_], is_na[codes_]))
@@ -202,15 +236,10 @@ class _Reader:
         out: dict[str, pd.Series] = {}
         for part, attr in (("iso3", "iso3"), ("region", "region"), ("subregion", "subregion")):
             labels = [getattr(i, attr) if i else None for i in infos]
-            if part == "region":
-                levels = list(UN_REGIONS)
-            else:
-                levels = sorted({lb for lb in labels if lb})
+            levels = list(UN_REGIONS) if part == "region" else sorted({lb for lb in labels if lb})
             index = {lv: i for i, lv in enumerate(levels)}
             lookup = np.array([index[lb] if lb else -1 for lb in labels] + [-1])
-            out[f"{prefix}_{part}"] = pd.Series(
-                pd.Categorical.from_codes(lookup[codes_], categories=levels)
-            )
+            out[f"{prefix}_{part}"] = categorical(lookup[codes_], levels)
         return out
 
 
@@ -270,11 +299,16 @@ def harmonise(raw: RawTable, match: HeaderMatch, *, latest_year: int | None = No
     release = match.release
     hlog = HarmoniseLog(rows_in=raw.n_rows)
     frame = _drop_blank_rows(raw.frame, hlog)
-    offset = 2 if raw.source.file_format != "parquet" else 1
+    if len(frame) == 0:
+        raise DataValueError(
+            f"{raw.source.path}: every data row is blank ({raw.n_rows:,} rows); there is "
+            "nothing to analyse."
+        )
     row_word = "rows" if raw.source.file_format in ("xlsx", "parquet") else "lines"
-    problems = _Problems(raw.source.path, row_word, frame.index.to_numpy() + offset)
+    line_of = raw.line_numbers()[frame.index.to_numpy()]
+    problems = _Problems(raw.source.path, row_word, line_of)
     frame = frame.reset_index(drop=True)
-    reader = _Reader(frame, problems, hlog)
+    reader = _Reader(frame, problems, hlog, release.id, latest_year)
     base: dict[str, pd.Series] = {}
     flags: dict[str, pd.Series] = {}
     recruiter_text: tuple[list[object], np.ndarray] | None = None
@@ -415,7 +449,7 @@ def _empty_column(name: str, n: int) -> pd.Series:
         return _na_flag(n)
     if col.kind == "year":
         return pd.Series(pd.arrays.IntegerArray(np.zeros(n, np.int16), np.ones(n, dtype=bool)))
-    return pd.Series(pd.Categorical.from_codes(np.full(n, -1), categories=list(col.levels)))
+    return categorical(np.full(n, -1), col.levels)
 
 
 def _recruiter(
@@ -425,12 +459,17 @@ def _recruiter(
     hlog: HarmoniseLog,
 ) -> None:
     names = list(RECRUITER_FLAGS)
+    # The text list is a fallback for rows whose flags are all missing (-99), not for rows whose
+    # flags were recorded (even as 0) or whose relation is explicitly coded unknown.
+    all_missing = np.logical_and.reduce([out[name].isna().to_numpy() for name in names])
+    if unknown is not None:
+        all_missing &= ~_yes(unknown)
     for name in names:
         out[name] = _unknown_where(out[name], unknown)
     if text is not None:
         parsed, codes_ = text
-        all_na = np.logical_and.reduce([out[name].isna().to_numpy() for name in names])
-        usable = np.array([isinstance(p, frozenset) for p in parsed] + [False])[codes_] & all_na
+        is_list = np.array([isinstance(p, frozenset) for p in parsed] + [False])[codes_]
+        usable = is_list & all_missing
         if usable.any():
             for name in names:
                 named = np.array(
@@ -451,10 +490,10 @@ def _child_status(out: dict[str, pd.Series], n: int, hlog: HarmoniseLog) -> None
     conditions: list[np.ndarray] = []
     values: list[np.ndarray] = []
     decided = np.zeros(n, dtype=bool)
-    for source, col, child_test in (
-        ("age_band", age, lambda c: c.isin(CHILD_AGE_BANDS).to_numpy()),
-        ("majority_status", ms, lambda c: (c == "minor").to_numpy()),
-        ("majority_status_at_exploit", mse, lambda c: (c == "minor").to_numpy()),
+    for source, col, child_levels in (
+        ("age_band", age, CHILD_AGE_BANDS),
+        ("majority_status", ms, frozenset({"minor"})),
+        ("majority_status_at_exploit", mse, frozenset({"minor"})),
     ):
         if col is None:
             conditions.append(np.zeros(n, dtype=bool))
@@ -463,15 +502,13 @@ def _child_status(out: dict[str, pd.Series], n: int, hlog: HarmoniseLog) -> None
         cond = col.notna().to_numpy() & ~decided
         decided |= cond
         conditions.append(cond)
-        values.append(child_test(col))
+        values.append(col.isin(child_levels).to_numpy())
         hlog.child_status_rule[source] = int(cond.sum())
     is_child = np.select(conditions, values, default=False)
     hlog.child_status_rule["undetermined"] = int((~decided).sum())
     out["is_child"] = pd.Series(pd.arrays.BooleanArray(is_child, ~decided))
     source_codes = np.select(conditions, [0, 1, 2], default=-1)
-    out["child_status_source"] = pd.Series(
-        pd.Categorical.from_codes(source_codes, categories=list(CHILD_STATUS_SOURCES))
-    )
+    out["child_status_source"] = categorical(source_codes, CHILD_STATUS_SOURCES)
     if age is not None and ms is not None:
         both = age.notna().to_numpy() & ms.notna().to_numpy()
         clash = both & (age.isin(CHILD_AGE_BANDS).to_numpy() != (ms == "minor").to_numpy())

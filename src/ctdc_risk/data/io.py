@@ -11,6 +11,7 @@ handful of distinct values, so this keeps a million-row file small. Nothing is i
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import hashlib
@@ -23,6 +24,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ctdc_risk.errors import DataFileError
@@ -57,10 +59,20 @@ class RawTable:
 
     frame: pd.DataFrame
     source: SourceInfo
+    row_lines: np.ndarray | None = None
+    """Physical line where each data row starts, when rows span lines (quoted line breaks);
+    ``None`` when row ``i`` is simply on line ``i + 2``."""
 
     @property
     def n_rows(self) -> int:
         return len(self.frame)
+
+    def line_numbers(self) -> np.ndarray:
+        """The line (CSV) or spreadsheet row (XLSX) of each data row; 1-based, header = 1."""
+        if self.row_lines is not None:
+            return self.row_lines
+        offset = 1 if self.source.file_format == "parquet" else 2
+        return np.arange(len(self.frame)) + offset
 
 
 def read_table(
@@ -108,6 +120,7 @@ def read_table(
     file_path = Path(path)
     data = _read_bytes(file_path, max_bytes)
     sha256 = hashlib.sha256(data).hexdigest()
+    n_bytes = len(data)  # size of the file itself (like sha256), also when it is gzip
     notes: list[str] = []
     name = file_path.name
     suffix = name.lower()
@@ -122,10 +135,10 @@ def read_table(
         if not suffix.endswith(".xlsx"):
             notes.append("file is an XLSX workbook although its name does not end in .xlsx")
         frame, info = _read_xlsx(data, file_path, sheet)
-        return _finish(frame, file_path, sha256, len(data), "xlsx", notes, **info)
+        return _finish(frame, file_path, sha256, n_bytes, "xlsx", notes, **info)
     if data[:4] == b"PAR1":
         frame = _read_parquet(data, file_path)
-        return _finish(frame, file_path, sha256, len(data), "parquet", notes)
+        return _finish(frame, file_path, sha256, n_bytes, "parquet", notes)
     if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         raise DataFileError(
             f"{file_path}: this is an old binary Excel (.xls) workbook, which is not supported; "
@@ -134,10 +147,9 @@ def read_table(
     text_bytes, enc = _to_utf8(data, file_path, encoding)
     if enc != "utf-8":
         notes.append(f"text encoding {enc} converted to UTF-8")
-    frame, delim = _read_csv(text_bytes, file_path, delimiter)
-    return _finish(
-        frame, file_path, sha256, len(data), fmt, notes, encoding=enc, delimiter=delim
-    )
+    frame, delim, row_lines = _read_csv(text_bytes, file_path, delimiter)
+    table = _finish(frame, file_path, sha256, n_bytes, fmt, notes, encoding=enc, delimiter=delim)
+    return RawTable(table.frame, table.source, row_lines)
 
 
 def _finish(
@@ -256,11 +268,7 @@ def _to_utf8(data: bytes, path: Path, encoding: str) -> tuple[bytes, str]:
         raise DataFileError(
             f"{path}: contains NUL bytes and is not a text table; expected CSV, XLSX or Parquet."
         )
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    else:
+    if _is_utf8(data):
         return data, enc
     # Not UTF-8: CTDC exports made on Windows are cp1252; Latin-1 takes the bytes cp1252 leaves
     # undefined, so every byte sequence decodes to something.
@@ -270,6 +278,19 @@ def _to_utf8(data: bytes, path: Path, encoding: str) -> tuple[bytes, str]:
         except UnicodeDecodeError:
             continue
     raise AssertionError("latin-1 decodes every byte")  # pragma: no cover
+
+
+def _is_utf8(data: bytes, chunk: int = 1 << 24) -> bool:
+    """Validate UTF-8 in chunks, so a large file is not held twice as a str."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    view = memoryview(data)
+    try:
+        for start in range(0, len(data), chunk):
+            decoder.decode(view[start : start + chunk], final=False)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _header_line(text: bytes) -> str:
@@ -290,13 +311,18 @@ def _detect_delimiter(header: str, path: Path) -> str:
     return best
 
 
-def _read_csv(text: bytes, path: Path, delimiter: str) -> tuple[pd.DataFrame, str]:
+def _read_csv(
+    text: bytes, path: Path, delimiter: str
+) -> tuple[pd.DataFrame, str, np.ndarray | None]:
     import pyarrow as pa
     from pyarrow import csv as pacsv
 
-    # Blank lines at the very end are an editor's habit, not data.
-    text = text.rstrip(b"\r\n") + b"\n"
-    if not text.strip():
+    # Blank lines at the very end are an editor's habit, not data; slice them off without
+    # copying the file.
+    end = len(text)
+    while end and text[end - 1] in b"\r\n":
+        end -= 1
+    if not text[:4096].strip() and not text[:end].strip():
         raise DataFileError(f"{path}: the file holds only blank space.")
     header = _header_line(text)
     if delimiter == "auto":
@@ -309,12 +335,22 @@ def _read_csv(text: bytes, path: Path, delimiter: str) -> tuple[pd.DataFrame, st
         )
     names = next(csv.reader([header], delimiter=delim))
     check_column_names(names, path)
+    if text.find(b"\n", 0, end) < 0 and text.find(b"\r", 0, end) < 0:
+        # Only the header is left once trailing line breaks are cut (pyarrow would fail on it).
+        raise DataFileError(
+            f"{path}: the file has a header but no data rows; check that you chose the right file."
+        )
     column_types = {n: pa.dictionary(pa.int32(), pa.string()) for n in names}
+    # A quoted field may hold a line break, and pyarrow then must not cut the file into blocks
+    # at line breaks (or a valid file fails to parse); that is slower, so only with quotes.
+    n_quotes = text.count(b'"')
     try:
         table = pacsv.read_csv(
-            io.BytesIO(text),
+            pa.BufferReader(pa.py_buffer(memoryview(text)[:end])),
             read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, use_threads=True),
-            parse_options=pacsv.ParseOptions(delimiter=delim, ignore_empty_lines=False),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delim, ignore_empty_lines=False, newlines_in_values=n_quotes > 0
+            ),
             convert_options=pacsv.ConvertOptions(
                 column_types=column_types,
                 null_values=[],
@@ -325,31 +361,59 @@ def _read_csv(text: bytes, path: Path, delimiter: str) -> tuple[pd.DataFrame, st
     except pa.ArrowInvalid:
         # pyarrow's message quotes the offending row; find the line ourselves instead, so no
         # cell value reaches the terminal or a log.
-        raise _locate_parse_error(text, path, delim, len(names)) from None
+        raise _locate_parse_error(text, path, delim, len(names)) or DataFileError(
+            f"{path}: the CSV could not be parsed with the {_DELIMITER_NAMES.get(delim, delim)} "
+            "delimiter; check the file's quoting and delimiter (data.delimiter)."
+        ) from None
+    if n_quotes % 2:
+        # pyarrow silently closes a quote still open at the end of the file, so the rest of the
+        # file becomes one cell. An odd number of quotes is the cheap sign to look closer.
+        problem = _locate_parse_error(text, path, delim, len(names))
+        if problem is not None:
+            raise problem
     frame = table.to_pandas()
-    return frame, delim
+    row_lines = None
+    if text.count(b"\n", 0, end) != len(frame):
+        # Some row spans lines (a quoted line break) or lines end in a bare CR: number rows by
+        # the line they start on, so error messages point at the right place.
+        row_lines = _row_start_lines(text[:end], delim)
+    return frame, delim, row_lines
 
 
-def _locate_parse_error(text: bytes, path: Path, delim: str, n_fields: int) -> DataFileError:
+def _row_start_lines(text: bytes, delim: str) -> np.ndarray:
+    reader = csv.reader(io.StringIO(text.decode("utf-8"), newline=""), delimiter=delim)
+    starts: list[int] = []
+    start = 1
+    for _ in reader:
+        starts.append(start)
+        start = reader.line_num + 1
+    return np.array(starts[1:], dtype=np.int64)
+
+
+def _locate_parse_error(text: bytes, path: Path, delim: str, n_fields: int) -> DataFileError | None:
+    """Describe the first badly quoted or ragged row, or return ``None`` if there is none.
+
+    Lines are numbered where the offending row starts. Empty lines are not ragged: the reader
+    keeps them as blank rows, which harmonisation drops and counts.
+    """
     reader = csv.reader(io.StringIO(text.decode("utf-8"), newline=""), delimiter=delim, strict=True)
     bad: list[tuple[int, int]] = []
     n_bad = 0
+    start = 1
     try:
         for row in reader:
-            if len(row) != n_fields:
+            if row and len(row) != n_fields:
                 n_bad += 1
                 if len(bad) < _MAX_LISTED:
-                    bad.append((reader.line_num, len(row)))
+                    bad.append((start, len(row)))
+            start = reader.line_num + 1
     except csv.Error:
         return DataFileError(
-            f"{path}: line {reader.line_num + 1}: a quoted field is not closed or a quote is "
-            "misplaced (unbalanced quote); fix the quoting and try again."
+            f"{path}: line {start}: a quoted field is not closed or a quote is misplaced "
+            "(unbalanced quote); fix the quoting and try again."
         )
     if not bad:
-        return DataFileError(
-            f"{path}: the CSV could not be parsed with the {_DELIMITER_NAMES.get(delim, delim)} "
-            "delimiter; check the file's quoting and delimiter (data.delimiter)."
-        )
+        return None
     line, got = bad[0]
     if got == 1 and n_fields > 1:
         what = "is blank or has no delimiter"
@@ -403,7 +467,9 @@ def _read_xlsx(
     except DataFileError:
         raise
     except Exception as exc:  # calamine raises its own error types
-        raise DataFileError(f"{path}: the XLSX workbook cannot be read ({type(exc).__name__}).")
+        raise DataFileError(
+            f"{path}: the XLSX workbook cannot be read ({type(exc).__name__})."
+        ) from None
     sheets = tuple(workbook.sheet_names)
     if sheet is None:
         chosen = sheets[0]
@@ -421,7 +487,7 @@ def _read_xlsx(
             f"{path}: no sheet named {sheet!r} (data.sheet); sheets are: {', '.join(sheets)}."
         )
     rows = workbook.get_sheet_by_name(chosen).to_python(skip_empty_area=False)
-    rows = [r for r in rows]
+    rows = list(rows)
     while rows and all(_cell_text(c) == "" for c in rows[-1]):
         rows.pop()
     if not rows:

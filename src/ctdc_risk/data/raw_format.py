@@ -26,8 +26,16 @@ from ctdc_risk.data.releases import (
 )
 from ctdc_risk.data.schema import CANONICAL_NAMES, COLUMN_BY_NAME, FlagSemantics
 
-_GENDER_OLD = {"female": "Female", "male": "Male", "trans_nonconforming": "Transgender/NonConforming"}
-_GENDER_2024 = {"female": "Woman", "male": "Man", "trans_nonconforming": "Trans/Transgender/NonConforming"}
+_GENDER_OLD = {
+    "female": "Female",
+    "male": "Male",
+    "trans_nonconforming": "Transgender/NonConforming",
+}
+_GENDER_2024 = {
+    "female": "Woman",
+    "male": "Man",
+    "trans_nonconforming": "Trans/Transgender/NonConforming",
+}
 _MONTHS_2021 = {"0--12": "0--12 (0-1 yr)", "13--24": "13--24 (1-2 yrs)", "25+": "25--60 (2-5 yrs)"}
 _MONTHS_2024 = {"0--12": "0--12 (0-1 yr)", "13--24": "13--24 (1-2 yrs)", "25+": "25+ (2+ yrs)"}
 _RELATION_TEXT = {
@@ -53,10 +61,16 @@ def to_release_frame(frame: pd.DataFrame, release_id: str, *, seed: int = 0) -> 
     missing = "-99" if release.flag_semantics is FlagSemantics.THREE_STATE else ""
     out: dict[str, pd.Series] = {}
     for col, role in release.text.items():
-        writer = _TEXT_WRITERS[(role, release.id)] if (role, release.id) in _TEXT_WRITERS else _TEXT_WRITERS[(role, "*")]
+        writer = (
+            _TEXT_WRITERS[(role, release.id)]
+            if (role, release.id) in _TEXT_WRITERS
+            else _TEXT_WRITERS[(role, "*")]
+        )
         out[col] = writer(frame, missing)
     for col, name in release.flags.items():
-        if col in release.optional and col not in _DEFAULT_OPTIONAL.get(release.id, set(release.flags)):
+        if col in release.optional and col not in _DEFAULT_OPTIONAL.get(
+            release.id, set(release.flags)
+        ):
             continue
         out[col] = _flag_text(_internal_flag(frame, name), release, missing)
     if release.id == "global_2017_2021":
@@ -93,16 +107,21 @@ def _internal_flag(frame: pd.DataFrame, name: str) -> pd.Series:
     return frame[name]
 
 
+def _tristate_text(values: pd.Series, yes: str, no: str, missing: str) -> pd.Series:
+    is_yes = values.fillna(False).to_numpy(dtype=bool)
+    is_no = (~values.astype("boolean")).fillna(False).to_numpy(dtype=bool)
+    return pd.Series(np.where(is_yes, yes, np.where(is_no, no, missing)))
+
+
 def _flag_text(values: pd.Series, release: Release, missing: str) -> pd.Series:
-    arr = values.to_numpy(dtype=object, na_value=None)
-    if release.flag_semantics is FlagSemantics.POSITIVE_ONLY:
-        text = np.where(arr == True, "1", "")  # noqa: E712 - object array of True/False/None
-    else:
-        text = np.where(arr == True, "1", np.where(arr == False, "0", missing))  # noqa: E712
-    return pd.Series(text)
+    # Positive-only releases cannot say "no": a recorded no is written blank, as CTDC does.
+    no = "" if release.flag_semantics is FlagSemantics.POSITIVE_ONLY else "0"
+    return _tristate_text(values, "1", no, missing)
 
 
-def _category_text(column: str, mapping: dict[str, str] | None = None) -> Callable[[pd.DataFrame, str], pd.Series]:
+def _category_text(
+    column: str, mapping: dict[str, str] | None = None
+) -> Callable[[pd.DataFrame, str], pd.Series]:
     def write(frame: pd.DataFrame, missing: str) -> pd.Series:
         values = frame[column].astype(object)
         mapped = values.map(lambda v: (mapping or {}).get(v, v) if isinstance(v, str) else missing)
@@ -112,7 +131,11 @@ def _category_text(column: str, mapping: dict[str, str] | None = None) -> Callab
 
 
 def _year_text(frame: pd.DataFrame, missing: str) -> pd.Series:
-    return frame["year_of_registration"].astype(object).map(lambda v: missing if v is pd.NA else str(v))
+    return (
+        frame["year_of_registration"]
+        .astype(object)
+        .map(lambda v: missing if v is pd.NA else str(v))
+    )
 
 
 def _country_text(prefix: str, style: str) -> Callable[[pd.DataFrame, str], pd.Series]:
@@ -148,7 +171,9 @@ def _majority_text(column: str) -> Callable[[pd.DataFrame, str], pd.Series]:
 def _recruiter_text(frame: pd.DataFrame, missing: str) -> pd.Series:
     names = list(_RELATION_TEXT)
     yes = np.column_stack([frame[n].fillna(False).to_numpy(dtype=bool) for n in names])
-    texts = [";".join(_RELATION_TEXT[n] for n, y in zip(names, row, strict=True) if y) for row in yes]
+    texts = [
+        ";".join(_RELATION_TEXT[n] for n, y in zip(names, row, strict=True) if y) for row in yes
+    ]
     return pd.Series([t if t else "Not Specified" for t in texts])
 
 
@@ -175,7 +200,9 @@ _TEXT_WRITERS: dict[tuple[str, str], Callable[[pd.DataFrame, str], pd.Series]] =
 }
 
 
-def _old_release_quirks(frame: pd.DataFrame, out: dict[str, pd.Series], rng: np.random.Generator) -> None:
+def _old_release_quirks(
+    frame: pd.DataFrame, out: dict[str, pd.Series], rng: np.random.Generator
+) -> None:
     n = len(frame)
     recruiter_cols = [
         "recruiterRelationIntimatePartner",
@@ -187,17 +214,25 @@ def _old_release_quirks(frame: pd.DataFrame, out: dict[str, pd.Series], rng: np.
     unknown = ~known
     # Unknown relation: half coded as the explicit "unknown" flag with zeros elsewhere.
     explicit = unknown & (rng.random(n) < 0.5)
-    out["recruiterRelationUnknown"] = pd.Series(np.where(explicit, "1", np.where(unknown, "-99", "0")))
+    out["recruiterRelationUnknown"] = pd.Series(
+        np.where(explicit, "1", np.where(unknown, "-99", "0"))
+    )
     text_only = known & (rng.random(n) < 0.2)
     for col in recruiter_cols:
         values = out[col].to_numpy(dtype=object).copy()
         values[explicit] = "0"
         values[text_only] = "-99"
         out[col] = pd.Series(values)
-    means_cols = [c for c, v in RELEASE_BY_ID["global_2017_2021"].flags.items() if v.startswith("moc_")]
-    none_known = np.logical_and.reduce([frame[RELEASE_BY_ID["global_2017_2021"].flags[c]].isna().to_numpy() for c in means_cols])
+    means_cols = [
+        c for c, v in RELEASE_BY_ID["global_2017_2021"].flags.items() if v.startswith("moc_")
+    ]
+    none_known = np.logical_and.reduce(
+        [frame[RELEASE_BY_ID["global_2017_2021"].flags[c]].isna().to_numpy() for c in means_cols]
+    )
     not_specified = none_known & (rng.random(n) < 0.5)
-    out["meansOfControlNotSpecified"] = pd.Series(np.where(not_specified, "1", np.where(none_known, "-99", "0")))
+    out["meansOfControlNotSpecified"] = pd.Series(
+        np.where(not_specified, "1", np.where(none_known, "-99", "0"))
+    )
     for col in means_cols:
         values = out[col].to_numpy(dtype=object).copy()
         values[not_specified] = "0"
@@ -211,10 +246,11 @@ def _canonical_text(frame: pd.DataFrame) -> pd.DataFrame:
         col = frame[name]
         kind = COLUMN_BY_NAME[name].kind
         if kind in ("flag", "bool"):
-            arr = col.to_numpy(dtype=object, na_value=None)
-            out[name] = pd.Series(np.where(arr == True, "1", np.where(arr == False, "0", "")))  # noqa: E712
+            out[name] = _tristate_text(col, "1", "0", "")
         else:
-            out[name] = col.astype(object).map(lambda v: "" if v is None or v is pd.NA or v != v else str(v))
+            out[name] = col.astype(object).map(
+                lambda v: "" if v is None or v is pd.NA or v != v else str(v)
+            )
     return pd.DataFrame(out)
 
 

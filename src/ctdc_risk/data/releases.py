@@ -231,7 +231,7 @@ CANONICAL = Release(
     id="ctdc_risk_canonical",
     label="ctdc_risk canonical frame (this package's own synthetic or harmonised output)",
     flag_semantics=FlagSemantics.THREE_STATE,
-    text={name: "canonical" for name in CANONICAL_NAMES},
+    text=dict.fromkeys(CANONICAL_NAMES, "canonical"),
     flags={},
 )
 
@@ -274,7 +274,9 @@ def detect_release(header: Iterable[str], *, source: str) -> HeaderMatch:
     complete = [c for c in candidates if not c[3]]
     if not complete:
         score, _, closest, missing = max(candidates, key=lambda c: (c[0], c[1]))
-        shown = ", ".join(missing[:12]) + (f" and {len(missing) - 12} more" if len(missing) > 12 else "")
+        shown = ", ".join(missing[:12]) + (
+            f" and {len(missing) - 12} more" if len(missing) > 12 else ""
+        )
         raise ReleaseDetectionError(
             f"{source}: the header matches no known CTDC release. Closest: {closest.label} "
             f"({score:.0%} of its required columns present); missing: {shown}. Check that the "

@@ -12,9 +12,13 @@ can say "not recorded" rather than "no".
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
 
 ColumnKind = Literal["flag", "category", "year", "bool", "iso3", "region", "subregion"]
 
@@ -269,3 +273,10 @@ def canonical_markdown() -> str:
         levels = ", ".join(f"`{lv}`" for lv in col.levels)
         lines.append(f"| `{col.name}` | {col.kind} | {levels} | {col.description} |")
     return "\n".join(lines) + "\n"
+
+
+def categorical(codes: np.ndarray, categories: Sequence[str]) -> pd.Series:
+    """A categorical Series from integer codes (``-1`` = missing): the fast path at 1M rows."""
+    codes_: Any = np.asarray(codes)
+    cat: Any = pd.Categorical.from_codes(codes_, categories=pd.Index(list(categories)))
+    return pd.Series(cat)

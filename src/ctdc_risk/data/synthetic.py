@@ -33,6 +33,7 @@ from ctdc_risk.data.schema import (
     MAJORITY,
     TRAFFICKING_MONTHS,
     UN_REGIONS,
+    categorical,
 )
 
 log = logging.getLogger(__name__)
@@ -144,8 +145,8 @@ def generate_synthetic(n_rows: int = 50_000, *, seed: int = 0) -> pd.DataFrame:
     flags = _draw_case(rng, n, truth)
     family = _draw_family(rng, n, truth, flags)
     relation = _draw_relation(rng, n, truth, family)
-    base, flags = _mask(rng, n, truth, flags, relation)
-    frame = assemble_canonical(base, flags, n)
+    base, masked = _mask(rng, n, truth, flags, relation)
+    frame = assemble_canonical(base, masked, n)
     log.info("generated %d synthetic records (seed %d)", n, seed)
     return frame
 
@@ -195,11 +196,13 @@ def _draw_people(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
 
 
 def _year_weights() -> np.ndarray:
-    w = np.linspace(1, 6, 2021 - 2002)
-    return w / w.sum()
+    w: np.ndarray = np.linspace(1, 6, 2021 - 2002)
+    return w / float(w.sum())
 
 
-def _draw_case(rng: np.random.Generator, n: int, truth: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def _draw_case(
+    rng: np.random.Generator, n: int, truth: dict[str, np.ndarray]
+) -> dict[str, np.ndarray]:
     child = truth["is_child"]
     male = truth["gender"] == "male"
     p_sexual = np.where(child, 0.78, np.where(male, 0.12, 0.55))
@@ -224,7 +227,8 @@ def _draw_case(rng: np.random.Generator, n: int, truth: dict[str, np.ndarray]) -
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
+    out: np.ndarray = 1.0 / (1.0 + np.exp(-x))
+    return out
 
 
 def _draw_family(
@@ -235,7 +239,9 @@ def _draw_family(
 ) -> np.ndarray:
     uniques, inverse = np.unique(truth["citizenship"], return_inverse=True)
     subregion = np.array([country_info(c).subregion for c in uniques])[inverse]
-    abuse = flags["moc_psychological_abuse"] | flags["moc_physical_abuse"] | flags["moc_sexual_abuse"]
+    abuse = (
+        flags["moc_psychological_abuse"] | flags["moc_physical_abuse"] | flags["moc_sexual_abuse"]
+    )
     columns = {
         "age_band": truth["age_band"],
         "gender": truth["gender"],
@@ -273,7 +279,9 @@ def _draw_relation(
     adult_woman = ~truth["is_child"] & (truth["gender"] == "female")
     u = rng.random(n)
     p_partner = np.where(adult_woman, 0.35, 0.12)
-    other_rel = np.where(u < p_partner, "intimate_partner", np.where(u < p_partner + 0.25, "friend", "other"))
+    other_rel = np.where(
+        u < p_partner, "intimate_partner", np.where(u < p_partner + 0.25, "friend", "other")
+    )
     return np.where(family, "family", other_rel)
 
 
@@ -290,7 +298,7 @@ def _mask(
     def category(values: np.ndarray, levels: tuple[str, ...], p_missing: float) -> pd.Series:
         codes_ = pd.Categorical(values, categories=list(levels)).codes
         codes_ = np.where(missing(p_missing), -1, codes_)
-        return pd.Series(pd.Categorical.from_codes(codes_, categories=list(levels)))
+        return categorical(codes_, levels)
 
     def flag(values: np.ndarray, unknown: np.ndarray) -> pd.Series:
         return pd.Series(pd.arrays.BooleanArray(values.astype(bool), unknown.copy()))
@@ -307,7 +315,10 @@ def _mask(
         "majority_status_at_exploit": category(truth["majority_status_at_exploit"], MAJORITY, 0.6),
         "trafficking_months": category(truth["trafficking_months"], TRAFFICKING_MONTHS, 0.7),
     }
-    for prefix, key, p_missing in (("citizenship", "citizenship", 0.1), ("exploitation", "exploitation", 0.05)):
+    for prefix, key, p_missing in (
+        ("citizenship", "citizenship", 0.1),
+        ("exploitation", "exploitation", 0.05),
+    ):
         base.update(_country_columns(prefix, truth[key], missing(p_missing)))
     means_unknown = missing(0.5)
     exploit_unknown = missing(0.15)
@@ -338,5 +349,5 @@ def _country_columns(prefix: str, iso3: np.ndarray, unknown: np.ndarray) -> dict
         per_country = np.array([position[lb] for lb in labels])
         codes_ = per_country[np.searchsorted(np.array(levels), iso3)]
         codes_ = np.where(unknown, -1, codes_)
-        out[f"{prefix}_{part}"] = pd.Series(pd.Categorical.from_codes(codes_, categories=cats))
+        out[f"{prefix}_{part}"] = categorical(codes_, cats)
     return out

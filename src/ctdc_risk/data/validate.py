@@ -85,7 +85,10 @@ def validate_canonical(frame: pd.DataFrame, *, source: str) -> None:
     except pandera.errors.SchemaErrors as exc:
         failures = exc.failure_cases
         parts = sorted(
-            {f"{col or 'frame'}: {check}" for col, check in zip(failures["column"], failures["check"], strict=True)}
+            {
+                f"{col or 'frame'}: {check}"
+                for col, check in zip(failures["column"], failures["check"], strict=True)
+            }
         )
         raise DataValueError(
             f"{source}: the harmonised data broke the canonical schema ({'; '.join(parts[:10])}). "

@@ -10,7 +10,13 @@ from ctdc_risk.cohort import select_cohort
 from ctdc_risk.data.load import Dataset, load_dataset, load_synthetic
 from ctdc_risk.data.report import DataReport
 from ctdc_risk.errors import StudyError
-from ctdc_risk.headline import Headline, build_headline, headline_json, headline_markdown, headline_rows
+from ctdc_risk.headline import (
+    Headline,
+    build_headline,
+    headline_json,
+    headline_markdown,
+    headline_rows,
+)
 from ctdc_risk.outputs import write_csv, write_json, write_text
 from ctdc_risk.pipeline.specs import DataSpec, RunSpec
 
@@ -71,9 +77,14 @@ def run_describe(spec: RunSpec, out_dir: Path) -> DescribeResult:
             out_dir,
             "cohort_flow.csv",
             ["step", "rule", "n_rows"],
-            [[i, rule, n if n >= k or n == 0 else marker] for i, (rule, n) in enumerate(cohort.flow.steps)],
+            [
+                [i, rule, n if n >= k or n == 0 else marker]
+                for i, (rule, n) in enumerate(cohort.flow.steps)
+            ],
         ),
-        write_text(out_dir, "headline.md", headline_markdown(headline, source=dataset.report.source.name)),
+        write_text(
+            out_dir, "headline.md", headline_markdown(headline, source=dataset.report.source.name)
+        ),
         write_csv(out_dir, "headline.csv", header, rows),
         write_json(out_dir, "headline.json", headline_json(headline)),
     )
