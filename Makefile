@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml constraints.txt
 	@touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/ctdc-risk describe $(RUN_ARGS)
+	$(BIN)/ctdc-risk $(RUN_ARGS)
 
 test: lint typecheck importlint pytest
 

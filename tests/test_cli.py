@@ -76,3 +76,15 @@ def test_malformed_file_error_names_file_and_line(tmp_path):
     assert out.returncode == 2
     assert "bad.csv" in out.stderr and "line 3" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_no_module_imports_heavy_libraries_at_import_time():
+    code = (
+        "import importlib, pkgutil, sys, ctdc_risk\n"
+        "for m in pkgutil.walk_packages(ctdc_risk.__path__, 'ctdc_risk.'):\n"
+        "    importlib.import_module(m.name)\n"
+        "heavy = ('lightgbm', 'shap', 'mlflow', 'statsmodels')\n"
+        "print('HEAVY', [m for m in heavy if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "HEAVY []" in out.stdout

@@ -27,6 +27,38 @@ def test_every_cohort_composes(option):
     assert spec.cohort.name == option
 
 
+@pytest.mark.parametrize(
+    ("group", "option"),
+    [
+        (group, option)
+        for group in ("target", "features", "model", "cv", "explain", "stability", "privacy")
+        for option in _options(group)
+    ],
+)
+def test_every_option_of_every_group_composes(group, option):
+    spec = _spec([f"{group}={option}"])
+    if group == "target":
+        assert spec.target is not None and spec.target.name == option
+    if group == "model":
+        expected = ("logistic", "lightgbm") if option == "both" else (option,)
+        assert tuple(m.name for m in spec.models) == expected
+    if group == "cv":
+        assert spec.cv.kind == option
+
+
+def _experiments() -> list[str]:
+    root = files("ctdc_risk.conf") / "experiment"
+    return sorted(f.name.removesuffix(".yaml") for f in root.iterdir() if f.name.endswith(".yaml"))
+
+
+@pytest.mark.parametrize("name", _experiments())
+def test_every_experiment_composes_and_states_its_question(name):
+    text = (files("ctdc_risk.conf") / "experiment" / f"{name}.yaml").read_text()
+    assert text.startswith("# @package _global_")
+    assert "# Question:" in text and "ctdc-risk" in text
+    assert _spec([f"experiment={name}"]).command == "study"
+
+
 @pytest.mark.parametrize("option", _options("debug"))
 def test_every_debug_overlay_composes(option):
     assert _spec([f"debug={option}"]).data.n_rows == 2000
@@ -41,7 +73,10 @@ def test_file_data_needs_a_path():
 
 def test_defaults():
     spec = _spec([])
-    assert spec.command == "describe"
+    assert spec.command == "study"
+    assert spec.cohort.name == "children"
+    assert spec.target is not None and spec.target.name == "family_recruitment"
+    assert spec.stability.n_boot >= 100
     assert spec.privacy.k == 10
     assert spec.data.source == "synthetic"
 
@@ -50,15 +85,27 @@ def test_defaults():
     ("cfg", "message"),
     [
         ({"command": "describe", "sed": 1}, "unknown top-level config key 'sed'"),
+        ({"command": "describe", "cv": {"kind": "random"}}, "cv.kind"),
         ({"command": "train"}, "command: 'train'"),
-        ({"seed": -1}, "seed must be"),
-        ({"data": {"source": "synthetic", "n_rows": 10}}, "data.n_rows must be"),
-        ({"data": {"source": "web"}}, "data.source: 'web'"),
-        ({"data": {"nrows": 5}}, "data: unknown key 'nrows'"),
-        ({"data": {"n_rows": "many"}}, "data.n_rows: expected int"),
-        ({"privacy": {"k": 3}}, "privacy.k must be"),
+        ({"command": "study"}, "target is not set"),
+        ({"command": "describe", "model": {"use": ["forest"]}}, "unknown model 'forest'"),
+        (
+            {"command": "describe", "model": {"use": ["logistic"], "logistic": {"C": -1}}},
+            "model.logistic.C",
+        ),
+        (
+            {"command": "describe", "model": {"use": ["lightgbm"], "lightgbm": {"depth": 2}}},
+            "unknown setting 'depth'",
+        ),
+        ({"command": "describe", "explain": {"subgroups": ["pets"]}}, "explain.subgroups"),
+        ({"command": "describe", "seed": -1}, "seed must be"),
+        ({"command": "describe", "data": {"source": "synthetic", "n_rows": 10}}, "data.n_rows"),
+        ({"command": "describe", "data": {"source": "web"}}, "data.source: 'web'"),
+        ({"command": "describe", "data": {"nrows": 5}}, "data: unknown key 'nrows'"),
+        ({"command": "describe", "data": {"n_rows": "many"}}, "data.n_rows: expected int"),
+        ({"command": "describe", "privacy": {"k": 3}}, "privacy.k must be"),
     ],
 )
 def test_spec_errors_name_the_key(cfg, message):
     with pytest.raises(ConfigError, match=message):
-        run_spec_from_mapping(cfg)
+        run_spec_from_mapping({"cohort": {"name": "all"}, **cfg})

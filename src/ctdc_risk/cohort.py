@@ -11,25 +11,40 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ctdc_risk.data.schema import COLUMN_BY_NAME
 from ctdc_risk.errors import ConfigError
 
-OPERATORS = ("is_true", "is_false", "equals", "in", "is_known")
+OPERATORS = ("is_true", "is_false", "equals", "in", "is_known", "any_true")
 
 
 @dataclass(frozen=True)
 class CohortRule:
-    """Keep rows where ``column`` satisfies ``op`` (with ``value`` for equals / in)."""
+    """Keep rows where ``column`` satisfies ``op`` (with ``value`` for equals / in).
+
+    ``any_true`` takes a list of yes/no columns and keeps rows where any of them is yes.
+    """
 
     name: str
-    column: str
+    column: str | tuple[str, ...]
     op: str
     value: Any = None
 
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return self.column if isinstance(self.column, tuple) else (self.column,)
+
     def check(self, key: str) -> None:
         """Validate the rule against the canonical frame; ``key`` names it in errors."""
+        if self.op == "any_true":
+            for name in self.columns:
+                if name not in COLUMN_BY_NAME or COLUMN_BY_NAME[name].kind not in ("flag", "bool"):
+                    raise ConfigError(f"{key}.column: {name!r} is not a yes/no canonical column.")
+            return
+        if isinstance(self.column, tuple):
+            raise ConfigError(f"{key}.column: a list of columns needs op 'any_true'.")
         if self.column not in COLUMN_BY_NAME:
             raise ConfigError(
                 f"{key}.column: {self.column!r} is not a canonical column "
@@ -37,7 +52,7 @@ class CohortRule:
             )
         if self.op not in OPERATORS:
             raise ConfigError(f"{key}.op: {self.op!r} is not one of {', '.join(OPERATORS)}.")
-        col = COLUMN_BY_NAME[self.column]
+        col = COLUMN_BY_NAME[str(self.column)]
         if self.op in ("is_true", "is_false") and col.kind not in ("flag", "bool"):
             raise ConfigError(f"{key}.op: {self.op} needs a yes/no column; {self.column} is not.")
         if self.op in ("equals", "in"):
@@ -53,7 +68,10 @@ class CohortRule:
                     )
 
     def mask(self, frame: pd.DataFrame) -> pd.Series:
-        col = frame[self.column]
+        if self.op == "any_true":
+            anyyes = pd.concat([frame[c].fillna(False) for c in self.columns], axis=1).any(axis=1)
+            return anyyes.astype(bool)
+        col = frame[self.column if isinstance(self.column, str) else self.column[0]]
         if self.op == "is_true":
             return col.fillna(False).astype(bool)
         if self.op == "is_false":
@@ -78,30 +96,36 @@ class CohortSpec:
     def from_mapping(cls, data: Mapping[str, Any], *, key: str = "cohort") -> CohortSpec:
         """Build from a config mapping, refusing unknown keys."""
         _strict(data, {"name", "description", "rules"}, key)
-        rules_data = data.get("rules") or []
-        if not isinstance(rules_data, Sequence) or isinstance(rules_data, str):
-            raise ConfigError(f"{key}.rules must be a list of rules.")
-        rules = []
-        for i, rd in enumerate(rules_data):
-            rkey = f"{key}.rules[{i}]"
-            if not isinstance(rd, Mapping):
-                raise ConfigError(f"{rkey} must be a mapping with name, column, op (and value).")
-            _strict(rd, {"name", "column", "op", "value"}, rkey)
-            for required in ("name", "column", "op"):
-                if required not in rd:
-                    raise ConfigError(f"{rkey}.{required} is missing.")
-            value = rd.get("value")
-            rule = CohortRule(
-                str(rd["name"]),
-                str(rd["column"]),
-                str(rd["op"]),
-                list(value) if isinstance(value, list | tuple) else value,
-            )
-            rule.check(rkey)
-            rules.append(rule)
+        rules = parse_rules(data.get("rules") or [], key=f"{key}.rules")
         if "name" not in data:
             raise ConfigError(f"{key}.name is missing.")
-        return cls(str(data["name"]), str(data.get("description", "")), tuple(rules))
+        return cls(str(data["name"]), str(data.get("description", "")), rules)
+
+
+def parse_rules(rules_data: Any, *, key: str) -> tuple[CohortRule, ...]:
+    """Parse and check a list of rule mappings (used by cohorts and targets)."""
+    if not isinstance(rules_data, Sequence) or isinstance(rules_data, str):
+        raise ConfigError(f"{key} must be a list of rules.")
+    rules = []
+    for i, rd in enumerate(rules_data):
+        rkey = f"{key}[{i}]"
+        if not isinstance(rd, Mapping):
+            raise ConfigError(f"{rkey} must be a mapping with name, column, op (and value).")
+        _strict(rd, {"name", "column", "op", "value"}, rkey)
+        for required in ("name", "column", "op"):
+            if required not in rd:
+                raise ConfigError(f"{rkey}.{required} is missing.")
+        value = rd.get("value")
+        column = rd["column"]
+        rule = CohortRule(
+            str(rd["name"]),
+            tuple(map(str, column)) if isinstance(column, list | tuple) else str(column),
+            str(rd["op"]),
+            list(value) if isinstance(value, list | tuple) else value,
+        )
+        rule.check(rkey)
+        rules.append(rule)
+    return tuple(rules)
 
 
 def _strict(data: Mapping[str, Any], allowed: set[str], key: str) -> None:
@@ -144,9 +168,17 @@ def select_cohort(frame: pd.DataFrame, spec: CohortSpec) -> Cohort:
     >>> cohort.flow.steps[0]
     ('all records', 1000)
     """
-    keep = pd.Series(True, index=frame.index)
-    steps = [("all records", len(frame))]
-    for rule in spec.rules:
-        keep &= rule.mask(frame).to_numpy()
+    keep, steps = apply_rules(frame, spec.rules, start="all records")
+    return Cohort(spec, frame.loc[keep].reset_index(drop=True), CohortFlow(steps))
+
+
+def apply_rules(
+    frame: pd.DataFrame, rules: tuple[CohortRule, ...], *, start: str
+) -> tuple[np.ndarray, tuple[tuple[str, int], ...]]:
+    """Boolean mask of rows passing every rule, and the row count after each rule."""
+    keep = np.ones(len(frame), dtype=bool)
+    steps = [(start, len(frame))]
+    for rule in rules:
+        keep &= rule.mask(frame).to_numpy(dtype=bool)
         steps.append((rule.name, int(keep.sum())))
-    return Cohort(spec, frame.loc[keep].reset_index(drop=True), CohortFlow(tuple(steps)))
+    return keep, tuple(steps)

@@ -1,18 +1,43 @@
-"""What the terminal shows at the end of a command (rich, never inside library code)."""
+"""What the terminal shows (rich, never inside library code)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
 from rich.console import Console
 
-from ctdc_risk.pipeline.describe import DescribeResult
+if TYPE_CHECKING:
+    from ctdc_risk.pipeline.describe import DescribeResult
+    from ctdc_risk.pipeline.study import StudyResult
+
+
+def _console() -> Console:
+    return Console(highlight=False)
+
+
+@contextmanager
+def progress() -> Iterator[Callable[[str], None]]:
+    """A spinner showing the study's current step (plain lines when not a terminal)."""
+    console = _console()
+    if not console.is_terminal:
+        yield lambda msg: console.print(f"... {msg}")
+        return
+    with console.status("starting") as status:
+        yield lambda msg: status.update(f"{msg} ...")
+
+
+def _print_data(console: Console, lines: list[str]) -> None:
+    console.print()
+    console.print("[bold]Data[/bold]")
+    for line in lines:
+        console.print(f"  {line}")
 
 
 def print_describe_summary(result: DescribeResult) -> None:
-    console = Console(stderr=False, highlight=False)
-    console.print()
-    console.print("[bold]Data[/bold]")
-    for line in result.data_report.summary_lines():
-        console.print(f"  {line}")
+    console = _console()
+    _print_data(console, result.data_report.summary_lines())
     h = result.headline
     console.print()
     console.print(f"[bold]Family recruitment[/bold] (cohort {h.cohort}, {h.n_cohort:,} cases)")
@@ -29,6 +54,46 @@ def print_describe_summary(result: DescribeResult) -> None:
             f"  children vs adults: {ratio.ratio:.1f}x "
             f"(95 % CI {ratio.ci95[0]:.1f} to {ratio.ci95[1]:.1f})"
         )
+    console.print()
+    console.print(f"[bold]Outputs[/bold] in {result.out_dir}")
+    for path in result.files:
+        console.print(f"  {path.name}")
+
+
+def print_study_summary(result: StudyResult) -> None:
+    console = _console()
+    _print_data(console, result.data_report.summary_lines())
+    spec = result.spec
+    assert spec.target is not None
+    console.print()
+    console.print(f"[bold]Study[/bold]: {spec.target.description} (cohort {spec.cohort.name})")
+    console.print(
+        f"  {len(result.target.y):,} cases, {result.target.n_positive:,} "
+        f"{spec.target.outcome_words} ({result.target.prevalence:.1%})"
+    )
+    m = result.metrics
+    for name in result.cv:
+        console.print(
+            f"  {name:<9} ROC AUC {m[f'cv/{name}/roc_auc_mean']:.3f} "
+            f"± {m[f'cv/{name}/roc_auc_std']:.3f}"
+        )
+    console.print(f"  baseline  ROC AUC {m['baseline/roc_auc_mean']:.3f} (prevalence only)")
+    console.print()
+    console.print(
+        f"[bold]Factors[/bold] (SHAP from {result.primary_model}; "
+        f"{result.stability.n_boot} bootstrap refits)"
+    )
+    shown = 0
+    for row in result.table.rows:
+        if row["label"] in ("risk", "protective") and shown < 8:
+            odds = row["adjusted_or"]
+            console.print(
+                f"  {row['label']:<10} {row['factor_label']}: {row['level']}"
+                f" (adjusted OR {odds:.2f})"
+            )
+            shown += 1
+    if shown == 0:
+        console.print("  no factor met the rule for risk or protective (see factors.csv)")
     console.print()
     console.print(f"[bold]Outputs[/bold] in {result.out_dir}")
     for path in result.files:

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import textwrap
 from importlib.resources import files
 
 COMMANDS: dict[str, str] = {
+    "study": "(default) the factor study: cohort, outcome, cross-validated models, crude and "
+    "adjusted associations, SHAP, bootstrap stability and the factor table",
     "describe": "headline tables: family involvement in recruitment, children vs adults and "
-    "boys vs girls, with 95 % intervals; cells under the privacy floor suppressed "
-    "(also what runs when no command is given, until the factor study lands)",
+    "boys vs girls, with 95 % intervals (cohort=all unless you choose one)",
 }
 
 _EXAMPLES = """\
-  ctdc-risk describe                                  built-in synthetic data
+  ctdc-risk                                           the default study on synthetic data
+  ctdc-risk data=ctdc data.path=FILE                  the default study on a CTDC release
+  ctdc-risk cohort=boys target=sexual_exploitation    another cohort and outcome
+  ctdc-risk model=lightgbm stability=fast             one model, fewer bootstrap refits
+  ctdc-risk describe                                  headline tables, synthetic data
   ctdc-risk describe data=ctdc data.path=FILE         a CTDC release (CSV, XLSX, Parquet)
   ctdc-risk describe cohort=children privacy.k=11     another cohort and privacy floor
   ctdc-risk describe hydra.run.dir=DIR                choose the run folder
@@ -34,12 +40,17 @@ def _groups() -> dict[str, list[str]]:
 def help_text() -> str:
     """The help page."""
     width = max(len(c) for c in COMMANDS) + 3
-    commands = "\n".join(f"  {name:<{width}}{text}" for name, text in COMMANDS.items())
+    commands = "\n".join(
+        textwrap.fill(
+            text, width=96, initial_indent=f"  {name:<{width}}", subsequent_indent=" " * (width + 2)
+        )
+        for name, text in COMMANDS.items()
+    )
     groups = "\n".join(f"  {g}: {', '.join(opts)}" for g, opts in _groups().items())
     return f"""\
 ctdc-risk: risk and protective factors for child trafficking in CTDC victim-case data.
 
-Usage: ctdc-risk [COMMAND] [GROUP=OPTION | KEY=VALUE ...]
+Usage: ctdc-risk [COMMAND] [GROUP=OPTION | KEY=VALUE ...] [-m for a sweep]
 
 Commands:
 {commands}

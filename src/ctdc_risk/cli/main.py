@@ -20,7 +20,11 @@ from ctdc_risk.errors import CtdcRiskError
 
 def _split_command(argv: list[str]) -> list[str]:
     if argv and argv[0] in COMMANDS:
-        return [*argv[1:], f"command={argv[0]}"]
+        rest = argv[1:]
+        if argv[0] == "describe" and not any(a.startswith("cohort=") for a in rest):
+            # The headline compares children with adults: describe every case by default.
+            rest = [*rest, "cohort=all"]
+        return [*rest, f"command={argv[0]}"]
     if argv and not argv[0].startswith("-") and "=" not in argv[0]:
         known = ", ".join(COMMANDS)
         print(
@@ -46,8 +50,7 @@ def _entry(cfg: DictConfig) -> Any:
 
 
 def _run(cfg: DictConfig, out_dir: Path) -> Any:
-    from ctdc_risk.cli.console import print_describe_summary
-    from ctdc_risk.pipeline.describe import run_describe
+    from ctdc_risk.cli import console
     from ctdc_risk.pipeline.specs import run_spec_from_mapping
 
     try:
@@ -61,9 +64,19 @@ def _run(cfg: DictConfig, out_dir: Path) -> Any:
         ) from None
     assert isinstance(plain, dict)
     spec = run_spec_from_mapping({str(key): value for key, value in plain.items()})
-    result = run_describe(spec, out_dir)
-    print_describe_summary(result)
-    return result.headline.family["children"].share
+    if spec.command == "describe":
+        from ctdc_risk.pipeline.describe import run_describe
+
+        described = run_describe(spec, out_dir)
+        console.print_describe_summary(described)
+        return described.headline.family["children"].share
+    from ctdc_risk.pipeline.study import run_study
+
+    with console.progress() as say:
+        result = run_study(spec, out_dir, progress=say)
+    console.print_study_summary(result)
+    # The value a sweeper optimises: the primary model's cross-validated ROC AUC.
+    return result.metrics["cv/roc_auc_mean"]
 
 
 def main() -> None:

@@ -15,9 +15,15 @@ from ctdc_risk.cohort import CohortSpec
 from ctdc_risk.data.io import DEFAULT_MAX_BYTES
 from ctdc_risk.data.synthetic import MAX_ROWS, MIN_ROWS
 from ctdc_risk.errors import ConfigError
+from ctdc_risk.evaluate import CVSpec
+from ctdc_risk.factors.stability import StabilitySpec
+from ctdc_risk.features import FeatureSetSpec
+from ctdc_risk.models import MODEL_NAMES, ModelSpec
 from ctdc_risk.privacy import PrivacySpec
+from ctdc_risk.target import TargetSpec
 
-COMMANDS = ("describe",)
+COMMANDS = ("study", "describe")
+SUBGROUPS = ("boys_girls", "age_0_8_9_17", "citizenship_region")
 DATA_SOURCES = ("synthetic", "file")
 
 
@@ -52,6 +58,21 @@ class DataSpec:
 
 
 @dataclass(frozen=True)
+class ExplainSpec:
+    """Settings of the factor lenses."""
+
+    cluster_robust: bool = False
+    subgroups: tuple[str, ...] = SUBGROUPS
+
+    def __post_init__(self) -> None:
+        for name in self.subgroups:
+            if name not in SUBGROUPS:
+                raise ConfigError(
+                    f"explain.subgroups: {name!r} is not one of {', '.join(SUBGROUPS)}."
+                )
+
+
+@dataclass(frozen=True)
 class RunSpec:
     """Everything one command needs."""
 
@@ -60,6 +81,12 @@ class RunSpec:
     data: DataSpec
     cohort: CohortSpec
     privacy: PrivacySpec = field(default_factory=PrivacySpec)
+    target: TargetSpec | None = None
+    features: FeatureSetSpec = field(default_factory=lambda: FeatureSetSpec("all"))
+    models: tuple[ModelSpec, ...] = ()
+    cv: CVSpec = field(default_factory=CVSpec)
+    explain: ExplainSpec = field(default_factory=ExplainSpec)
+    stability: StabilitySpec = field(default_factory=StabilitySpec)
 
 
 def _typed(cls: type, data: Mapping[str, Any], key: str) -> Any:
@@ -92,19 +119,24 @@ def _type_ok(value: Any, expected: str) -> bool:
         return "int" in expected
     if isinstance(value, str):
         return "str" in expected
+    if isinstance(value, list | tuple):
+        return "tuple" in expected
     return False
 
 
 def run_spec_from_mapping(cfg: Mapping[str, Any]) -> RunSpec:
     """Build a :class:`RunSpec` from a plain (resolved) config mapping."""
-    allowed = {"command", "seed", "data", "cohort", "privacy"}
+    allowed = {
+        "command", "seed", "data", "cohort", "privacy", "target", "features", "model", "cv",
+        "explain", "stability",
+    }  # fmt: skip
     unknown = sorted(set(map(str, cfg)) - allowed)
     if unknown:
         raise ConfigError(
             f"unknown top-level config key {unknown[0]!r}; allowed keys are "
             f"{', '.join(sorted(allowed))}."
         )
-    command = cfg.get("command", "describe")
+    command = cfg.get("command", "study")
     if command not in COMMANDS:
         raise ConfigError(f"command: {command!r} is not one of {', '.join(COMMANDS)}.")
     seed = cfg.get("seed", 0)
@@ -113,4 +145,47 @@ def run_spec_from_mapping(cfg: Mapping[str, Any]) -> RunSpec:
     data = _typed(DataSpec, cfg.get("data") or {}, "data")
     privacy = _typed(PrivacySpec, cfg.get("privacy") or {}, "privacy")
     cohort = CohortSpec.from_mapping(cfg.get("cohort") or {}, key="cohort")
-    return RunSpec(command=command, seed=seed, data=data, cohort=cohort, privacy=privacy)
+    target = TargetSpec.from_mapping(cfg["target"], key="target") if cfg.get("target") else None
+    if command == "study" and target is None:
+        raise ConfigError("target is not set: choose one, e.g. target=family_recruitment.")
+    features = FeatureSetSpec.from_mapping(cfg.get("features") or {}, key="features")
+    models = _models(cfg.get("model") or {"use": list(MODEL_NAMES)})
+    cv = CVSpec.from_mapping(cfg.get("cv") or {}, key="cv")
+    explain_cfg = dict(cfg.get("explain") or {})
+    if "subgroups" in explain_cfg:
+        explain_cfg["subgroups"] = tuple(explain_cfg["subgroups"])
+    explain = _typed(ExplainSpec, explain_cfg, "explain")
+    stability = StabilitySpec.from_mapping(cfg.get("stability") or {}, key="stability")
+    return RunSpec(
+        command=command,
+        seed=seed,
+        data=data,
+        cohort=cohort,
+        privacy=privacy,
+        target=target,
+        features=features,
+        models=models,
+        cv=cv,
+        explain=explain,
+        stability=stability,
+    )
+
+
+def _models(cfg: Mapping[str, Any]) -> tuple[ModelSpec, ...]:
+    use = cfg.get("use") or []
+    if isinstance(use, str) or not use:
+        raise ConfigError("model.use must be a non-empty list of model names, e.g. [lightgbm].")
+    allowed = {"use", *MODEL_NAMES}
+    unknown = sorted(set(map(str, cfg)) - allowed)
+    if unknown:
+        raise ConfigError(
+            f"model: unknown key {unknown[0]!r}; allowed keys are {', '.join(sorted(allowed))}."
+        )
+    specs = []
+    for name in use:
+        if name not in MODEL_NAMES:
+            raise ConfigError(
+                f"model.use: unknown model {name!r}; models are {', '.join(MODEL_NAMES)}."
+            )
+        specs.append(ModelSpec.from_mapping(name, cfg.get(name) or {}, key=f"model.{name}"))
+    return tuple(specs)

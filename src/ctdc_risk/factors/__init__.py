@@ -1,0 +1,1 @@
+"""Factor lenses: associations, SHAP, stability, and the factor table."""

@@ -1,0 +1,218 @@
+"""The factor catalogue: every canonical column a study may use, named as a person would name it.
+
+Each factor carries its case phase (before recruitment, recruitment, exploitation) and its
+level in IOM's Determinants of Migrant Vulnerability (DoMV: individual, household/family,
+community, structural). Feature sets select factors by these tags; a target's leakage columns
+are always removed. Exploitation-phase factors describe what happened after recruitment (and
+registration context): reports present them as context, not causes.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import pandas as pd
+
+from ctdc_risk.data.schema import (
+    COLUMN_BY_NAME,
+    EXPLOIT_GROUPS,
+    MEANS_GROUPS,
+    SECTOR_GROUPS,
+    SEX_GROUPS,
+)
+from ctdc_risk.errors import ConfigError
+
+Phase = Literal["before_recruitment", "recruitment", "exploitation"]
+Domv = Literal["individual", "household_family", "community", "structural"]
+PHASES: tuple[Phase, ...] = ("before_recruitment", "recruitment", "exploitation")
+DOMV_LEVELS: tuple[Domv, ...] = ("individual", "household_family", "community", "structural")
+PHASE_WORDS: dict[str, str] = {
+    "before_recruitment": "before recruitment",
+    "recruitment": "recruitment",
+    "exploitation": "exploitation (context, not a cause)",
+}
+
+
+@dataclass(frozen=True)
+class Factor:
+    """A case characteristic as a person would name it, mapped to one canonical column."""
+
+    name: str
+    label: str
+    kind: Literal["category", "flag"]
+    phase: Phase
+    domv: Domv
+
+
+def _catalogue() -> dict[str, Factor]:
+    items: list[Factor] = [
+        Factor("age_band", "age band", "category", "before_recruitment", "individual"),
+        Factor("gender", "gender", "category", "before_recruitment", "individual"),
+        Factor(
+            "citizenship_subregion",
+            "citizen of (UN sub-region)",
+            "category",
+            "before_recruitment",
+            "structural",
+        ),
+        Factor("cross_border", "trafficked across a border", "flag", "recruitment", "structural"),
+        Factor("is_abduction", "recruited by abduction", "flag", "recruitment", "individual"),
+        Factor(
+            "recruiter_family",
+            "recruited by a family member",
+            "flag",
+            "recruitment",
+            "household_family",
+        ),
+        Factor(
+            "recruiter_intimate_partner",
+            "recruited by an intimate partner",
+            "flag",
+            "recruitment",
+            "household_family",
+        ),
+        Factor(
+            "recruiter_friend",
+            "recruited by a friend or acquaintance",
+            "flag",
+            "recruitment",
+            "community",
+        ),
+        Factor("recruiter_other", "recruited by someone else", "flag", "recruitment", "community"),
+        Factor(
+            "exploitation_subregion",
+            "exploited in (UN sub-region)",
+            "category",
+            "exploitation",
+            "structural",
+        ),
+        Factor(
+            "trafficking_months",
+            "time in trafficking (months)",
+            "category",
+            "exploitation",
+            "individual",
+        ),
+        Factor("datasource", "registered by", "category", "exploitation", "structural"),
+        Factor(
+            "registration_period",
+            "registration period",
+            "category",
+            "exploitation",
+            "structural",
+        ),
+    ]
+    for group, phase, domv in (
+        (MEANS_GROUPS, "exploitation", "individual"),
+        (EXPLOIT_GROUPS, "exploitation", "structural"),
+        (SECTOR_GROUPS, "exploitation", "structural"),
+        (SEX_GROUPS, "exploitation", "individual"),
+    ):
+        for name, desc in group.items():
+            items.append(Factor(name, desc, "flag", phase, domv))  # type: ignore[arg-type]
+    return {f.name: f for f in items}
+
+
+FACTORS: dict[str, Factor] = _catalogue()
+
+# Registration year as periods: a factor a person can read, with enough cases per level.
+PERIODS: tuple[tuple[str, int, int], ...] = (
+    ("2002-2010", 2002, 2010),
+    ("2011-2014", 2011, 2014),
+    ("2015-2017", 2015, 2017),
+    ("2018 or later", 2018, 9999),
+)
+
+
+def add_derived_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """Add factor columns derived from canonical ones (``registration_period``)."""
+    year = frame["year_of_registration"]
+    period = pd.Series(pd.NA, index=frame.index, dtype="object")
+    for label, lo, hi in PERIODS:
+        period[(year >= lo).fillna(False) & (year <= hi).fillna(False)] = label
+    out = frame.copy()
+    out["registration_period"] = pd.Categorical(period, categories=[p[0] for p in PERIODS])
+    return out
+
+
+@dataclass(frozen=True)
+class FeatureSetSpec:
+    """Which factors a study uses: by phase and DoMV level, plus explicit includes/excludes."""
+
+    name: str
+    phases: tuple[str, ...] = PHASES
+    domv: tuple[str, ...] = DOMV_LEVELS
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any], *, key: str = "features") -> FeatureSetSpec:
+        allowed = {"name", "phases", "domv", "include", "exclude"}
+        unknown = sorted(set(map(str, data)) - allowed)
+        if unknown:
+            raise ConfigError(
+                f"{key}: unknown key {unknown[0]!r}; allowed keys are {', '.join(sorted(allowed))}."
+            )
+        spec = cls(
+            name=str(data.get("name", "custom")),
+            phases=tuple(data.get("phases", PHASES)),
+            domv=tuple(data.get("domv", DOMV_LEVELS)),
+            include=tuple(data.get("include", ())),
+            exclude=tuple(data.get("exclude", ())),
+        )
+        for p in spec.phases:
+            if p not in PHASES:
+                raise ConfigError(f"{key}.phases: {p!r} is not one of {', '.join(PHASES)}.")
+        for d in spec.domv:
+            if d not in DOMV_LEVELS:
+                raise ConfigError(f"{key}.domv: {d!r} is not one of {', '.join(DOMV_LEVELS)}.")
+        for field_name in ("include", "exclude"):
+            for pattern in getattr(spec, field_name):
+                if not fnmatch.filter(FACTORS, pattern):
+                    raise ConfigError(
+                        f"{key}.{field_name}: {pattern!r} matches no factor; factors are "
+                        f"{', '.join(FACTORS)}."
+                    )
+        return spec
+
+
+def matches(name: str, patterns: Iterable[str]) -> bool:
+    """True if ``name`` matches any glob pattern (``recruiter_*``)."""
+    return any(fnmatch.fnmatchcase(name, p) for p in patterns)
+
+
+def select_factors(
+    spec: FeatureSetSpec, *, leakage: Iterable[str], frame: pd.DataFrame
+) -> tuple[Factor, ...]:
+    """Factors of the feature set that do not leak the target and carry some information.
+
+    A factor whose column is entirely missing in this data (the release does not record it)
+    is left out: it would be one "unknown" level and tell nothing.
+    """
+    leak = tuple(leakage)
+    chosen = []
+    for factor in FACTORS.values():
+        wanted = (factor.phase in spec.phases and factor.domv in spec.domv) or matches(
+            factor.name, spec.include
+        )
+        if not wanted or matches(factor.name, spec.exclude) or _leaks(factor, leak):
+            continue
+        if factor.name in frame and frame[factor.name].notna().any():
+            chosen.append(factor)
+    return tuple(chosen)
+
+
+def source_columns(factor: Factor) -> tuple[str, ...]:
+    """The canonical columns a factor is derived from (used by the leakage check)."""
+    if factor.name == "registration_period":
+        return ("year_of_registration",)
+    if factor.name in COLUMN_BY_NAME:
+        return (factor.name,)
+    raise KeyError(factor.name)  # pragma: no cover - every catalogue factor is mapped
+
+
+def _leaks(factor: Factor, leakage: tuple[str, ...]) -> bool:
+    return any(matches(col, leakage) for col in (factor.name, *source_columns(factor)))

@@ -1,0 +1,327 @@
+"""The factor study: from a cohort and an outcome to a defended table of factors.
+
+``run_study(spec, out_dir)`` is the whole study as one plain call (usable from a notebook):
+load -> cohort -> target -> factors -> cross-validated models -> final refits -> lenses (crude
+association, adjusted odds ratio, SHAP) -> bootstrap stability -> factor table -> run files.
+Nothing is written until every step has succeeded.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ctdc_risk.cohort import select_cohort
+from ctdc_risk.data.report import DataReport
+from ctdc_risk.data.schema import FlagSemantics
+from ctdc_risk.encoding import FactorEncoder
+from ctdc_risk.errors import StudyError
+from ctdc_risk.evaluate import CVResult, cross_validate_model, make_splits
+from ctdc_risk.factors.associations import adjusted_odds_ratios, crude_associations
+from ctdc_risk.factors.contributions import (
+    ShapSummary,
+    explain_model,
+    summarise_contributions,
+)
+from ctdc_risk.factors.stability import StabilityResult, bootstrap_stability
+from ctdc_risk.factors.table import COLUMNS, FactorTable, build_factor_table, table_records
+from ctdc_risk.features import Factor, add_derived_columns, select_factors
+from ctdc_risk.models import build_model
+from ctdc_risk.outputs import write_csv, write_json
+from ctdc_risk.pipeline.describe import load_data
+from ctdc_risk.pipeline.specs import RunSpec
+from ctdc_risk.target import Target
+
+log = logging.getLogger(__name__)
+METRICS = ("roc_auc", "average_precision", "brier", "log_loss", "ece")
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class StudyResult:
+    """Everything a study produced (the in-memory twin of its run folder)."""
+
+    out_dir: Path
+    spec: RunSpec
+    data_report: DataReport
+    cohort_flow: tuple[tuple[str, int], ...]
+    target: Target
+    factors: tuple[Factor, ...]
+    cv: dict[str, CVResult]
+    shap: dict[str, ShapSummary]
+    subgroups: list[dict[str, Any]]
+    stability: StabilityResult
+    table: FactorTable
+    metrics: dict[str, float]
+    primary_model: str
+    files: tuple[Path, ...]
+    seconds: dict[str, float]
+
+
+def _subgroup_masks(frame: pd.DataFrame, names: tuple[str, ...]) -> dict[str, np.ndarray]:
+    masks: dict[str, np.ndarray] = {}
+    child = frame["is_child"].fillna(False).to_numpy(dtype=bool)
+    gender = frame["gender"].astype(object).to_numpy()
+    age = frame["age_band"].astype(object).to_numpy()
+    if "boys_girls" in names:
+        masks["boys"] = child & (gender == "male")
+        masks["girls"] = child & (gender == "female")
+    if "age_0_8_9_17" in names:
+        masks["aged 0-8"] = age == "0--8"
+        masks["aged 9-17"] = age == "9--17"
+    if "citizenship_region" in names:
+        region = frame["citizenship_region"].astype(object).to_numpy()
+        for name in sorted({r for r in region if isinstance(r, str)}):
+            masks[f"citizens of {name}"] = region == name
+    return masks
+
+
+def run_study(spec: RunSpec, out_dir: Path, *, progress: Progress | None = None) -> StudyResult:
+    """Run the configured study and write its files into ``out_dir``."""
+    say = progress or (lambda msg: log.info("%s", msg))
+    assert spec.target is not None  # checked when the spec was built
+    k = spec.privacy.k
+    seconds: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        seconds[name] = round(now - clock, 3)
+        clock = now
+
+    say("loading data")
+    dataset = load_data(spec.data, seed=spec.seed, k=k)
+    frame = add_derived_columns(dataset.frame)
+    lap("load")
+    cohort = select_cohort(frame, spec.cohort)
+    target = _target(cohort.frame, spec, k)
+    flow = (*cohort.flow.steps, *target.flow[1:])
+    for rule, n in flow:
+        log.info("rows after %s: %d", rule, n)
+    factors = select_factors(
+        spec.features, leakage=spec.target.leakage_patterns, frame=target.frame
+    )
+    if not factors:
+        raise StudyError(
+            f"features {spec.features.name!r} leave no factor for target {spec.target.name!r} "
+            "in this data; choose a wider feature set."
+        )
+    log.info("factors (%d): %s", len(factors), ", ".join(f.name for f in factors))
+    positive_only = dataset.flag_semantics is FlagSemantics.POSITIVE_ONLY
+    lap("prepare")
+
+    def make(name: str) -> Any:
+        model_spec = next(m for m in spec.models if m.name == name)
+        return build_model(model_spec, factors, k=k, positive_only=positive_only, seed=spec.seed)
+
+    splits = make_splits(spec.cv, target.frame, target.y, seed=spec.seed)
+    cv: dict[str, CVResult] = {}
+    for model_spec in spec.models:
+        say(f"cross-validating {model_spec.name} ({len(splits)} folds)")
+        cv[model_spec.name] = cross_validate_model(
+            model_spec.name,
+            partial(make, model_spec.name),
+            target.frame,
+            target.y,
+            splits,
+            k=k,
+            n_bins=spec.cv.n_bins,
+        )
+    lap("cross_validation")
+    say("refitting on the whole cohort and explaining")
+    fitted = {m.name: make(m.name).fit(target.frame, target.y) for m in spec.models}
+    shap = {
+        name: summarise_contributions(explain_model(model, target.frame), k=k)
+        for name, model in fitted.items()
+    }
+    primary = "lightgbm" if "lightgbm" in fitted else spec.models[0].name
+    contrib = explain_model(fitted[primary], target.frame)
+    log.info(
+        "SHAP (%s): %d rows, %d distinct encoded rows",
+        primary,
+        len(target.y),
+        contrib.n_distinct_rows,
+    )
+    subgroups = _subgroups(contrib, target.frame, spec, k)
+    lap("refit_and_shap")
+    say("crude and adjusted associations")
+    onehot = FactorEncoder(
+        tuple((f.name, f.kind) for f in factors), min_count=k, positive_only=positive_only
+    ).fit(target.frame)
+    X1 = onehot.transform(target.frame)
+    crude = crude_associations(X1, onehot.columns_, target.y)
+    groups = target.frame["citizenship_iso3"].astype(object).fillna("unknown").to_numpy()
+    adjusted = adjusted_odds_ratios(
+        X1, onehot.columns_, target.y, groups=groups, cluster_robust=spec.explain.cluster_robust
+    )
+    lap("associations")
+    say(f"bootstrap stability ({spec.stability.n_boot} refits)")
+    pipeline = fitted[primary]
+    encoder = pipeline.named_steps["encode"]
+    stability = bootstrap_stability(
+        make(primary).named_steps["model"],
+        encoder,
+        encoder.transform(target.frame),
+        contrib.codes,
+        target.y,
+        shap[primary],
+        spec=spec.stability,
+        seed=spec.seed,
+        k=k,
+    )
+    lap("stability")
+    table = build_factor_table(
+        crude,
+        adjusted,
+        shap[primary],
+        stability,
+        shap_model=primary,
+        k=k,
+        min_sign_agreement=spec.stability.min_sign_agreement,
+    )
+    metrics = _metrics(dataset.report, flow, target, cv, primary, table)
+    files = _write(out_dir, spec, dataset.report, flow, cv, shap, subgroups, table, metrics, k)
+    lap("write")
+    log.info("study finished: %s", ", ".join(f"{n} {s:.1f}s" for n, s in seconds.items()))
+    return StudyResult(
+        out_dir, spec, dataset.report, flow, target, factors, cv, shap, subgroups, stability,
+        table, metrics, primary, files, seconds,
+    )  # fmt: skip
+
+
+def _target(frame: pd.DataFrame, spec: RunSpec, k: int) -> Target:
+    from ctdc_risk.target import make_target
+
+    assert spec.target is not None
+    if len(frame) == 0:
+        raise StudyError(
+            f"cohort {spec.cohort.name!r} selects no rows in this data; check its rules."
+        )
+    return make_target(frame, spec.target, k=k)
+
+
+def _subgroups(contrib: Any, frame: pd.DataFrame, spec: RunSpec, k: int) -> list[dict[str, Any]]:
+    rows = []
+    for name, mask in _subgroup_masks(frame, spec.explain.subgroups).items():
+        n = int(mask.sum())
+        if n < k:
+            continue  # never a summary of fewer than k cases
+        summary = summarise_contributions(contrib, k=k, rows=np.flatnonzero(mask))
+        for factor, importance in summary.importance.items():
+            rows.append(
+                {"subgroup": name, "n": n, "factor": factor, "importance": round(importance, 6)}
+            )
+    return rows
+
+
+def _metrics(
+    report: DataReport,
+    flow: tuple[tuple[str, int], ...],
+    target: Target,
+    cv: dict[str, CVResult],
+    primary: str,
+    table: FactorTable,
+) -> dict[str, float]:
+    m: dict[str, float] = {
+        "data/n_rows": float(report.rows_out),
+        "cohort/n_rows": float(flow[len(flow) - len(target.flow)][1]),
+        "target/n_rows": float(len(target.y)),
+        "target/n_positive": float(target.n_positive),
+        "target/prevalence": round(target.prevalence, 6),
+    }
+    for name, result in cv.items():
+        for key, value in result.summary().items():
+            m[f"cv/{name}/{key}"] = round(float(value), 6)
+    for key, value in cv[primary].summary().items():
+        m[f"cv/{key}"] = round(float(value), 6)
+    for key, value in cv[primary].baseline_summary().items():
+        m[f"baseline/{key}"] = round(float(value), 6)
+    for label in ("risk", "protective", "unclear"):
+        m[f"factors/n_{label}"] = float(len(table.labelled(label)))
+    return m
+
+
+def _write(
+    out_dir: Path,
+    spec: RunSpec,
+    report: DataReport,
+    flow: tuple[tuple[str, int], ...],
+    cv: dict[str, CVResult],
+    shap: dict[str, ShapSummary],
+    subgroups: list[dict[str, Any]],
+    table: FactorTable,
+    metrics: dict[str, float],
+    k: int,
+) -> tuple[Path, ...]:
+    marker = f"<{k}"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fold_rows = []
+    for name, result in cv.items():
+        for kind, folds in (("model", result.folds), ("baseline", result.baseline_folds)):
+            for i, fold in enumerate(folds):
+                fold_rows.append([name, kind, i, *(_num(fold.get(m)) for m in METRICS)])
+    calibration = [
+        [name, b.lower, b.upper, b.n if b.n is not None else marker, _num(b.mean_predicted),
+         _num(b.observed_rate)]
+        for name, result in cv.items()
+        for b in result.reliability
+    ]  # fmt: skip
+    importance = [
+        [name, factor, round(value, 6)]
+        for name, summary in shap.items()
+        for factor, value in sorted(summary.importance.items(), key=lambda kv: -kv[1])
+    ]
+    return (
+        write_json(out_dir, "data_report.json", report.to_dict()),
+        write_csv(
+            out_dir,
+            "cohort_flow.csv",
+            ["step", "rule", "n_rows"],
+            [[i, rule, n if n >= k or n == 0 else marker] for i, (rule, n) in enumerate(flow)],
+        ),
+        write_json(out_dir, "metrics.json", metrics),
+        write_csv(out_dir, "cv_folds.csv", ["model", "kind", "fold", *METRICS], fold_rows),
+        write_csv(
+            out_dir,
+            "calibration.csv",
+            ["model", "bin_lower", "bin_upper", "n", "mean_predicted", "observed_rate"],
+            calibration,
+        ),
+        write_csv(out_dir, "shap_importance.csv", ["model", "factor", "mean_abs_shap"], importance),
+        write_csv(
+            out_dir,
+            "shap_subgroups.csv",
+            ["subgroup", "n", "factor", "mean_abs_shap"],
+            [[r["subgroup"], r["n"], r["factor"], r["importance"]] for r in subgroups],
+        ),
+        write_csv(out_dir, "factors.csv", list(COLUMNS), table_records(table)),
+        write_json(
+            out_dir,
+            "factors.json",
+            {
+                "target": spec.target.name if spec.target else None,
+                "cohort": spec.cohort.name,
+                "privacy_k": k,
+                "n_boot": table.n_boot,
+                "label_rule": "risk/protective: adjusted OR 95% CI excludes 1, SHAP direction "
+                f"agrees, sign stable in >= {table.min_sign_agreement:.0%} of bootstrap refits; "
+                "unknown and pooled levels are never labelled",
+                "factors": [dict(r) for r in table.rows],
+            },
+        ),
+    )
+
+
+def _num(x: float | None) -> float | str:
+    if x is None or (isinstance(x, float) and np.isnan(x)):
+        return ""
+    return round(float(x), 6)

@@ -1,0 +1,137 @@
+"""Targets: the outcome a study explains, who it is defined for, and what would leak it.
+
+A target names its outcome flag, the rules that make the outcome *known* (e.g. the recruiter's
+relation is recorded), and the columns that would leak it into the features (e.g. every
+recruiter-relation field for family recruitment). Leakage patterns are globs over canonical
+column names; the outcome and eligibility columns are always added to them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ctdc_risk.cohort import CohortRule, apply_rules, parse_rules
+from ctdc_risk.data.schema import CANONICAL_NAMES, COLUMN_BY_NAME
+from ctdc_risk.errors import ConfigError, StudyError
+from ctdc_risk.features import matches
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    """An outcome to explain.
+
+    Attributes
+    ----------
+    name, description
+        Identifier and a sentence for reports.
+    outcome
+        Canonical yes/no column; the outcome is "yes" where it is yes, "no" otherwise among
+        eligible rows.
+    outcome_words
+        The outcome in plain words for generated sentences ("recruited by a family member").
+    eligible
+        Rules that make the outcome known; rows failing them are not part of the study.
+    leakage
+        Glob patterns of canonical columns that would leak the outcome.
+    """
+
+    name: str
+    description: str
+    outcome: str
+    outcome_words: str
+    eligible: tuple[CohortRule, ...]
+    leakage: tuple[str, ...]
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any], *, key: str = "target") -> TargetSpec:
+        allowed = {"name", "description", "outcome", "outcome_words", "eligible", "leakage"}
+        unknown = sorted(set(map(str, data)) - allowed)
+        if unknown:
+            raise ConfigError(
+                f"{key}: unknown key {unknown[0]!r}; allowed keys are {', '.join(sorted(allowed))}."
+            )
+        for required in ("name", "outcome"):
+            if required not in data:
+                raise ConfigError(f"{key}.{required} is missing.")
+        outcome = str(data["outcome"])
+        if outcome not in COLUMN_BY_NAME or COLUMN_BY_NAME[outcome].kind not in ("flag", "bool"):
+            raise ConfigError(f"{key}.outcome: {outcome!r} is not a yes/no canonical column.")
+        leakage = tuple(str(p) for p in data.get("leakage") or ())
+        for pattern in leakage:
+            if not any(matches(c, [pattern]) for c in CANONICAL_NAMES):
+                raise ConfigError(f"{key}.leakage: {pattern!r} matches no canonical column.")
+        return cls(
+            name=str(data["name"]),
+            description=str(data.get("description", "")),
+            outcome=outcome,
+            outcome_words=str(data.get("outcome_words", outcome)),
+            eligible=parse_rules(data.get("eligible") or [], key=f"{key}.eligible"),
+            leakage=leakage,
+        )
+
+    @property
+    def leakage_patterns(self) -> tuple[str, ...]:
+        """Declared leakage plus the outcome and every eligibility column."""
+        eligibility = tuple(c for rule in self.eligible for c in rule.columns)
+        return (*self.leakage, self.outcome, *eligibility)
+
+
+@dataclass(frozen=True)
+class Target:
+    """Eligible rows of a cohort with their outcome."""
+
+    spec: TargetSpec
+    frame: pd.DataFrame
+    y: np.ndarray
+    flow: tuple[tuple[str, int], ...]
+
+    @property
+    def n_positive(self) -> int:
+        return int(self.y.sum())
+
+    @property
+    def n_negative(self) -> int:
+        return int(len(self.y) - self.y.sum())
+
+    @property
+    def prevalence(self) -> float:
+        return float(self.y.mean())
+
+
+def make_target(frame: pd.DataFrame, spec: TargetSpec, *, k: int) -> Target:
+    """Keep the rows whose outcome is known and derive the outcome.
+
+    Raises
+    ------
+    StudyError
+        No eligible rows, one class only, or a class with fewer than ``k`` records (a study
+        on so few cases would publish figures below the privacy floor).
+    """
+    keep, flow = apply_rules(frame, spec.eligible, start="cohort")
+    eligible = frame.loc[keep].reset_index(drop=True)
+    y = eligible[spec.outcome].fillna(False).to_numpy(dtype=bool)
+    n_pos = int(y.sum())
+    n_neg = len(y) - n_pos
+    where = " -> ".join(f"{rule}: {n:,}" for rule, n in flow)
+    if len(y) == 0:
+        raise StudyError(
+            f"target {spec.name!r}: no rows of the cohort have the outcome recorded ({where})."
+        )
+    if n_pos == 0 or n_neg == 0:
+        which = "yes" if n_neg == 0 else "no"
+        raise StudyError(
+            f"target {spec.name!r}: every one of the {len(y):,} eligible rows is {which!r}; "
+            "a study needs both outcomes. Choose another cohort or target."
+        )
+    if min(n_pos, n_neg) < k:
+        raise StudyError(
+            f"target {spec.name!r}: only {min(n_pos, n_neg)} rows are "
+            f"{'yes' if n_pos < n_neg else 'no'} (privacy.k = {k}); results would rest on too "
+            "few cases. Choose a wider cohort."
+        )
+    return Target(spec, eligible, y, flow)

@@ -1,0 +1,72 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from ctdc_risk.encoding import POOLED, UNKNOWN, FactorEncoder
+
+
+def _frame(n_rare: int = 3) -> pd.DataFrame:
+    levels = ["a"] * 50 + ["b"] * 20 + ["c"] * n_rare + ["d"] * n_rare + [None] * 12
+    flags = [True] * 30 + [False] * 40 + [None] * (len(levels) - 70)
+    return pd.DataFrame(
+        {
+            "cat": pd.Categorical(levels, categories=["a", "b", "c", "d", "e"]),
+            "flag": pd.array(flags, dtype="boolean"),
+        }
+    )
+
+
+def test_unknown_is_its_own_level_and_never_no():
+    enc = FactorEncoder((("flag", "flag"),), min_count=5).fit(_frame())
+    assert enc.levels_["flag"] == ("no", UNKNOWN, "yes")
+    codes = enc.transform(_frame()).toarray()
+    n_unknown = int(_frame()["flag"].isna().sum())
+    assert codes[:, 1].sum() == n_unknown
+
+
+def test_rare_levels_pooled_and_pool_under_k_joins_reference():
+    enc = FactorEncoder((("cat", "category"),), min_count=5).fit(_frame(n_rare=3))
+    # c and d have 3 rows each: pooled (6 >= 5).
+    assert enc.levels_["cat"] == ("a", "b", POOLED, UNKNOWN)
+    enc2 = FactorEncoder((("cat", "category"),), min_count=10).fit(_frame(n_rare=3))
+    # pooled 6 < 10: joins the reference "a"; no column rests on fewer than k rows
+    assert enc2.levels_["cat"] == ("a", "b", UNKNOWN)
+    X = enc2.transform(_frame(n_rare=3)).toarray()
+    assert X.sum(axis=0).min() >= 10
+
+
+def test_positive_only_flags_are_recorded_or_not():
+    frame = pd.DataFrame({"flag": pd.array([True] * 20 + [None] * 30, dtype="boolean")})
+    enc = FactorEncoder((("flag", "flag"),), min_count=5, positive_only=True).fit(frame)
+    assert enc.levels_["flag"] == ("not recorded", "recorded")
+
+
+def test_levels_learnt_in_fit_only_and_unseen_levels_go_to_reference():
+    train = _frame()
+    test = pd.DataFrame(
+        {
+            "cat": pd.Categorical(["e", "b"], categories=["a", "b", "c", "d", "e"]),
+            "flag": pd.array([True, False], dtype="boolean"),
+        }
+    )
+    enc = FactorEncoder((("cat", "category"), ("flag", "flag")), min_count=5).fit(train)
+    X = enc.transform(test).toarray()
+    names = list(enc.get_feature_names_out())
+    assert X[0, names.index("cat=a")] == 1  # unseen "e" -> reference
+    assert X.sum(axis=1).tolist() == [2, 2]  # one level per factor
+
+
+def test_ordinal_output_matches_onehot_levels():
+    frame = _frame()
+    factors = (("cat", "category"), ("flag", "flag"))
+    onehot = FactorEncoder(factors, min_count=5).fit(frame)
+    ordinal = FactorEncoder(factors, min_count=5, output="ordinal").fit(frame)
+    X1 = onehot.transform(frame).toarray()
+    Xo = ordinal.transform(frame)
+    assert onehot.levels_ == ordinal.levels_
+    assert np.array_equal(X1[:, : len(onehot.levels_["cat"])].argmax(axis=1), Xo[:, 0])
+
+
+def test_bad_output_refused():
+    with pytest.raises(ValueError, match="output"):
+        FactorEncoder((("cat", "category"),), output="dense").fit(_frame())  # type: ignore[arg-type]

@@ -1,0 +1,102 @@
+"""The factor study end to end on synthetic data."""
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_module
+from omegaconf import OmegaConf
+
+from ctdc_risk.errors import StudyError
+from ctdc_risk.factors.table import COLUMNS, LABELS
+from ctdc_risk.pipeline.specs import run_spec_from_mapping
+from ctdc_risk.pipeline.study import run_study
+
+FAST = ["data.n_rows=40000", "stability.n_boot=8", "stability.n_jobs=1", "cv.n_splits=3"]
+
+
+def _spec(overrides):
+    with initialize_config_module(config_module="ctdc_risk.conf", version_base="1.3"):
+        cfg = compose(config_name="config", overrides=overrides)
+    return run_spec_from_mapping(OmegaConf.to_container(cfg, resolve=True))
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    out = tmp_path_factory.mktemp("study")
+    return run_study(_spec(FAST), out)
+
+
+def test_writes_every_file_with_required_metrics(study):
+    names = {p.name for p in study.files}
+    assert {"factors.csv", "factors.json", "metrics.json", "cohort_flow.csv"} <= names
+    metrics = json.loads((study.out_dir / "metrics.json").read_text())
+    for key in ("cv/roc_auc_mean", "cv/roc_auc_std", "baseline/roc_auc_mean", "cohort/n_rows"):
+        assert key in metrics
+    assert metrics["cv/roc_auc_mean"] > metrics["baseline/roc_auc_mean"] + 0.1
+    assert metrics["baseline/roc_auc_mean"] == pytest.approx(0.5)
+
+
+def test_factor_table_recovers_planted_effects(study):
+    rows = {(r["factor"], r["level"]): r for r in study.table.rows}
+    assert rows[("cross_border", "yes")]["label"] == "protective"
+    assert rows[("age_band", "0--8")]["label"] == "risk"
+    assert rows[("gender", "male")]["label"] == "risk"
+    assert rows[("datasource", "hotline")]["label"] in ("unclear", "reference")
+    assert {r["label"] for r in study.table.rows} <= set(LABELS)
+    for r in study.table.rows:
+        if r["level"] in ("unknown", "not recorded"):
+            assert r["label"] in ("unclear", "reference")
+
+
+def test_no_published_figure_rests_on_fewer_than_k(study):
+    with (study.out_dir / "factors.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert list(rows[0]) == list(COLUMNS)
+    for r in rows:
+        for col in ("n_with", "n_without"):
+            assert r[col] == "<10" or int(r[col]) >= 10
+    with (study.out_dir / "shap_subgroups.csv").open() as fh:
+        assert all(int(r["n"]) >= 10 for r in csv.DictReader(fh))
+
+
+def test_same_seed_gives_byte_identical_factor_table(study, tmp_path):
+    again = run_study(_spec(FAST), tmp_path / "again")
+    first = (study.out_dir / "factors.csv").read_bytes()
+    assert (again.out_dir / "factors.csv").read_bytes() == first
+
+
+def test_two_workers_give_the_same_factor_table(study, tmp_path):
+    parallel = run_study(_spec([*FAST[:-2], "stability.n_jobs=2", "cv.n_splits=3"]), tmp_path / "p")
+    first = (study.out_dir / "factors.csv").read_bytes()
+    assert (parallel.out_dir / "factors.csv").read_bytes() == first
+
+
+def test_other_targets_and_models_run(tmp_path):
+    result = run_study(
+        _spec([*FAST, "target=sexual_exploitation", "model=logistic", "cohort=all"]), tmp_path
+    )
+    assert result.primary_model == "logistic"
+    assert not [f for f in result.factors if f.name.startswith(("exploit_", "sector_", "sex_"))]
+
+
+def test_tiny_cohort_is_a_clear_error_and_writes_nothing(tmp_path):
+    spec = _spec([*FAST, "cohort=children_0_8", "data.n_rows=1000", "privacy.k=50"])
+    with pytest.raises(StudyError, match=r"family_recruitment.*only \d+ rows"):
+        run_study(spec, tmp_path)
+    assert not (tmp_path / "factors.csv").exists()
+
+
+def test_cli_runs_the_default_study(tmp_path):
+    exe = str(Path(sys.executable).with_name("ctdc-risk"))
+    out = subprocess.run(
+        [exe, "debug=default", f"hydra.run.dir={tmp_path / 'run'}"],
+        capture_output=True, text=True, timeout=600, cwd=tmp_path,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert 0.5 < metrics["cv/roc_auc_mean"] <= 1
+    assert "factors.csv" in out.stdout
