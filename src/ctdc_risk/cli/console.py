@@ -89,7 +89,7 @@ def print_study_summary(result: StudyResult) -> None:
             odds = row["adjusted_or"]
             console.print(
                 f"  {row['label']:<10} {row['factor_label']}: {row['level']}"
-                f" (adjusted OR {odds:.2f})"
+                f" (adjusted OR {odds:.2f} vs {row['reference_level']})"
             )
             shown += 1
     if shown == 0:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ctdc_risk.encoding import POOLED, UNKNOWN
-from ctdc_risk.factors.associations import AdjustedOddsRatio, CrudeAssociation
+from ctdc_risk.factors.associations import NOTE_REFERENCE, AdjustedOddsRatio, CrudeAssociation
 from ctdc_risk.factors.contributions import ShapSummary
 from ctdc_risk.factors.stability import StabilityResult
 from ctdc_risk.features import FACTORS
@@ -32,6 +32,7 @@ COLUMNS = (
     "factor",
     "factor_label",
     "level",
+    "reference_level",
     "domv_level",
     "phase",
     "n_with",
@@ -84,6 +85,7 @@ def build_factor_table(
 ) -> FactorTable:
     """Join the lenses per factor level and label each level by the documented rule."""
     adj = {(a.factor, a.level): a for a in adjusted}
+    reference = {a.factor: a.level for a in adjusted if a.note == NOTE_REFERENCE}
     order = sorted(shap.importance, key=lambda f: (-shap.importance[f], f))
     rank = {f: i + 1 for i, f in enumerate(order)}
     rows = []
@@ -103,11 +105,12 @@ def build_factor_table(
         direction = shap.direction.get(key)
         agreement = stability.sign_agreement.get(key)
         interval = stability.rank_interval.get(c.factor)
-        is_reference = a is not None and a.note == "reference level"
+        is_reference = a is not None and a.note == NOTE_REFERENCE
         row: dict[str, Any] = {
             "factor": c.factor,
             "factor_label": factor.label,
             "level": c.level,
+            "reference_level": reference.get(c.factor, ""),
             "domv_level": factor.domv,
             "phase": factor.phase,
             "n_with": None if c.n_with < k else c.n_with,
