@@ -18,7 +18,7 @@ def test_numbers_and_plain_text_untouched():
 
 
 def test_csv_escapes_cells_and_round_trips(tmp_path: Path):
-    path = write_csv(tmp_path, "t.csv", ["a", "b"], [["=cmd()", 1], [None, "x"]])
+    path = write_csv(tmp_path, "t.csv", ["a", "b"], [["=cmd()", 1], [None, "x"]], k=10)
     rows = list(csv.reader(path.open()))
     assert rows == [["a", "b"], ["'=cmd()", "1"], ["", "x"]]
 
@@ -47,8 +47,23 @@ def test_atomic_write_leaves_no_temp_file_and_replaces(tmp_path: Path):
 
 
 def test_failed_write_keeps_previous_file(tmp_path: Path):
-    write_json(tmp_path, "d.json", {"a": 1})
+    write_json(tmp_path, "d.json", {"a": 1}, k=10)
     with pytest.raises(ValueError, match="JSON"):
-        write_json(tmp_path, "d.json", {"a": float("nan")})
+        write_json(tmp_path, "d.json", {"a": float("nan")}, k=10)
     assert json.loads((tmp_path / "d.json").read_text()) == {"a": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["d.json"]
+
+
+def test_writers_refuse_counts_under_k_and_write_nothing(tmp_path: Path):
+    from ctdc_risk.privacy import PrivacyViolationError
+
+    with pytest.raises(PrivacyViolationError, match="n_with"):
+        write_csv(tmp_path, "f.csv", ["factor", "n_with"], [["a", 12], ["b", 3]], k=10)
+    with pytest.raises(PrivacyViolationError, match=r"groups\[1\]\.n"):
+        write_json(tmp_path, "f.json", {"groups": [{"n": 40}, {"n": 2}]}, k=10)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_writers_accept_markers_zero_and_large_counts(tmp_path: Path):
+    write_csv(tmp_path, "f.csv", ["n", "n_yes"], [["<10", 0], [10, 250]], k=10)
+    write_json(tmp_path, "f.json", {"n": None, "n_family": "<10", "n_boot": 3}, k=10)

@@ -1,7 +1,8 @@
-"""Writing run files: atomically (temp file then rename), inside the run folder, injection-safe.
+"""Writing run files: atomically, inside the run folder, injection-safe, privacy-guarded.
 
 Every file a run writes goes through these helpers, so a crash or a full disk never leaves a
-half-written file under its final name, and spreadsheet programs never execute a cell.
+half-written file under its final name, spreadsheet programs never execute a cell, and no
+table or JSON document publishes a record count under the privacy floor k.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
+
+from ctdc_risk.privacy import guard_document, guard_table
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -31,13 +34,18 @@ def safe_path(out_dir: Path, name: str) -> Path:
 
 def write_text(out_dir: Path, name: str, text: str) -> Path:
     """Write ``text`` to ``out_dir/name`` atomically."""
+    return write_bytes(out_dir, name, text.encode("utf-8"))
+
+
+def write_bytes(out_dir: Path, name: str, data: bytes) -> Path:
+    """Write ``data`` to ``out_dir/name`` atomically (temp file, fsync, rename)."""
     target = safe_path(out_dir, name)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
         os.chmod(tmp, 0o666 & ~_umask())
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, target)
@@ -53,8 +61,13 @@ def _umask() -> int:
     return mask
 
 
-def write_json(out_dir: Path, name: str, data: Any) -> Path:
-    """Write ``data`` as indented JSON (NaN refused: it is not JSON)."""
+def write_json(out_dir: Path, name: str, data: Any, *, k: int) -> Path:
+    """Write ``data`` as indented JSON (NaN refused: it is not JSON).
+
+    Raises :class:`~ctdc_risk.privacy.PrivacyViolationError` (nothing written) if a count key holds
+    a value under the privacy floor ``k``.
+    """
+    guard_document(data, k, name)
     text = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False, default=str) + "\n"
     return write_text(out_dir, name, text)
 
@@ -75,9 +88,15 @@ def escape_cell(value: object) -> object:
 
 
 def write_csv(
-    out_dir: Path, name: str, header: Sequence[str], rows: Iterable[Sequence[object]]
+    out_dir: Path, name: str, header: Sequence[str], rows: Iterable[Sequence[object]], *, k: int
 ) -> Path:
-    """Write rows as CSV atomically, escaping formula-like text cells."""
+    """Write rows as CSV atomically, escaping formula-like text cells.
+
+    Raises :class:`~ctdc_risk.privacy.PrivacyViolationError` (nothing written) if a count column
+    holds a value under the privacy floor ``k``.
+    """
+    rows = [list(r) for r in rows]
+    guard_table(header, rows, k, name)
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow([escape_cell(h) for h in header])

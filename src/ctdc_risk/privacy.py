@@ -7,6 +7,8 @@ denominator would otherwise reveal the small complement (secondary suppression).
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from ctdc_risk.errors import ConfigError
@@ -48,3 +50,77 @@ def check_share(numerator: int, denominator: int, k: int) -> ShareCell:
     show_denominator = denominator >= k
     show_share = show_denominator and numerator >= k and (denominator - numerator) >= k
     return ShareCell(numerator, denominator, show_denominator, show_share)
+
+
+class PrivacyViolationError(RuntimeError):
+    """A writer was about to publish a count under the privacy floor (a bug, never data)."""
+
+
+_COUNT_NAME = re.compile(r"(^|[/_.])n($|_)|^n\w*$|_count$|^count$")
+_EXEMPT = frozenset(
+    {"n_boot", "n_splits", "n_bins", "n_jobs", "n_values", "n_estimators", "n_bytes"}
+)
+
+
+def is_count_name(name: str) -> bool:
+    """True for column or key names that hold numbers of records (``n``, ``n_with``, ...)."""
+    last = name.rsplit("/", 1)[-1]
+    return last not in _EXEMPT and bool(_COUNT_NAME.search(last))
+
+
+def _bad_count(value: object, k: int) -> bool:
+    if isinstance(value, bool) or value is None:
+        return False
+    if isinstance(value, int | float):
+        return 0 < value < k
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return False  # a marker such as "<10" or an empty cell
+        return 0 < number < k
+    return False
+
+
+def guard_table(
+    header: Sequence[str], rows: Iterable[Sequence[object]], k: int, where: str
+) -> None:
+    """Refuse rows whose count columns hold a value between 1 and k - 1."""
+    columns = [i for i, name in enumerate(header) if is_count_name(str(name))]
+    if not columns:
+        return
+    for row in rows:
+        for i in columns:
+            if _bad_count(row[i], k):
+                raise PrivacyViolationError(
+                    f"{where}: column {header[i]!r} would publish a count under k = {k}"
+                )
+
+
+def guard_document(data: object, k: int, where: str, path: str = "") -> None:
+    """Refuse JSON-like data whose count keys hold a value between 1 and k - 1."""
+    if isinstance(data, Mapping):
+        for key, value in data.items():
+            here = f"{path}.{key}" if path else str(key)
+            if is_count_name(str(key)) and _bad_count(value, k):
+                raise PrivacyViolationError(
+                    f"{where}: key {here!r} would publish a count under k = {k}"
+                )
+            guard_document(value, k, where, here)
+    elif isinstance(data, list | tuple):
+        for i, value in enumerate(data):
+            guard_document(value, k, where, f"{path}[{i}]")
+
+
+def suppress_counts(data: object, k: int) -> object:
+    """Copy of JSON-like ``data`` with every count between 1 and k - 1 replaced by ``"<k"``."""
+    if isinstance(data, Mapping):
+        return {
+            key: (
+                f"<{k}" if is_count_name(str(key)) and _bad_count(v, k) else suppress_counts(v, k)
+            )
+            for key, v in data.items()
+        }
+    if isinstance(data, list | tuple):
+        return [suppress_counts(v, k) for v in data]
+    return data

@@ -45,6 +45,28 @@ class DataReport:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def published(self, k: int) -> dict[str, Any]:
+        """The report as written to a run folder: counts under ``k`` shown as ``"<k"``."""
+
+        def floor(n: object) -> object:
+            return f"<{k}" if isinstance(n, int) and not isinstance(n, bool) and 0 < n < k else n
+
+        d = self.to_dict()
+        for key in ("rows_dropped", "child_status_rule", "inconsistencies"):
+            d[key] = {name: floor(n) for name, n in d[key].items()}
+        d["rewrites"] = {
+            col: {what: floor(n) for what, n in counts.items()}
+            for col, counts in d["rewrites"].items()
+        }
+        d["unmapped_countries"] = {
+            col: {name: floor(v) if name != "values_with_at_least_k_cells" else v
+                  for name, v in info.items()}
+            for col, info in d["unmapped_countries"].items()
+        }  # fmt: skip
+        d["recruiter_from_text"] = floor(d["recruiter_from_text"])
+        d["n_duplicate_rows"] = floor(d["n_duplicate_rows"])
+        return d
+
     def summary_lines(self) -> list[str]:
         """A few lines for the terminal at the end of a command."""
         lines = [

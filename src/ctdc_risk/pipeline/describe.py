@@ -72,7 +72,7 @@ def run_describe(spec: RunSpec, out_dir: Path) -> DescribeResult:
     header, rows = headline_rows(headline)
     marker = spec.privacy.marker()
     files = (
-        write_json(out_dir, "data_report.json", dataset.report.to_dict()),
+        write_json(out_dir, "data_report.json", dataset.report.published(k), k=k),
         write_csv(
             out_dir,
             "cohort_flow.csv",
@@ -81,11 +81,12 @@ def run_describe(spec: RunSpec, out_dir: Path) -> DescribeResult:
                 [i, rule, n if n >= k or n == 0 else marker]
                 for i, (rule, n) in enumerate(cohort.flow.steps)
             ],
+            k=k,
         ),
         write_text(
             out_dir, "headline.md", headline_markdown(headline, source=dataset.report.source.name)
         ),
-        write_csv(out_dir, "headline.csv", header, rows),
-        write_json(out_dir, "headline.json", headline_json(headline)),
+        write_csv(out_dir, "headline.csv", header, rows, k=k),
+        write_json(out_dir, "headline.json", headline_json(headline), k=k),
     )
     return DescribeResult(out_dir, dataset.report, headline, files)

@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ctdc_risk import __version__
 from ctdc_risk.cohort import select_cohort
 from ctdc_risk.data.report import DataReport
 from ctdc_risk.data.schema import FlagSemantics
@@ -35,9 +37,12 @@ from ctdc_risk.factors.stability import StabilityResult, bootstrap_stability
 from ctdc_risk.factors.table import COLUMNS, FactorTable, build_factor_table, table_records
 from ctdc_risk.features import Factor, add_derived_columns, select_factors
 from ctdc_risk.models import build_model
-from ctdc_risk.outputs import write_csv, write_json
+from ctdc_risk.outputs import write_bytes, write_csv, write_json, write_text
 from ctdc_risk.pipeline.describe import load_data
 from ctdc_risk.pipeline.specs import RunSpec
+from ctdc_risk.privacy import check_share
+from ctdc_risk.report.content import ReportInputs
+from ctdc_risk.report.render import RenderedReport, render_report
 from ctdc_risk.target import Target
 
 log = logging.getLogger(__name__)
@@ -189,7 +194,13 @@ def run_study(spec: RunSpec, out_dir: Path, *, progress: Progress | None = None)
         min_sign_agreement=spec.stability.min_sign_agreement,
     )
     metrics = _metrics(dataset.report, flow, target, cv, primary, table)
+    say("writing the report")
+    report = render_report(
+        _report_inputs(spec, dataset.report, flow, target, cv, subgroups, table, primary, out_dir)
+    )
+    lap("report")
     files = _write(out_dir, spec, dataset.report, flow, cv, shap, subgroups, table, metrics, k)
+    files = (*files, *_write_report(out_dir, report))
     lap("write")
     log.info("study finished: %s", ", ".join(f"{n} {s:.1f}s" for n, s in seconds.items()))
     return StudyResult(
@@ -246,7 +257,7 @@ def _metrics(
     for key, value in cv[primary].baseline_summary().items():
         m[f"baseline/{key}"] = round(float(value), 6)
     for label in ("risk", "protective", "unclear"):
-        m[f"factors/n_{label}"] = float(len(table.labelled(label)))
+        m[f"factors/{label}_levels"] = float(len(table.labelled(label)))
     return m
 
 
@@ -281,29 +292,34 @@ def _write(
         for factor, value in sorted(summary.importance.items(), key=lambda kv: -kv[1])
     ]
     return (
-        write_json(out_dir, "data_report.json", report.to_dict()),
+        write_json(out_dir, "data_report.json", report.published(k), k=k),
         write_csv(
             out_dir,
             "cohort_flow.csv",
             ["step", "rule", "n_rows"],
             [[i, rule, n if n >= k or n == 0 else marker] for i, (rule, n) in enumerate(flow)],
+            k=k,
         ),
-        write_json(out_dir, "metrics.json", metrics),
-        write_csv(out_dir, "cv_folds.csv", ["model", "kind", "fold", *METRICS], fold_rows),
+        write_json(out_dir, "metrics.json", metrics, k=k),
+        write_csv(out_dir, "cv_folds.csv", ["model", "kind", "fold", *METRICS], fold_rows, k=k),
         write_csv(
             out_dir,
             "calibration.csv",
             ["model", "bin_lower", "bin_upper", "n", "mean_predicted", "observed_rate"],
             calibration,
+            k=k,
         ),
-        write_csv(out_dir, "shap_importance.csv", ["model", "factor", "mean_abs_shap"], importance),
+        write_csv(
+            out_dir, "shap_importance.csv", ["model", "factor", "mean_abs_shap"], importance, k=k
+        ),
         write_csv(
             out_dir,
             "shap_subgroups.csv",
             ["subgroup", "n", "factor", "mean_abs_shap"],
             [[r["subgroup"], r["n"], r["factor"], r["importance"]] for r in subgroups],
+            k=k,
         ),
-        write_csv(out_dir, "factors.csv", list(COLUMNS), table_records(table)),
+        write_csv(out_dir, "factors.csv", list(COLUMNS), table_records(table), k=k),
         write_json(
             out_dir,
             "factors.json",
@@ -317,7 +333,79 @@ def _write(
                 "unknown and pooled levels are never labelled",
                 "factors": [dict(r) for r in table.rows],
             },
+            k=k,
         ),
+    )
+
+
+def _report_inputs(
+    spec: RunSpec,
+    report: DataReport,
+    flow: tuple[tuple[str, int], ...],
+    target: Target,
+    cv: dict[str, CVResult],
+    subgroups: list[dict[str, Any]],
+    table: FactorTable,
+    primary: str,
+    out_dir: Path,
+) -> ReportInputs:
+    assert spec.target is not None
+    k = spec.privacy.k
+    reference: dict[str, tuple[int, int] | None] = {}
+    if spec.target.outcome == "recruiter_family":
+        child = target.frame["is_child"]
+        for group, mask in (
+            ("children", child.fillna(False).to_numpy(dtype=bool)),
+            ("adults", (~child.astype("boolean")).fillna(False).to_numpy(dtype=bool)),
+        ):
+            n, yes = int(mask.sum()), int(target.y[mask].sum())
+            reference[group] = (n, yes) if n == 0 or check_share(yes, n, k).show_share else None
+    settings = {
+        "seed": spec.seed,
+        "cohort": spec.cohort.name,
+        "target": spec.target.name,
+        "features": spec.features.name,
+        "models": [m.name for m in spec.models],
+        "cv": f"{spec.cv.kind} x{spec.cv.n_splits}",
+        "bootstrap_refits": spec.stability.n_boot,
+        "privacy_k": k,
+    }
+    return ReportInputs(
+        title=f"What goes with being {spec.target.outcome_words}: {spec.cohort.name}",
+        outcome_words=spec.target.outcome_words,
+        target_description=spec.target.description,
+        cohort_name=spec.cohort.name,
+        cohort_description=spec.cohort.description,
+        n_cases=len(target.y),
+        n_positive=target.n_positive,
+        k=k,
+        data=report,
+        factor_rows=table.rows,
+        cv={name: r.summary() for name, r in cv.items()},
+        baseline=cv[primary].baseline_summary(),
+        reliability={name: r.reliability for name, r in cv.items()},
+        subgroups=tuple(subgroups),
+        flow=flow,
+        primary_model=primary,
+        n_boot=table.n_boot,
+        min_sign_agreement=table.min_sign_agreement,
+        n_splits=len(next(iter(cv.values())).folds),
+        settings=settings,
+        version=__version__,
+        created=datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),
+        run_id=out_dir.name,
+        reference_shares=reference,
+    )
+
+
+def _write_report(out_dir: Path, report: RenderedReport) -> tuple[Path, ...]:
+    figures = tuple(
+        write_bytes(out_dir, f"figures/{name}", data) for name, data in report.figures.items()
+    )
+    return (
+        write_text(out_dir, "report.html", report.html),
+        write_text(out_dir, "report.md", report.markdown),
+        *figures,
     )
 
 

@@ -1,0 +1,209 @@
+"""What the report says, in plain words a non-statistician reads correctly.
+
+Sentences are generated from the factor table with a fixed vocabulary: they speak of cases
+that were identified and of associations ("were more often", "went with"), never of causes or
+of predicting what happens to a person. Only levels labelled risk or protective are described
+as such; unclear levels are never given a direction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ctdc_risk.data.report import DataReport
+from ctdc_risk.evaluate import ReliabilityBin
+from ctdc_risk.features import DOMV_LEVELS, FACTORS
+
+# Words a generated sentence may never use (tested): causal claims or individual prediction.
+FORBIDDEN_WORDS = (
+    "cause",
+    "causes",
+    "caused",
+    "leads to",
+    "because",
+    "predicts whether",
+    "will be",
+)
+
+_DOMV_WORDS = {
+    "individual": "individual",
+    "household_family": "household and family",
+    "community": "community",
+    "structural": "structural",
+}
+
+
+@dataclass(frozen=True)
+class ReportInputs:
+    """Everything the report needs, already aggregated and privacy-checked."""
+
+    title: str
+    outcome_words: str
+    target_description: str
+    cohort_name: str
+    cohort_description: str
+    n_cases: int
+    n_positive: int
+    k: int
+    data: DataReport
+    factor_rows: tuple[dict[str, Any], ...]
+    cv: dict[str, dict[str, float]]
+    baseline: dict[str, float]
+    reliability: dict[str, tuple[ReliabilityBin, ...]]
+    subgroups: tuple[dict[str, Any], ...]
+    flow: tuple[tuple[str, int], ...]
+    primary_model: str
+    n_boot: int
+    min_sign_agreement: float
+    n_splits: int
+    settings: dict[str, Any]
+    version: str
+    created: str
+    run_id: str
+    reference_shares: dict[str, tuple[int, int] | None] = field(default_factory=dict)
+    """Group -> (n_known, n_yes) for children and adults when the outcome is family recruitment."""
+
+
+def level_phrase(factor: str, level: str, *, positive_only: bool = False) -> str:
+    """A factor level as a person would say it: "aged 0-8", "citizens of Central America"."""
+    lv = level.replace("--", "-")
+    f = FACTORS[factor]
+    if f.kind == "flag":
+        if level in ("yes", "recorded"):
+            return f.label + (" (recorded)" if level == "recorded" else "")
+        if level in ("no", "not recorded"):
+            return f"not {f.label}" if level == "no" else f"{f.label} not recorded"
+        return f"{f.label}: not known"
+    templates = {
+        "age_band": "aged {}",
+        "gender": "{}",
+        "citizenship_subregion": "citizens of {}",
+        "exploitation_subregion": "exploited in {}",
+        "registration_period": "registered {}",
+        "trafficking_months": "{} months in trafficking",
+        "datasource": "registered by {}",
+    }
+    text = lv.replace("_", " ")
+    if level == "unknown":
+        return f"{f.label} not known"
+    return templates.get(factor, f.label + ": {}").format(text)
+
+
+def _ratio_words(ratio: float) -> str:
+    """How much more or less often, ending in its connective ("as" / "than")."""
+    if ratio >= 1.95:
+        return f"about {ratio:.1f} times as often as"
+    if ratio >= 1.0:
+        return f"about {ratio - 1:.0%} more often than"
+    if ratio <= 0.51:
+        return f"about {1 / ratio:.1f} times less often than"
+    return f"about {1 - ratio:.0%} less often than"
+
+
+def _auc_words(auc: float) -> str:
+    if auc >= 0.8:
+        return "well"
+    if auc >= 0.7:
+        return "moderately well"
+    if auc >= 0.6:
+        return "weakly"
+    return "barely better than chance"
+
+
+def factor_sentence(row: dict[str, Any], outcome_words: str, *, positive_only: bool) -> str:
+    """One sentence about a labelled factor level (risk or protective only)."""
+    if row["label"] not in ("risk", "protective"):
+        raise ValueError("only labelled levels get a sentence")
+    what = level_phrase(row["factor"], row["level"], positive_only=positive_only)
+    ref = level_phrase(row["factor"], row["reference_level"], positive_only=positive_only)
+    crude, share_with, share_without = row["crude_pr"], row["share_with"], row["share_without"]
+    agrees = crude is not None and (crude > 1) == (row["label"] == "risk")
+    if agrees and share_with is not None and share_without is not None:
+        return (
+            f"Cases {what} were {outcome_words} {_ratio_words(crude)} other cases "
+            f"({share_with:.0%} vs {share_without:.0%})."
+        )
+    direction = "higher" if row["label"] == "risk" else "lower"
+    return (
+        f"Once the other factors are taken into account, cases {what} had {direction} odds of "
+        f"being {outcome_words} than cases {ref} (odds ratio {row['adjusted_or']:.2f})."
+    )
+
+
+def summary_sentences(inputs: ReportInputs) -> list[str]:
+    """At most ten sentences: question, cohort, main factors with sizes, reliability, framing."""
+    positive_only = inputs.data.flag_semantics == "positive_only"
+    share = inputs.n_positive / inputs.n_cases
+    sentences = [
+        f"This study looks at {inputs.n_cases:,} identified victims in the cohort "
+        f"'{inputs.cohort_name}' ({inputs.cohort_description}) and asks which case "
+        f"characteristics went with being {inputs.outcome_words}; {share:.0%} of them were.",
+    ]
+    risk = [r for r in inputs.factor_rows if r["label"] == "risk"][:3]
+    protective = [r for r in inputs.factor_rows if r["label"] == "protective"][:3]
+    for row in risk + protective:
+        sentences.append(factor_sentence(row, inputs.outcome_words, positive_only=positive_only))
+    if not risk and not protective:
+        sentences.append(
+            "No factor met the rule for being called a risk or protective factor; the factor "
+            "table shows what was found and how uncertain it is."
+        )
+    auc = inputs.cv[inputs.primary_model]["roc_auc_mean"]
+    sd = inputs.cv[inputs.primary_model]["roc_auc_std"]
+    sentences.append(
+        f"Taken together, these factors separate the two groups {_auc_words(auc)} (ROC AUC "
+        f"{auc:.2f} ± {sd:.2f} on cases held out from fitting; 0.5 would mean no better than "
+        "chance)."
+    )
+    sentences.append(
+        "These are associations among identified victims, not causes, and they say nothing "
+        "certain about any one person."
+    )
+    return sentences[:10]
+
+
+def missing_domv_levels(rows: tuple[dict[str, Any], ...]) -> list[str]:
+    """DoMV levels with no factor in the study (what CTDC does not measure here)."""
+    present = {r["domv_level"] for r in rows}
+    return [_DOMV_WORDS[d] for d in DOMV_LEVELS if d not in present]
+
+
+def caveats(inputs: ReportInputs) -> list[str]:
+    """The "What this data cannot tell you" list."""
+    items = [
+        "CTDC holds records of identified victims, not a sample of any population. A factor "
+        "here describes who was identified and how, not who is at risk of being trafficked.",
+        "Exploitation-phase factors (means of control, type of exploitation, sector, time in "
+        "trafficking, where and how the case was registered) describe what happened after "
+        "recruitment. They are context, not causes.",
+        "The DoMV levels CTDC barely measures: most household, family and community "
+        "circumstances are not recorded; only the recruiter's relation to the victim speaks "
+        "to them.",
+    ]
+    missing = missing_domv_levels(inputs.factor_rows)
+    if missing:
+        items.append(f"No factor in this study describes the {', '.join(missing)} level(s).")
+    if inputs.data.release_id.startswith("synthetic"):
+        items.append(
+            "This release is differentially private synthetic data: it keeps the counts of "
+            "single characteristics and short combinations, not the longer combinations of "
+            "real cases, and its counts are rounded."
+        )
+    if inputs.data.flag_semantics == "positive_only":
+        items.append(
+            "Yes/no items in this release are recorded only when yes: a blank means 'not "
+            "recorded', never 'no'. A 'recorded' factor may partly reflect how thoroughly a "
+            "case was documented."
+        )
+    items.append(
+        f"Every figure rests on at least {inputs.k} cases; smaller cells are suppressed and "
+        f"marked <{inputs.k}. Unknown and pooled levels are never called risk or protective."
+    )
+    return items
+
+
+REFERENCE_FIGURES = (
+    ("IOM/CTDC data brief, Dec 2017 (global data 2017)", 0.41, 0.09),
+    ("CTDC data story on age (global synthetic data)", 0.51, 0.08),
+)

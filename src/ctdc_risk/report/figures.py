@@ -1,0 +1,142 @@
+"""Report figures (matplotlib, Agg backend): aggregated inputs only, never per-record points.
+
+Every function takes tables that already passed the privacy floor and returns PNG bytes; each
+figure is closed after saving. Colours are the Okabe-Ito palette, safe for colour-blind readers:
+risk vermillion, protective blue, unclear grey.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from typing import Any
+
+RISK = "#D55E00"
+PROTECTIVE = "#0072B2"
+UNCLEAR = "#999999"
+NEUTRAL = "#009E73"
+COLOURS = {"risk": RISK, "protective": PROTECTIVE, "unclear": UNCLEAR, "reference": UNCLEAR}
+
+
+def _plt() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update({"font.size": 10, "axes.titlesize": 12, "figure.dpi": 100})
+    return plt
+
+
+def _png(fig: Any) -> bytes:
+    plt = _plt()
+    buf = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def forest_plot(rows: Sequence[dict[str, Any]], *, title: str) -> bytes:
+    """Adjusted odds ratios with 95 % intervals, grouped by DoMV level and case phase."""
+    plt = _plt()
+    rows = list(rows)
+    height = max(2.5, 0.32 * len(rows) + 1.2)
+    fig, ax = plt.subplots(figsize=(8.5, height))
+    y = list(range(len(rows)))[::-1]
+    for yi, r in zip(y, rows, strict=True):
+        colour = COLOURS[r["label"]]
+        ax.plot([r["adjusted_or_low"], r["adjusted_or_high"]], [yi, yi], color=colour, lw=2)
+        ax.plot(r["adjusted_or"], yi, "o", color=colour, ms=6)
+    ax.axvline(1.0, color="black", lw=1, ls="--")
+    ax.set_xscale("log")
+    ax.set_yticks(y)
+    ax.set_yticklabels([r["display"] for r in rows])
+    ax.set_xlabel("adjusted odds ratio (log scale; 1 = no difference from the reference level)")
+    ax.set_title(title)
+    handles = [
+        plt.Line2D([], [], color=COLOURS[k], marker="o", lw=2, label=k)
+        for k in ("risk", "protective", "unclear")
+    ]
+    ax.legend(handles=handles, loc="lower right", frameon=False)
+    return _png(fig)
+
+
+def importance_bars(items: Sequence[tuple[str, float, str]], *, title: str) -> bytes:
+    """Mean |SHAP| per factor; bars coloured by the factor's labelled direction."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(8.5, max(2.5, 0.32 * len(items) + 1.2)))
+    y = list(range(len(items)))[::-1]
+    ax.barh(y, [v for _, v, _ in items], color=[COLOURS[c] for _, _, c in items])
+    ax.set_yticks(y)
+    ax.set_yticklabels([name for name, _, _ in items])
+    ax.set_xlabel("average size of the factor's effect on the log-odds (mean |SHAP|)")
+    ax.set_title(title)
+    handles = [
+        plt.Rectangle(
+            (0, 0),
+            1,
+            1,
+            color=COLOURS[k],
+            label=f"has a {k} level" if k != "unclear" else "no clear level",
+        )
+        for k in ("risk", "protective", "unclear")
+    ]
+    ax.legend(handles=handles, loc="lower right", frameon=False)
+    return _png(fig)
+
+
+def subgroup_bars(
+    factors: Sequence[str], groups: dict[str, dict[str, float]], *, title: str
+) -> bytes:
+    """Side-by-side importance of the same factors in two or more subgroups."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(8.5, max(2.5, 0.45 * len(factors) + 1.2)))
+    n = max(1, len(groups))
+    width = 0.8 / n
+    palette = [PROTECTIVE, RISK, NEUTRAL, "#CC79A7", "#E69F00"]
+    for i, (name, values) in enumerate(groups.items()):
+        ys = [len(factors) - 1 - j + (i - (n - 1) / 2) * width for j in range(len(factors))]
+        ax.barh(ys, [values.get(f, 0.0) for f in factors], height=width, label=name,
+                color=palette[i % len(palette)])  # fmt: skip
+    ax.set_yticks(range(len(factors))[::-1])
+    ax.set_yticklabels(list(factors))
+    ax.set_xlabel("mean |SHAP| within the subgroup")
+    ax.set_title(title)
+    ax.legend(frameon=False, loc="lower right")
+    return _png(fig)
+
+
+def reliability_plot(curves: dict[str, Sequence[tuple[float, float]]], *, title: str) -> bytes:
+    """Observed share vs predicted probability per model (bins under k are left out)."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    ax.plot([0, 1], [0, 1], color="black", ls="--", lw=1, label="perfectly calibrated")
+    palette = [PROTECTIVE, RISK, NEUTRAL]
+    for i, (name, points) in enumerate(curves.items()):
+        if points:
+            xs, ys = zip(*points, strict=True)
+            ax.plot(xs, ys, "o-", color=palette[i % 3], label=name)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("predicted chance (cross-validated)")
+    ax.set_ylabel("observed share")
+    ax.set_title(title)
+    ax.legend(frameon=False, loc="upper left")
+    return _png(fig)
+
+
+def flow_bars(steps: Sequence[tuple[str, int | None]], *, title: str) -> bytes:
+    """Cases left after each cohort and target rule."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(8.5, max(2.0, 0.45 * len(steps) + 1.0)))
+    y = list(range(len(steps)))[::-1]
+    ax.barh(y, [n or 0 for _, n in steps], color=NEUTRAL)
+    for yi, (_, n) in zip(y, steps, strict=True):
+        ax.text(n or 0, yi, f"  {n:,}" if n is not None else "  suppressed", va="center")
+    ax.set_yticks(y)
+    ax.set_yticklabels([name for name, _ in steps])
+    ax.set_xlabel("cases")
+    ax.set_title(title)
+    ax.margins(x=0.2)
+    return _png(fig)

@@ -1,0 +1,332 @@
+"""Render the report as one self-contained HTML page and as Markdown.
+
+The HTML embeds its figures as data URIs and its style inline: it opens offline by
+double-click, loads no script, font or stylesheet from anywhere, and makes no request. The
+Markdown version links the same figures from ``figures/``.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ctdc_risk.features import FACTORS, PHASE_WORDS
+from ctdc_risk.report import figures
+from ctdc_risk.report.content import (
+    REFERENCE_FIGURES,
+    ReportInputs,
+    caveats,
+    level_phrase,
+    summary_sentences,
+)
+
+_STYLE = """
+body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif;max-width:60rem;
+margin:2rem auto;padding:0 1rem;color:#222;line-height:1.5}
+h1{font-size:1.6rem}h2{font-size:1.25rem;margin-top:2rem;border-bottom:1px solid #ddd}
+table{border-collapse:collapse;margin:.5rem 0;font-size:.9rem}
+td,th{border:1px solid #ccc;padding:.25rem .5rem;text-align:left}th{background:#f3f3f3}
+.risk{color:#D55E00;font-weight:600}.protective{color:#0072B2;font-weight:600}
+.unclear{color:#666}.note{color:#555;font-size:.9rem}img{max-width:100%}
+#summary{background:#f7f7f2;border-left:4px solid #009E73;padding:.5rem 1rem}
+@media print{body{margin:0}h2{page-break-after:avoid}img{page-break-inside:avoid}}
+"""
+
+
+@dataclass(frozen=True)
+class RenderedReport:
+    html: str
+    markdown: str
+    figures: dict[str, bytes]
+    """file name -> PNG bytes (written to figures/ for the Markdown version)."""
+
+
+def _fmt(x: float | None, pattern: str = "{:.2f}") -> str:
+    return "" if x is None else pattern.format(x)
+
+
+def _chart_rows(inputs: ReportInputs) -> list[dict[str, Any]]:
+    rows = [
+        dict(r, display=_display(r))
+        for r in inputs.factor_rows
+        if r["label"] != "reference"
+        and r["adjusted_or"] is not None
+        and r["adjusted_or_low"] is not None
+        and r["level"] not in ("unknown", "other (fewer than k cases)", "not recorded")
+    ]  # fmt: skip
+    order = {
+        d: i for i, d in enumerate(("individual", "household_family", "community", "structural"))
+    }
+    phases = {p: i for i, p in enumerate(PHASE_WORDS)}
+    rows.sort(key=lambda r: (order[r["domv_level"]], phases[r["phase"]], r["rank"], r["level"]))
+    return rows[:40]
+
+
+def _display(row: dict[str, Any]) -> str:
+    domv = row["domv_level"].replace("_", "/")
+    phase = row["phase"].replace("_", " ")
+    return f"{level_phrase(row['factor'], row['level'])} [{domv}, {phase}]"
+
+
+def _importance_items(inputs: ReportInputs) -> list[tuple[str, float, str]]:
+    by_factor: dict[str, dict[str, Any]] = {}
+    for r in inputs.factor_rows:
+        entry = by_factor.setdefault(
+            r["factor"], {"importance": r["shap_importance"] or 0.0, "labels": set()}
+        )
+        entry["labels"].add(r["label"])
+    items = []
+    for factor, entry in sorted(by_factor.items(), key=lambda kv: -kv[1]["importance"])[:15]:
+        labels = entry["labels"]
+        colour = (
+            "risk" if "risk" in labels else "protective" if "protective" in labels else "unclear"
+        )
+        items.append((FACTORS[factor].label, float(entry["importance"]), colour))
+    return items
+
+
+def _subgroup_figure(inputs: ReportInputs, pair: tuple[str, str], title: str) -> bytes | None:
+    groups: dict[str, dict[str, float]] = {}
+    for r in inputs.subgroups:
+        if r["subgroup"] in pair:
+            groups.setdefault(r["subgroup"], {})[r["factor"]] = r["importance"]
+    if len(groups) < 2:
+        return None
+    top = sorted(
+        {f for g in groups.values() for f in g},
+        key=lambda f: -max(g.get(f, 0) for g in groups.values()),
+    )[:8]
+    labelled = {name: {FACTORS[f].label: v for f, v in g.items()} for name, g in groups.items()}
+    return figures.subgroup_bars([FACTORS[f].label for f in top], labelled, title=title)
+
+
+def build_figures(inputs: ReportInputs) -> dict[str, bytes]:
+    """All report figures, from aggregated and privacy-checked inputs."""
+    out: dict[str, bytes] = {}
+    chart = _chart_rows(inputs)
+    if chart:
+        out["factor_chart.png"] = figures.forest_plot(
+            chart, title=f"Which factors went with being {inputs.outcome_words}"
+        )
+    out["shap_importance.png"] = figures.importance_bars(
+        _importance_items(inputs), title=f"How much each factor mattered ({inputs.primary_model})"
+    )
+    for pair, name, who in (
+        (("boys", "girls"), "subgroups_gender.png", "Boys and girls"),
+        (("aged 0-8", "aged 9-17"), "subgroups_age.png", "Ages 0-8 and 9-17"),
+    ):
+        title = f"{who}: how much each factor mattered"
+        fig = _subgroup_figure(inputs, pair, title)
+        if fig is not None:
+            out[name] = fig
+    curves: dict[str, Sequence[tuple[float, float]]] = {
+        model: [
+            (b.mean_predicted, b.observed_rate)
+            for b in bins
+            if b.mean_predicted is not None and b.observed_rate is not None
+        ]
+        for model, bins in inputs.reliability.items()
+    }
+    out["calibration.png"] = figures.reliability_plot(
+        curves, title="Do predicted chances match what was observed?"
+    )
+    steps = [(name, n if n >= inputs.k or n == 0 else None) for name, n in inputs.flow]
+    out["cohort_flow.png"] = figures.flow_bars(steps, title="Cases left after each selection rule")
+    return out
+
+
+def render_report(inputs: ReportInputs) -> RenderedReport:
+    """The report as HTML (self-contained) and Markdown, plus its figures."""
+    figs = build_figures(inputs)
+    sections = _sections(inputs, figs)
+    return RenderedReport(_html(inputs, sections, figs), _markdown(inputs, sections), figs)
+
+
+# A section is (id, title, blocks); a block is ("p", text) | ("ul", [items]) |
+# ("table", (header, rows)) | ("img", (file name, alt text)).
+Section = tuple[str, str, list[tuple[str, Any]]]
+
+
+def _sections(inputs: ReportInputs, figs: dict[str, bytes]) -> list[Section]:
+    k = inputs.k
+    sections: list[Section] = [("summary", "Summary", [("ul", summary_sentences(inputs))])]
+    metrics_rows = [
+        [name, _fmt(m["roc_auc_mean"]) + " ± " + _fmt(m["roc_auc_std"]),
+         _fmt(m["average_precision_mean"]), _fmt(m["brier_mean"], "{:.3f}"),
+         _fmt(m["ece_mean"], "{:.3f}")]
+        for name, m in inputs.cv.items()
+    ]  # fmt: skip
+    b = inputs.baseline
+    metrics_rows.append(
+        ["baseline (prevalence only)", _fmt(b["roc_auc_mean"]) + " ± " + _fmt(b["roc_auc_std"]),
+         _fmt(b["average_precision_mean"]), _fmt(b["brier_mean"], "{:.3f}"),
+         _fmt(b["ece_mean"], "{:.3f}")]
+    )  # fmt: skip
+    stable = [
+        f"{level_phrase(r['factor'], r['level'])}: {r['label']} "
+        f"(same direction in {r['sign_agreement']:.0%} of {inputs.n_boot} refits; rank "
+        f"{r['rank_low']}-{r['rank_high']})"
+        for r in inputs.factor_rows
+        if r["label"] in ("risk", "protective") and r["sign_agreement"] is not None
+    ]
+    sections.append((
+        "how-sure", "How sure are we",
+        [
+            ("p", f"Scores on cases held out from fitting ({inputs.n_splits}-fold "
+                  "cross-validation), mean ± spread across folds. ROC AUC: 0.5 is chance, 1 is "
+                  "perfect separation. Lower Brier score and calibration error are better."),
+            ("table", (["model", "ROC AUC", "average precision", "Brier score",
+                        "calibration error"], metrics_rows)),
+            ("p", f"Stable factors (labelled, and their direction held in at least "
+                  f"{inputs.min_sign_agreement:.0%} of {inputs.n_boot} bootstrap refits):"),
+            ("ul", stable or ["none met the rule"]),
+        ],
+    ))  # fmt: skip
+    table_rows = [
+        [level_phrase(r["factor"], r["level"]), level_phrase(r["factor"], r["reference_level"]),
+         r["domv_level"].replace("_", "/"), PHASE_WORDS[r["phase"]],
+         r["n_with"] if r["n_with"] is not None else f"<{k}",
+         _ci(r["adjusted_or"], r["adjusted_or_low"], r["adjusted_or_high"]),
+         _ci(r["crude_pr"], r["crude_pr_low"], r["crude_pr_high"]), r["label"]]
+        for r in inputs.factor_rows
+        if r["label"] != "reference"
+    ]  # fmt: skip
+    factor_blocks: list[tuple[str, Any]] = [
+        ("p", "Adjusted odds ratios with 95 % intervals, grouped by DoMV level and case phase. "
+              "Each level is compared with its factor's reference level. Risk (vermillion): "
+              "the interval lies above 1, the model agrees and refits agree; protective (blue) "
+              "likewise below 1; grey: unclear."),
+    ]  # fmt: skip
+    if "factor_chart.png" in figs:
+        factor_blocks.append(("img", ("factor_chart.png", "forest plot of adjusted odds ratios")))
+    factor_blocks.append((
+        "table", (["factor level", "compared with", "DoMV level", "case phase", "cases",
+                   "adjusted OR [95 % CI]", "crude ratio of shares [95 % CI]", "label"],
+                  table_rows),
+    ))  # fmt: skip
+    sections.append(("factor-chart", "Factors", factor_blocks))
+    shap_blocks: list[tuple[str, Any]] = [
+        ("p", f"How much each factor moved the model's estimate ({inputs.primary_model}, exact "
+              "SHAP values summed per factor and averaged over all cases; no single case is "
+              "shown)."),
+        ("img", ("shap_importance.png", "bar chart of factor importance")),
+    ]  # fmt: skip
+    for name, alt in (("subgroups_gender.png", "boys and girls"), ("subgroups_age.png", "ages")):
+        if name in figs:
+            shap_blocks.append(("img", (name, f"factor importance for {alt}")))
+    sections.append(("shap", "What the model relied on", shap_blocks))
+    sections.append((
+        "calibration", "Calibration and cohort",
+        [("img", ("calibration.png", "reliability curve")),
+         ("img", ("cohort_flow.png", "cases after each rule")),
+         ("table", (["step", "cases"], [[name, n if n >= k or n == 0 else f"<{k}"]
+                                        for name, n in inputs.flow]))],
+    ))  # fmt: skip
+    sections.append(("caveats", "What this data cannot tell you", [("ul", caveats(inputs))]))
+    reference = _reference_block(inputs)
+    if reference:
+        sections.append(("reference", "Published figures beside ours", reference))
+    d = inputs.data
+    sections.append((
+        "provenance", "Provenance",
+        [("table", (["item", "value"], [
+            ["data file", d.source.name], ["release", d.release_label],
+            ["sha256", d.source.sha256], ["rows read / kept", f"{d.rows_read:,} / {d.rows_out:,}"],
+            ["ctdc-risk version", inputs.version], ["created (UTC)", inputs.created],
+            ["run", inputs.run_id],
+            ["settings", json.dumps(inputs.settings, sort_keys=True, default=str)],
+        ]))],
+    ))  # fmt: skip
+    return sections
+
+
+def _reference_block(inputs: ReportInputs) -> list[tuple[str, Any]]:
+    ours = inputs.reference_shares
+    if not ours:
+        return []
+
+    def share(group: str) -> str:
+        cell = ours.get(group)
+        if cell is None:
+            return f"<{inputs.k} (suppressed)"
+        n, yes = cell
+        if n == 0:
+            return "not in this cohort"
+        return f"{yes / n:.0%} of {n:,}"
+
+    rows = [[name, f"{c:.0%}", f"{a:.0%}"] for name, c, a in REFERENCE_FIGURES]
+    rows.append(["this study's data", share("children"), share("adults")])
+    return [
+        ("p", "Share recruited by a family member among cases with a known recruiter."),
+        ("table", (["source", "children", "adults"], rows)),
+    ]
+
+
+def _ci(value: float | None, low: float | None, high: float | None) -> str:
+    if value is None:
+        return "not estimable or suppressed"
+    if low is None or high is None:
+        return f"{value:.2f}"
+    return f"{value:.2f} [{low:.2f}-{high:.2f}]"
+
+
+def _html(inputs: ReportInputs, sections: list[Section], figs: dict[str, bytes]) -> str:
+    esc = html.escape
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{esc(inputs.title)}</title><style>{_STYLE}</style></head><body>",
+        f"<h1>{esc(inputs.title)}</h1>",
+    ]
+    for sid, title, blocks in sections:
+        parts.append(f'<section id="{sid}"><h2>{esc(title)}</h2>')
+        for kind, value in blocks:
+            if kind == "p":
+                parts.append(f"<p>{esc(value)}</p>")
+            elif kind == "ul":
+                parts.append("<ul>" + "".join(f"<li>{esc(v)}</li>" for v in value) + "</ul>")
+            elif kind == "table":
+                header, rows = value
+                head = "".join(f"<th>{esc(str(h))}</th>" for h in header)
+                body = "".join("<tr>" + "".join(_td(str(c)) for c in row) + "</tr>" for row in rows)
+                parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+            elif kind == "img":
+                name, alt = value
+                data = base64.b64encode(figs[name]).decode("ascii")
+                parts.append(f'<img src="data:image/png;base64,{data}" alt="{esc(alt)}">')
+        parts.append("</section>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def _td(text: str) -> str:
+    cls = text if text in ("risk", "protective", "unclear") else ""
+    attr = f' class="{cls}"' if cls else ""
+    return f"<td{attr}>{html.escape(text)}</td>"
+
+
+def _markdown(inputs: ReportInputs, sections: list[Section]) -> str:
+    lines = [f"# {inputs.title}", ""]
+    for _, title, blocks in sections:
+        lines += [f"## {title}", ""]
+        for kind, value in blocks:
+            if kind == "p":
+                lines += [value, ""]
+            elif kind == "ul":
+                lines += [f"- {v}" for v in value] + [""]
+            elif kind == "table":
+                header, rows = value
+                lines.append("| " + " | ".join(map(str, header)) + " |")
+                lines.append("|" + "---|" * len(header))
+                for row in rows:
+                    lines.append("| " + " | ".join(str(c).replace("|", "/") for c in row) + " |")
+                lines.append("")
+            elif kind == "img":
+                name, alt = value
+                lines += [f"![{alt}](figures/{name})", ""]
+    return "\n".join(lines)

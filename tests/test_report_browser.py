@@ -1,0 +1,173 @@
+"""The study's HTML report as a reader sees it: opened in headless Chromium, and parsed offline.
+
+The browser test needs Debian's ``chromium`` (``scripts/ensure-chromium.sh`` installs it, and
+``make test`` runs that script first) and the ``playwright`` package; it skips without either.
+It saves a full-page screenshot to ``test-artifacts/report.png`` for CI to keep.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_module
+from omegaconf import OmegaConf
+
+from ctdc_risk.pipeline.specs import run_spec_from_mapping
+from ctdc_risk.pipeline.study import run_study
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = REPO_ROOT / "test-artifacts"
+FAST = ["data.n_rows=20000", "stability.n_boot=8", "stability.n_jobs=1", "cv.n_splits=3"]
+SECTION_IDS = ("summary", "factor-chart", "caveats")
+# Headless, as root, and quiet: without the background-networking flags Chromium keeps trying
+# (and failing) to reach Google's services. The user-data-dir is passed separately (fresh).
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+HOW_TO_GET_CHROMIUM = "run `bash scripts/ensure-chromium.sh` (or `make test`, which runs it)"
+URL_ATTRIBUTES = {"src", "href", "srcset", "poster", "data", "action", "formaction", "background"}
+
+
+def _chromium() -> str | None:
+    if Path("/usr/bin/chromium").is_file():
+        return "/usr/bin/chromium"
+    return shutil.which("chromium")
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Path where the real study, run on small synthetic data, writes its report."""
+    out_dir = tmp_path_factory.mktemp("report")
+    with initialize_config_module(config_module="ctdc_risk.conf", version_base="1.3"):
+        cfg = compose(config_name="config", overrides=FAST)
+    run_study(run_spec_from_mapping(OmegaConf.to_container(cfg, resolve=True)), out_dir)
+    return out_dir / "report.html"
+
+
+def _assert_written(report: Path) -> None:
+    written = sorted(p.name for p in report.parent.iterdir()) if report.parent.is_dir() else []
+    assert report.is_file(), f"report.html not written by run_study (it wrote: {written})"
+
+
+@pytest.mark.slow
+def test_report_renders_self_contained_in_chromium(report: Path) -> None:
+    executable = _chromium()
+    if executable is None:
+        pytest.skip(f"no chromium executable found; {HOW_TO_GET_CHROMIUM}")
+    sync_api = pytest.importorskip(
+        "playwright.sync_api",
+        reason=f"playwright is not importable; install the dev extras and {HOW_TO_GET_CHROMIUM}",
+    )
+    _assert_written(report)
+
+    requested: list[str] = []
+    ARTIFACTS.mkdir(exist_ok=True)
+    screenshot = ARTIFACTS / "report.png"
+    with (
+        tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile,
+        sync_api.sync_playwright() as pw,
+    ):
+        context = pw.chromium.launch_persistent_context(
+            profile,
+            executable_path=executable,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1280, "height": 900},
+        )
+        try:
+            # Registered on the context before navigation, so no page's request escapes it.
+            context.on("request", lambda request: requested.append(request.url))
+            page = context.pages[0] if context.pages else context.new_page()
+            page.set_default_timeout(15_000)
+            page.goto(report.resolve().as_uri(), wait_until="load")
+            images = page.locator("img")
+            for i in range(images.count()):  # lazy images load once scrolled to
+                images.nth(i).scroll_into_view_if_needed()
+            page.wait_for_function("Array.from(document.images).every(img => img.complete)")
+            # Saved before any check, so CI keeps a picture of a failing report too.
+            page.screenshot(path=str(screenshot), full_page=True)
+
+            network = [url for url in requested if not url.startswith(("file:", "data:"))]
+            assert not network, f"the report made network requests: {network}"
+
+            for section in SECTION_IDS:
+                locator = page.locator(f"#{section}")
+                assert locator.count() == 1, f"expected one element with id {section!r}"
+                sync_api.expect(locator).to_be_visible()
+            summary = page.locator("#summary").inner_text().strip()
+            assert summary, "#summary is visible but has no text"
+
+            found = page.evaluate(
+                "Array.from(document.images).map(img => "
+                "({src: img.getAttribute('src') || '', width: img.naturalWidth}))"
+            )
+            assert found, "the report has no <img>; the factor chart should be an embedded image"
+            broken = [img["src"][:80] for img in found if img["width"] <= 0]
+            assert not broken, f"images that did not load: {broken}"
+            external = [img["src"][:80] for img in found if not img["src"].startswith("data:")]
+            assert not external, f"images not embedded as data: URIs: {external}"
+        finally:
+            context.close()
+
+    # Requests made after the checks (none expected) are still caught here.
+    network = [url for url in requested if not url.startswith(("file:", "data:"))]
+    assert not network, f"the report made network requests: {network}"
+    assert screenshot.stat().st_size > 0
+
+
+class _ExternalRefs(HTMLParser):
+    """Collects every reference a report would fetch (or link to) outside itself."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.offenders: list[str] = []
+        self._in_style = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "style":
+            self._in_style = True
+        for name, value in attrs:
+            value = (value or "").strip()
+            if tag == "script" and name == "src":
+                self.offenders.append(f"<script src={value!r}>")
+            elif name in URL_ATTRIBUTES and value.lower().startswith(("http:", "https:", "//")):
+                self.offenders.append(f"<{tag} {name}={value!r}>")
+            elif name == "style":
+                self._check_css(value, where=f"<{tag} style>")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "style":
+            self._in_style = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_style:
+            self._check_css(data, where="<style>")
+
+    def _check_css(self, css: str, *, where: str) -> None:
+        compact = "".join(css.lower().split()).replace('"', "").replace("'", "")
+        for bad in ("@import", "url(http", "url(//"):
+            if bad in compact:
+                self.offenders.append(f"{where} contains {bad!r}")
+
+
+def test_report_html_references_nothing_outside_itself(report: Path) -> None:
+    _assert_written(report)
+    html = report.read_text(encoding="utf-8")
+    parser = _ExternalRefs()
+    parser.feed(html)
+    parser.close()
+    assert not parser.offenders, f"report.html is not self-contained: {parser.offenders}"
+    lowered = html.lower()
+    for needle in ('src="http', "src='http", 'href="http', "href='http", "@import"):
+        assert needle not in lowered, f"report.html contains {needle!r}"
