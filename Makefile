@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 RUN_ARGS ?=
 
-.PHONY: run test lint typecheck importlint pytest bench format lock clean help
+.PHONY: run test lint typecheck importlint pytest browser bench format lock clean help
 
 help:
 	@echo "make run    - set up .venv if needed, run the default study on built-in synthetic data"
@@ -37,7 +37,12 @@ typecheck: $(STAMP)
 importlint: $(STAMP)
 	$(BIN)/lint-imports
 
-pytest: $(STAMP)
+# The report's browser test needs Debian's chromium; the script installs it when it can and
+# otherwise only says the test will be skipped.
+browser:
+	bash scripts/ensure-chromium.sh
+
+pytest: $(STAMP) browser
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

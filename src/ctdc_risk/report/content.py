@@ -65,29 +65,53 @@ class ReportInputs:
     """Group -> (n_known, n_yes) for children and adults when the outcome is family recruitment."""
 
 
+_VERB_LABELS = ("recruited", "trafficked")
+_GENDER_WORDS = {
+    "female": "female",
+    "male": "male",
+    "trans_nonconforming": "transgender or gender non-conforming",
+}
+
+
 def level_phrase(factor: str, level: str, *, positive_only: bool = False) -> str:
-    """A factor level as a person would say it: "aged 0-8", "citizens of Central America"."""
-    lv = level.replace("--", "-")
+    """A factor level as it completes "cases ...": "of victims aged 0-8", "with false promises".
+
+    Examples
+    --------
+    >>> level_phrase("age_band", "0--8"), level_phrase("cross_border", "yes")
+    ('of victims aged 0-8', 'trafficked across a border')
+    """
     f = FACTORS[factor]
+    if level == "unknown":
+        return f"with {f.label} not known"
     if f.kind == "flag":
-        if level in ("yes", "recorded"):
-            return f.label + (" (recorded)" if level == "recorded" else "")
-        if level in ("no", "not recorded"):
-            return f"not {f.label}" if level == "no" else f"{f.label} not recorded"
-        return f"{f.label}: not known"
+        verb = f.label.startswith(_VERB_LABELS)
+        base = f.label if verb else f"with {f.label}"
+        if level == "yes":
+            return base
+        if level == "recorded":
+            return f"{base} (recorded)"
+        if level == "no":
+            return f"not {f.label}" if verb else f"without {f.label}"
+        return f"{base} not recorded" if verb else f"with {f.label} not recorded"
+    text = level.replace("--", "-").replace("_", " ")
     templates = {
-        "age_band": "aged {}",
-        "gender": "{}",
-        "citizenship_subregion": "citizens of {}",
+        "age_band": "of victims aged {}",
+        "citizenship_subregion": "of citizens of {}",
         "exploitation_subregion": "exploited in {}",
         "registration_period": "registered {}",
-        "trafficking_months": "{} months in trafficking",
+        "trafficking_months": "with {} months in trafficking",
         "datasource": "registered by {}",
     }
-    text = lv.replace("_", " ")
-    if level == "unknown":
-        return f"{f.label} not known"
+    if factor == "gender":
+        return f"of {_GENDER_WORDS.get(level, text)} victims"
     return templates.get(factor, f.label + ": {}").format(text)
+
+
+def short_phrase(factor: str, level: str) -> str:
+    """The level phrase without its leading preposition, for labels and tables."""
+    phrase = level_phrase(factor, level)
+    return phrase.removeprefix("of ").removeprefix("with ")
 
 
 def _ratio_words(ratio: float) -> str:
@@ -136,9 +160,9 @@ def summary_sentences(inputs: ReportInputs) -> list[str]:
     positive_only = inputs.data.flag_semantics == "positive_only"
     share = inputs.n_positive / inputs.n_cases
     sentences = [
-        f"This study looks at {inputs.n_cases:,} identified victims in the cohort "
-        f"'{inputs.cohort_name}' ({inputs.cohort_description}) and asks which case "
-        f"characteristics went with being {inputs.outcome_words}; {share:.0%} of them were.",
+        f"This study looks at {inputs.n_cases:,} identified victims ({inputs.cohort_description}; "
+        f"{inputs.target_description}) and asks which case characteristics went with being "
+        f"{inputs.outcome_words}: {share:.0%} of them were.",
     ]
     risk = [r for r in inputs.factor_rows if r["label"] == "risk"][:3]
     protective = [r for r in inputs.factor_rows if r["label"] == "protective"][:3]

@@ -8,6 +8,7 @@ risk vermillion, protective blue, unclear grey.
 from __future__ import annotations
 
 import io
+import textwrap
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,6 +17,11 @@ PROTECTIVE = "#0072B2"
 UNCLEAR = "#999999"
 NEUTRAL = "#009E73"
 COLOURS = {"risk": RISK, "protective": PROTECTIVE, "unclear": UNCLEAR, "reference": UNCLEAR}
+_LEGEND = {
+    "risk": "has a risk level",
+    "protective": "has a protective level",
+    "unclear": "no clear level",
+}
 
 
 def _plt() -> Any:
@@ -41,8 +47,8 @@ def forest_plot(rows: Sequence[dict[str, Any]], *, title: str) -> bytes:
     """Adjusted odds ratios with 95 % intervals, grouped by DoMV level and case phase."""
     plt = _plt()
     rows = list(rows)
-    height = max(2.5, 0.32 * len(rows) + 1.2)
-    fig, ax = plt.subplots(figsize=(8.5, height))
+    height = max(2.5, 0.42 * len(rows) + 1.2)
+    fig, ax = plt.subplots(figsize=(10, height))
     y = list(range(len(rows)))[::-1]
     for yi, r in zip(y, rows, strict=True):
         colour = COLOURS[r["label"]]
@@ -51,8 +57,8 @@ def forest_plot(rows: Sequence[dict[str, Any]], *, title: str) -> bytes:
     ax.axvline(1.0, color="black", lw=1, ls="--")
     ax.set_xscale("log")
     ax.set_yticks(y)
-    ax.set_yticklabels([r["display"] for r in rows])
-    ax.set_xlabel("adjusted odds ratio (log scale; 1 = no difference from the reference level)")
+    ax.set_yticklabels([textwrap.fill(r["display"], 38) for r in rows], fontsize=8)
+    ax.set_xlabel("adjusted odds ratio (log scale; 1 = same odds as the reference level)")
     ax.set_title(title)
     handles = [
         plt.Line2D([], [], color=COLOURS[k], marker="o", lw=2, label=k)

@@ -20,7 +20,7 @@ from ctdc_risk.report.content import (
     REFERENCE_FIGURES,
     ReportInputs,
     caveats,
-    level_phrase,
+    short_phrase,
     summary_sentences,
 )
 
@@ -69,7 +69,7 @@ def _chart_rows(inputs: ReportInputs) -> list[dict[str, Any]]:
 def _display(row: dict[str, Any]) -> str:
     domv = row["domv_level"].replace("_", "/")
     phase = row["phase"].replace("_", " ")
-    return f"{level_phrase(row['factor'], row['level'])} [{domv}, {phase}]"
+    return f"{short_phrase(row['factor'], row['level'])} [{domv}, {phase}]"
 
 
 def _importance_items(inputs: ReportInputs) -> list[tuple[str, float, str]]:
@@ -110,7 +110,7 @@ def build_figures(inputs: ReportInputs) -> dict[str, bytes]:
     chart = _chart_rows(inputs)
     if chart:
         out["factor_chart.png"] = figures.forest_plot(
-            chart, title=f"Which factors went with being {inputs.outcome_words}"
+            chart, title="Adjusted odds ratios with 95 % intervals"
         )
     out["shap_importance.png"] = figures.importance_bars(
         _importance_items(inputs), title=f"How much each factor mattered ({inputs.primary_model})"
@@ -167,7 +167,7 @@ def _sections(inputs: ReportInputs, figs: dict[str, bytes]) -> list[Section]:
          _fmt(b["ece_mean"], "{:.3f}")]
     )  # fmt: skip
     stable = [
-        f"{level_phrase(r['factor'], r['level'])}: {r['label']} "
+        f"{short_phrase(r['factor'], r['level'])}: {r['label']} "
         f"(same direction in {r['sign_agreement']:.0%} of {inputs.n_boot} refits; rank "
         f"{r['rank_low']}-{r['rank_high']})"
         for r in inputs.factor_rows
@@ -187,7 +187,7 @@ def _sections(inputs: ReportInputs, figs: dict[str, bytes]) -> list[Section]:
         ],
     ))  # fmt: skip
     table_rows = [
-        [level_phrase(r["factor"], r["level"]), level_phrase(r["factor"], r["reference_level"]),
+        [short_phrase(r["factor"], r["level"]), short_phrase(r["factor"], r["reference_level"]),
          r["domv_level"].replace("_", "/"), PHASE_WORDS[r["phase"]],
          r["n_with"] if r["n_with"] is not None else f"<{k}",
          _ci(r["adjusted_or"], r["adjusted_or_low"], r["adjusted_or_high"]),
