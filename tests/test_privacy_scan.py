@@ -56,11 +56,35 @@ def _violations(out_dir: Path) -> list[str]:
                     continue
                 for row in body:
                     found += _check(row[i], f"{path.name}:{name}")
+            # Secondary disclosure: a share published beside its denominator gives the count.
+            for n_col, share_col in SHARE_PAIRS:
+                if n_col in header and share_col in header:
+                    i, j = header.index(n_col), header.index(share_col)
+                    for row in body:
+                        found += _implied(row[i], row[j], f"{path.name}:{share_col}")
         elif path.suffix == ".json":
             found += _walk(json.loads(path.read_text()), path.name)
         elif path.suffix == ".md":
             found += _markdown_tables(path)
     return found
+
+
+SHARE_PAIRS = (
+    ("n_with", "share_with"),
+    ("n_without", "share_without"),
+    ("n", "share"),
+    ("n", "observed_rate"),
+)
+
+
+def _implied(n: str, share: str, where: str) -> list[str]:
+    try:
+        total, rate = float(n), float(share)
+    except ValueError:
+        return []
+    yes = round(total * rate)
+    no = round(total) - yes
+    return [f"{where}: {yes} of {total:.0f}"] if 0 < yes < K or 0 < no < K else []
 
 
 def _check(value: object, where: str) -> list[str]:
@@ -128,7 +152,8 @@ def test_scanner_catches_a_small_count(tmp_path):
     (tmp_path / "t.csv").write_text("factor,n_with\na,12\nb,3\n")
     (tmp_path / "t.json").write_text(json.dumps({"groups": [{"n": 4}]}))
     (tmp_path / "t.md").write_text("| level | cases |\n|---|---:|\n| x | 7 |\n")
-    assert len(_violations(tmp_path)) == 3
+    (tmp_path / "s.csv").write_text("factor,n_with,share_with\na,40,0.1\nb,40,0.5\n")
+    assert len(_violations(tmp_path)) == 4
 
 
 def test_no_row_level_output(runs):
