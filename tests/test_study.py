@@ -100,3 +100,4 @@ def test_cli_runs_the_default_study(tmp_path):
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert 0.5 < metrics["cv/roc_auc_mean"] <= 1
     assert "factors.csv" in out.stdout
+    assert out.stdout.strip().splitlines()[-1].endswith("report.html")

@@ -95,6 +95,6 @@ def print_study_summary(result: StudyResult) -> None:
     if shown == 0:
         console.print("  no factor met the rule for risk or protective (see factors.csv)")
     console.print()
-    console.print(f"[bold]Outputs[/bold] in {result.out_dir}")
-    for path in result.files:
-        console.print(f"  {path.name}")
+    names = sorted(p.name for p in result.files if p.parent == result.out_dir)
+    console.print(f"[bold]Outputs[/bold] in {result.out_dir}: {', '.join(names)}")
+    console.print(f"[bold]Report[/bold]: {result.out_dir / 'report.html'}")

@@ -394,6 +394,7 @@ def _report_inputs(
         version=__version__,
         created=datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),
         run_id=out_dir.name,
+        eligibility=" and ".join(rule.name for rule in spec.target.eligible),
         reference_shares=reference,
     )
 

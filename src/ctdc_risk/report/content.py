@@ -61,6 +61,8 @@ class ReportInputs:
     version: str
     created: str
     run_id: str
+    eligibility: str = ""
+    """The rules that make the outcome known, in words ("recruiter relation recorded")."""
     reference_shares: dict[str, tuple[int, int] | None] = field(default_factory=dict)
     """Group -> (n_known, n_yes) for children and adults when the outcome is family recruitment."""
 
@@ -159,10 +161,11 @@ def summary_sentences(inputs: ReportInputs) -> list[str]:
     """At most ten sentences: question, cohort, main factors with sizes, reliability, framing."""
     positive_only = inputs.data.flag_semantics == "positive_only"
     share = inputs.n_positive / inputs.n_cases
+    known = f" with the {inputs.eligibility}" if inputs.eligibility else ""
     sentences = [
-        f"This study looks at {inputs.n_cases:,} identified victims ({inputs.cohort_description}; "
-        f"{inputs.target_description}) and asks which case characteristics went with being "
-        f"{inputs.outcome_words}: {share:.0%} of them were.",
+        f"This study looks at {inputs.n_cases:,} identified victims in the "
+        f"'{inputs.cohort_name}' cohort{known} and asks which case characteristics went with "
+        f"being {inputs.outcome_words}: {share:.0%} of them were.",
     ]
     risk = [r for r in inputs.factor_rows if r["label"] == "risk"][:3]
     protective = [r for r in inputs.factor_rows if r["label"] == "protective"][:3]
