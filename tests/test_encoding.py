@@ -70,3 +70,11 @@ def test_ordinal_output_matches_onehot_levels():
 def test_bad_output_refused():
     with pytest.raises(ValueError, match="output"):
         FactorEncoder((("cat", "category"),), output="dense").fit(_frame())  # type: ignore[arg-type]
+
+
+def test_derived_binary_factor_keeps_its_no_in_positive_only_releases():
+    frame = pd.DataFrame(
+        {"cross_border": pd.array([True] * 20 + [False] * 20 + [None] * 15, dtype="boolean")}
+    )
+    enc = FactorEncoder((("cross_border", "binary"),), min_count=5, positive_only=True).fit(frame)
+    assert enc.levels_["cross_border"] == ("no", UNKNOWN, "yes")

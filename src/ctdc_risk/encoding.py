@@ -49,9 +49,11 @@ def factor_codes(
 ) -> tuple[np.ndarray, tuple[str, ...]]:
     """Integer code per row and the level text of each code (vectorised: no per-row strings)."""
     col = frame[factor]
-    if kind == "flag":
+    if kind in ("flag", "binary"):
         yes = col.fillna(False).to_numpy(dtype=bool)
-        if positive_only:
+        # A "binary" factor is derived by this package (cross-border from two countries), so
+        # its "no" is real even in a positive-only release.
+        if positive_only and kind == "flag":
             return np.where(yes, 0, 1), ("recorded", "not recorded")
         no = (~col.astype("boolean")).fillna(False).to_numpy(dtype=bool)
         return np.where(yes, 0, np.where(no, 1, 2)), ("yes", "no", UNKNOWN)
@@ -67,7 +69,8 @@ class FactorEncoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
     Parameters
     ----------
     factors
-        ``(name, kind)`` pairs, kind ``"category"`` or ``"flag"``.
+        ``(name, kind)`` pairs, kind ``"category"``, ``"flag"`` (a release's yes/no item) or
+        ``"binary"`` (a yes/no/unknown column derived by this package, never positive-only).
     min_count
         Levels with fewer training rows are pooled (the privacy floor k).
     positive_only
@@ -114,8 +117,8 @@ class FactorEncoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         self, all_counts: dict[str, int], kind: str
     ) -> tuple[tuple[str, ...], dict[str, str]]:
         count = {lv: n for lv, n in all_counts.items() if n > 0}
-        if kind == "flag":
-            reference = "not recorded" if self.positive_only else "no"
+        if kind in ("flag", "binary"):
+            reference = "not recorded" if self.positive_only and kind == "flag" else "no"
         else:
             known = {lv: n for lv, n in count.items() if lv != UNKNOWN}
             reference = max(sorted(known), key=lambda lv: known[lv]) if known else UNKNOWN

@@ -42,7 +42,9 @@ class Factor:
 
     name: str
     label: str
-    kind: Literal["category", "flag"]
+    kind: Literal["category", "flag", "binary"]
+    """``flag``: a release's yes/no item (positive-only in some releases); ``binary``: a yes/no
+    column derived by this package, whose "no" is always real."""
     phase: Phase
     domv: Domv
 
@@ -58,7 +60,7 @@ def _catalogue() -> dict[str, Factor]:
             "before_recruitment",
             "structural",
         ),
-        Factor("cross_border", "trafficked across a border", "flag", "recruitment", "structural"),
+        Factor("cross_border", "trafficked across a border", "binary", "recruitment", "structural"),
         Factor("is_abduction", "recruited by abduction", "flag", "recruitment", "individual"),
         Factor(
             "recruiter_family",

@@ -170,7 +170,7 @@ def build_model(
     unknown = [name for name in monotone if name not in dict(factor_kinds)]
     if unknown:
         raise ConfigError(f"model.lightgbm.monotone: {unknown[0]!r} is not a factor of this study.")
-    not_flags = [n for n in monotone if dict(factor_kinds)[n] != "flag"]
+    not_flags = [n for n in monotone if dict(factor_kinds)[n] not in ("flag", "binary")]
     if not_flags:
         raise ConfigError(
             f"model.lightgbm.monotone: {not_flags[0]!r} is not a yes/no factor; monotone "

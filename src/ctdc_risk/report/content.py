@@ -86,7 +86,7 @@ def level_phrase(factor: str, level: str, *, positive_only: bool = False) -> str
     f = FACTORS[factor]
     if level == "unknown":
         return f"with {f.label} not known"
-    if f.kind == "flag":
+    if f.kind in ("flag", "binary"):
         verb = f.label.startswith(_VERB_LABELS)
         base = f.label if verb else f"with {f.label}"
         if level == "yes":
