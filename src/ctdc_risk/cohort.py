@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ctdc_risk.data.schema import COLUMN_BY_NAME
-from ctdc_risk.errors import ConfigError
+from ctdc_risk.errors import ConfigError, reject_unknown_keys
 
 OPERATORS = ("is_true", "is_false", "equals", "in", "is_known", "any_true")
 
@@ -129,11 +129,7 @@ def parse_rules(rules_data: Any, *, key: str) -> tuple[CohortRule, ...]:
 
 
 def _strict(data: Mapping[str, Any], allowed: set[str], key: str) -> None:
-    unknown = sorted(set(map(str, data)) - allowed)
-    if unknown:
-        raise ConfigError(
-            f"{key}: unknown key {unknown[0]!r}; allowed keys are {', '.join(sorted(allowed))}."
-        )
+    reject_unknown_keys(data, allowed, key)
 
 
 @dataclass(frozen=True)

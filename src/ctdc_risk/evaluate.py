@@ -33,7 +33,7 @@ import pandas as pd
 from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
-from ctdc_risk.errors import ConfigError, StudyError
+from ctdc_risk.errors import ConfigError, StudyError, reject_unknown_keys
 from ctdc_risk.privacy import check_share
 
 log = logging.getLogger(__name__)
@@ -99,11 +99,7 @@ class CVSpec:
         if not isinstance(data, Mapping):
             raise ConfigError(f"{key} must be a mapping of settings; got {type(data).__name__}.")
         allowed = [f.name for f in fields(cls)]
-        unknown = sorted(set(map(str, data)) - set(allowed))
-        if unknown:
-            raise ConfigError(
-                f"{key}: unknown key {unknown[0]!r}; allowed keys are {', '.join(sorted(allowed))}."
-            )
+        reject_unknown_keys(data, allowed, key)
         values = {f.name: data.get(f.name, f.default) for f in fields(cls)}
         _check_spec_values(values, key=key)
         return cls(**values)

@@ -23,7 +23,7 @@ from ctdc_risk.data.schema import (
     SECTOR_GROUPS,
     SEX_GROUPS,
 )
-from ctdc_risk.errors import ConfigError
+from ctdc_risk.errors import ConfigError, reject_unknown_keys
 
 Phase = Literal["before_recruitment", "recruitment", "exploitation"]
 Domv = Literal["individual", "household_family", "community", "structural"]
@@ -153,11 +153,7 @@ class FeatureSetSpec:
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], *, key: str = "features") -> FeatureSetSpec:
         allowed = {"name", "phases", "domv", "include", "exclude"}
-        unknown = sorted(set(map(str, data)) - allowed)
-        if unknown:
-            raise ConfigError(
-                f"{key}: unknown key {unknown[0]!r}; allowed keys are {', '.join(sorted(allowed))}."
-            )
+        reject_unknown_keys(data, allowed, key)
         spec = cls(
             name=str(data.get("name", "custom")),
             phases=tuple(data.get("phases", PHASES)),

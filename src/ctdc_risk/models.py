@@ -22,7 +22,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.pipeline import Pipeline
 
 from ctdc_risk.encoding import FactorEncoder
-from ctdc_risk.errors import ConfigError
+from ctdc_risk.errors import ConfigError, reject_unknown_keys
 from ctdc_risk.features import Factor
 
 MODEL_NAMES = ("logistic", "lightgbm")
@@ -60,12 +60,7 @@ class ModelSpec:
                 f"{key}: unknown model {name!r}; models are {', '.join(MODEL_NAMES)}."
             )
         defaults = _LOGISTIC_DEFAULTS if name == "logistic" else _LIGHTGBM_DEFAULTS
-        unknown = sorted(set(map(str, data)) - set(defaults))
-        if unknown:
-            raise ConfigError(
-                f"{key}: unknown setting {unknown[0]!r} for {name}; settings are "
-                f"{', '.join(sorted(defaults))}."
-            )
+        reject_unknown_keys(data, defaults, key, word="setting")
         params = {**defaults, **dict(data)}
         _check_params(name, params, key)
         return cls(name, params)

@@ -17,7 +17,7 @@ import pandas as pd
 
 from ctdc_risk.cohort import CohortRule, apply_rules, parse_rules
 from ctdc_risk.data.schema import CANONICAL_NAMES, COLUMN_BY_NAME
-from ctdc_risk.errors import ConfigError, StudyError
+from ctdc_risk.errors import ConfigError, StudyError, reject_unknown_keys
 from ctdc_risk.features import matches
 
 
@@ -50,11 +50,7 @@ class TargetSpec:
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], *, key: str = "target") -> TargetSpec:
         allowed = {"name", "description", "outcome", "outcome_words", "eligible", "leakage"}
-        unknown = sorted(set(map(str, data)) - allowed)
-        if unknown:
-            raise ConfigError(
-                f"{key}: unknown key {unknown[0]!r}; allowed keys are {', '.join(sorted(allowed))}."
-            )
+        reject_unknown_keys(data, allowed, key)
         for required in ("name", "outcome"):
             if required not in data:
                 raise ConfigError(f"{key}.{required} is missing.")

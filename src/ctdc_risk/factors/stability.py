@@ -17,7 +17,7 @@ import numpy as np
 from sklearn.base import clone
 
 from ctdc_risk.encoding import FactorEncoder
-from ctdc_risk.errors import ConfigError
+from ctdc_risk.errors import ConfigError, reject_unknown_keys
 from ctdc_risk.factors.contributions import ShapSummary, explain_encoded, summarise_contributions
 
 log = logging.getLogger(__name__)
@@ -34,11 +34,7 @@ class StabilitySpec:
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], *, key: str = "stability") -> StabilitySpec:
         allowed = {"n_boot", "n_jobs", "min_sign_agreement"}
-        unknown = sorted(set(map(str, data)) - allowed)
-        if unknown:
-            raise ConfigError(
-                f"{key}: unknown key {unknown[0]!r}; allowed keys are {', '.join(sorted(allowed))}."
-            )
+        reject_unknown_keys(data, allowed, key)
         spec = cls(**dict(data))
         if not isinstance(spec.n_boot, int) or spec.n_boot < 0:
             raise ConfigError(f"{key}.n_boot must be a non-negative integer; got {spec.n_boot!r}.")

@@ -14,7 +14,7 @@ from typing import Any
 from ctdc_risk.cohort import CohortSpec
 from ctdc_risk.data.io import DEFAULT_MAX_BYTES
 from ctdc_risk.data.synthetic import MAX_ROWS, MIN_ROWS
-from ctdc_risk.errors import ConfigError
+from ctdc_risk.errors import ConfigError, reject_unknown_keys
 from ctdc_risk.evaluate import CVSpec
 from ctdc_risk.factors.stability import StabilitySpec
 from ctdc_risk.features import FeatureSetSpec
@@ -94,12 +94,9 @@ def _typed(cls: type, data: Mapping[str, Any], key: str) -> Any:
     if not isinstance(data, Mapping):
         raise ConfigError(f"{key} must be a mapping; got {type(data).__name__}.")
     allowed = {f.name: f for f in fields(cls)}
+    reject_unknown_keys(data, allowed, key)
     kwargs: dict[str, Any] = {}
     for name, value in data.items():
-        if name not in allowed:
-            raise ConfigError(
-                f"{key}: unknown key {name!r}; allowed keys are {', '.join(sorted(allowed))}."
-            )
         if value == "???":
             hint = " (choose the file with data=ctdc data.path=FILE)" if name == "path" else ""
             raise ConfigError(f"{key}.{name} is not set{hint}.")
@@ -130,12 +127,7 @@ def run_spec_from_mapping(cfg: Mapping[str, Any]) -> RunSpec:
         "command", "seed", "data", "cohort", "privacy", "target", "features", "model", "cv",
         "explain", "stability",
     }  # fmt: skip
-    unknown = sorted(set(map(str, cfg)) - allowed)
-    if unknown:
-        raise ConfigError(
-            f"unknown top-level config key {unknown[0]!r}; allowed keys are "
-            f"{', '.join(sorted(allowed))}."
-        )
+    reject_unknown_keys(cfg, allowed, "", word="top-level config key")
     command = cfg.get("command", "study")
     if command not in COMMANDS:
         raise ConfigError(f"command: {command!r} is not one of {', '.join(COMMANDS)}.")
@@ -176,11 +168,7 @@ def _models(cfg: Mapping[str, Any]) -> tuple[ModelSpec, ...]:
     if isinstance(use, str) or not use:
         raise ConfigError("model.use must be a non-empty list of model names, e.g. [lightgbm].")
     allowed = {"use", *MODEL_NAMES}
-    unknown = sorted(set(map(str, cfg)) - allowed)
-    if unknown:
-        raise ConfigError(
-            f"model: unknown key {unknown[0]!r}; allowed keys are {', '.join(sorted(allowed))}."
-        )
+    reject_unknown_keys(cfg, allowed, "model")
     specs = []
     for name in use:
         if name not in MODEL_NAMES:
