@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -60,7 +62,7 @@ def print_describe_summary(result: DescribeResult) -> None:
         console.print(f"  {path.name}")
 
 
-def print_study_summary(result: StudyResult) -> None:
+def print_study_summary(result: StudyResult, *, tracking: tuple[str, str] | None = None) -> None:
     console = _console()
     _print_data(console, result.data_report.summary_lines())
     spec = result.spec
@@ -97,4 +99,11 @@ def print_study_summary(result: StudyResult) -> None:
     console.print()
     names = sorted(p.name for p in result.files if p.parent == result.out_dir)
     console.print(f"[bold]Outputs[/bold] in {result.out_dir}: {', '.join(names)}")
+    if tracking is not None:
+        from ctdc_risk.tracking import redact
+
+        run_id, uri = tracking
+        mlflow_exe = Path(sys.executable).with_name("mlflow")
+        console.print(f"[bold]MLflow run[/bold] {run_id} in {redact(uri)}")
+        console.print(f"  open the UI with: {mlflow_exe} ui --backend-store-uri {redact(uri)}")
     console.print(f"[bold]Report[/bold]: {result.out_dir / 'report.html'}")

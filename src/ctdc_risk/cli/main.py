@@ -63,7 +63,10 @@ def _run(cfg: DictConfig, out_dir: Path) -> Any:
             f"config key {key!r} cannot be resolved: {str(exc).splitlines()[0]}"
         ) from None
     assert isinstance(plain, dict)
-    spec = run_spec_from_mapping({str(key): value for key, value in plain.items()})
+    config = {str(key): value for key, value in plain.items()}
+    # Tracking is an edge concern: the study itself never sees it.
+    tracking_cfg = config.pop("tracking", None) or {"enabled": False}
+    spec = run_spec_from_mapping(config)
     if spec.command == "describe":
         from ctdc_risk.pipeline.describe import run_describe
 
@@ -71,10 +74,23 @@ def _run(cfg: DictConfig, out_dir: Path) -> Any:
         console.print_describe_summary(described)
         return described.headline.family["children"].share
     from ctdc_risk.pipeline.study import run_study
+    from ctdc_risk.tracking import TrackingSpec
 
-    with console.progress() as say:
-        result = run_study(spec, out_dir, progress=say)
-    console.print_study_summary(result)
+    tracking = TrackingSpec.from_mapping(tracking_cfg)
+    if not tracking.enabled:
+        with console.progress() as say:
+            result = run_study(spec, out_dir, progress=say)
+        console.print_study_summary(result)
+        return result.metrics["cv/roc_auc_mean"]
+    from ctdc_risk.tracking import log_study, track_study
+
+    cwd = Path.cwd()
+    with track_study(tracking, config=config, run_name=out_dir.name, cwd=cwd) as run:
+        with console.progress() as say:
+            result = run_study(spec, out_dir, progress=say)
+        say("logging the run to MLflow")
+        log_study(run, result, experiment_name=tracking.experiment, cwd=cwd)
+    console.print_study_summary(result, tracking=(run.run_id, run.tracking_uri))
     # The value a sweeper optimises: the primary model's cross-validated ROC AUC.
     return result.metrics["cv/roc_auc_mean"]
 

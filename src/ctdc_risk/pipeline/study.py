@@ -8,6 +8,7 @@ Nothing is written until every step has succeeded.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Callable
@@ -200,7 +201,7 @@ def run_study(spec: RunSpec, out_dir: Path, *, progress: Progress | None = None)
     )
     lap("report")
     files = _write(out_dir, spec, dataset.report, flow, cv, shap, subgroups, table, metrics, k)
-    files = (*files, *_write_report(out_dir, report))
+    files = (*files, *_write_report(out_dir, report), *_write_models(out_dir, fitted, k))
     lap("write")
     log.info("study finished: %s", ", ".join(f"{n} {s:.1f}s" for n, s in seconds.items()))
     return StudyResult(
@@ -397,6 +398,41 @@ def _report_inputs(
         eligibility=" and ".join(rule.name for rule in spec.target.eligible),
         reference_shares=reference,
     )
+
+
+def _write_models(out_dir: Path, fitted: dict[str, Any], k: int) -> tuple[Path, ...]:
+    """Final models in formats that run no code when loaded, with their sha256.
+
+    LightGBM: its own text model (every leaf holds at least k training cases:
+    min_child_samples >= k). Logistic regression: intercept, prior offset and one coefficient
+    per factor level, as JSON. Nothing is pickled.
+    """
+    files: list[Path] = []
+    for name, pipeline in fitted.items():
+        classifier = pipeline.named_steps["model"]
+        encoder = pipeline.named_steps["encode"]
+        if name == "lightgbm":
+            text = classifier.estimator_.booster_.model_to_string()
+            files.append(write_text(out_dir, "models/lightgbm_model.txt", text))
+            levels = {f: list(lv) for f, lv in encoder.levels_.items()}
+            files.append(
+                write_json(out_dir, "models/lightgbm_levels.json", {"levels": levels}, k=k)
+            )
+        else:
+            model = classifier.estimator_
+            coefficients = [
+                {"factor": c.factor, "level": c.level, "coefficient": round(float(b), 8)}
+                for c, b in zip(encoder.columns_, model.coef_.ravel(), strict=True)
+            ]
+            doc = {
+                "intercept": round(float(model.intercept_[0]), 8),
+                "prior_offset": round(float(classifier.offset_), 8),
+                "coefficients": coefficients,
+            }
+            files.append(write_json(out_dir, "models/logistic_coefficients.json", doc, k=k))
+    hashes = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+    files.append(write_json(out_dir, "models/sha256.json", hashes, k=k))
+    return tuple(files)
 
 
 def _write_report(out_dir: Path, report: RenderedReport) -> tuple[Path, ...]:

@@ -1,0 +1,154 @@
+"""MLflow tracking through the real CLI: one run per study, FAILED on error, off on request."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ctdc_risk.errors import ConfigError
+from ctdc_risk.tracking import TrackingSpec, flatten, redact
+
+EXE = str(Path(sys.executable).with_name("ctdc-risk"))
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [EXE, *args], cwd=cwd, capture_output=True, text=True, timeout=600,
+        env={**os.environ, "HYDRA_FULL_ERROR": "0"},
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    cwd = tmp_path_factory.mktemp("tracked")
+    ok = _cli("debug=default", "hydra.run.dir=ok", cwd=cwd)
+    failed = _cli("debug=default", "privacy.k=100", "hydra.run.dir=failed", cwd=cwd)
+    return cwd, ok, failed
+
+
+def _client(cwd: Path):
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient(tracking_uri=f"sqlite:///{cwd / 'mlflow.db'}")
+
+
+def test_a_study_is_one_finished_run_with_params_metrics_tags_and_artifacts(store):
+    cwd, ok, _ = store
+    assert ok.returncode == 0, ok.stderr
+    assert "mlflow ui --backend-store-uri" in ok.stdout.replace("\n", " ")
+    client = _client(cwd)
+    experiment = client.get_experiment_by_name("ctdc-risk")
+    runs = client.search_runs([experiment.experiment_id], "attributes.status = 'FINISHED'")
+    assert len(runs) == 1
+    run = runs[0]
+    assert run.data.params["cohort.name"] == "children"
+    assert run.data.params["target.name"] == "family_recruitment"
+    for key in ("cv/roc_auc_mean", "cv/roc_auc_std", "baseline/roc_auc_mean", "cohort/n_rows"):
+        assert key in run.data.metrics
+    for tag in ("cohort", "target", "model", "data_release", "data_sha256", "package_version",
+                "git_commit", "experiment"):  # fmt: skip
+        assert run.data.tags.get(tag), tag
+    names = {a.path for a in client.list_artifacts(run.info.run_id)}
+    assert {"report.html", "factors.csv", "metrics.json", "models"} <= names
+    models = {a.path for a in client.list_artifacts(run.info.run_id, "models")}
+    assert "models/lightgbm_model.txt" in models and "models/sha256.json" in models
+
+
+def test_a_failed_study_ends_failed_with_the_error(store):
+    cwd, _, failed = store
+    assert failed.returncode == 2
+    assert "Traceback" not in failed.stderr
+    client = _client(cwd)
+    experiment = client.get_experiment_by_name("ctdc-risk")
+    runs = client.search_runs([experiment.experiment_id], "attributes.status = 'FAILED'")
+    assert len(runs) == 1
+    assert "privacy.k = 100" in runs[0].data.tags["error"]
+    assert runs[0].info.end_time is not None
+
+
+def test_tracking_none_writes_no_store(tmp_path):
+    out = _cli("debug=default", "tracking=none", "hydra.run.dir=run", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert not (tmp_path / "mlflow.db").exists()
+    assert (tmp_path / "run" / "report.html").exists()
+
+
+def test_secrets_in_uris_are_redacted():
+    assert redact("postgresql://ctdc:s3cret@127.0.0.1:5432/mlflow") == (
+        "postgresql://ctdc:***@127.0.0.1:5432/mlflow"
+    )
+    assert redact("sqlite:////tmp/mlflow.db") == "sqlite:////tmp/mlflow.db"
+
+
+def test_flatten_gives_dotted_params():
+    assert flatten({"a": {"b": 1, "c": [1, 2]}, "d": None}) == {
+        "a.b": "1",
+        "a.c": "[1, 2]",
+        "d": "None",
+    }
+
+
+def test_bad_tracking_config():
+    with pytest.raises(ConfigError, match="tracking: unknown key 'uri'"):
+        TrackingSpec.from_mapping({"uri": "x"})
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_mlflow_ui_lists_the_run_with_its_report(store):
+    """A real `mlflow ui` on the default store, queried through its REST API."""
+    import json
+    import time
+    import urllib.request
+
+    cwd, _, _ = store
+    port = _free_port()
+    mlflow_exe = str(Path(sys.executable).with_name("mlflow"))
+    server = subprocess.Popen(
+        [mlflow_exe, "ui", "--backend-store-uri", f"sqlite:///{cwd / 'mlflow.db'}",
+         "--host", "127.0.0.1", "--port", str(port)],
+        cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail("mlflow ui did not answer within 90 s")
+                time.sleep(0.5)
+
+        def call(path: str, body: dict | None = None) -> dict:
+            data = json.dumps(body).encode() if body is not None else None
+            req = urllib.request.Request(
+                f"{base}/api/2.0/mlflow/{path}", data=data,
+                headers={"Content-Type": "application/json"},
+            )  # fmt: skip
+            with urllib.request.urlopen(req, timeout=30) as r:
+                return json.loads(r.read())
+
+        experiment = call("experiments/get-by-name?experiment_name=ctdc-risk")["experiment"]
+        runs = call("runs/search", {"experiment_ids": [experiment["experiment_id"]]})["runs"]
+        finished = [r for r in runs if r["info"]["status"] == "FINISHED"]
+        assert len(finished) == 1
+        run = finished[0]
+        assert {p["key"] for p in run["data"]["params"]} >= {"cohort.name", "target.name"}
+        assert {m["key"] for m in run["data"]["metrics"]} >= {"cv/roc_auc_mean"}
+        assert {t["key"] for t in run["data"]["tags"]} >= {"cohort", "data_sha256"}
+        files = call(f"artifacts/list?run_id={run['info']['run_id']}")["files"]
+        assert "report.html" in {f["path"] for f in files}
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
