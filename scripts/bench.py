@@ -14,6 +14,8 @@ Studies (on the real file; skipped if absent):
   bootstrap. Target: under 90 s. Both under 2 GB peak.
 - SHAP: exact contributions of the all-victims LightGBM model on all rows, deduplicated (ours)
   vs LightGBM's own pred_contrib on every row. Target: ours at most half the time.
+- Tracking: what logging one study to MLflow on a local SQLite store adds (params, metrics,
+  tags, the run folder as artifacts). Target: under 3 s.
 
 Run: make bench   (writes bench-results/*.json)
 """
@@ -129,6 +131,36 @@ print(json.dumps({"rows": int(len(X)), "distinct_rows": ours.n_distinct_rows,
 """
 
 
+_TRACKING = r"""
+import json, sys, tempfile, time
+from pathlib import Path
+from hydra import compose, initialize_config_module
+from omegaconf import OmegaConf
+from ctdc_risk.pipeline.specs import run_spec_from_mapping
+from ctdc_risk.pipeline.study import run_study
+from ctdc_risk.tracking import TrackingSpec, log_study, track_study
+with initialize_config_module(config_module="ctdc_risk.conf", version_base="1.3"):
+    cfg = compose(config_name="config", overrides=json.loads(sys.argv[1]))
+config = OmegaConf.to_container(cfg, resolve=True)
+spec = run_spec_from_mapping(config)
+tracking = TrackingSpec()
+with tempfile.TemporaryDirectory() as tmp:
+    cwd = Path(tmp)
+    t = time.perf_counter()
+    with track_study(tracking, config=config, run_name="warm-up", cwd=cwd):
+        pass
+    t_store = time.perf_counter() - t
+    times = []
+    for i in range(3):
+        result = run_study(spec, cwd / f"run{i}")
+        t = time.perf_counter()
+        with track_study(tracking, config=config, run_name=f"run{i}", cwd=cwd) as run:
+            log_study(run, result, experiment_name="bench", cwd=cwd)
+        times.append(time.perf_counter() - t)
+print(json.dumps({"store_creation_s": t_store, "per_run_s": times}))
+"""
+
+
 def _child(code: str, *args: str) -> dict[str, object]:
     out = subprocess.run(
         [sys.executable, "-c", code, *args], capture_output=True, text=True, check=False
@@ -151,6 +183,7 @@ def bench_studies() -> dict[str, object]:
     results["default_study"] = _child(_STUDY, json.dumps(default))
     results["all_victims_study"] = _child(_STUDY, json.dumps(all_victims))
     results["shap_all_victims"] = _child(_SHAP, json.dumps([*all_victims, "model=lightgbm"]))
+    results["tracking"] = _child(_TRACKING, json.dumps([*default[:2], "stability.n_boot=20"]))
     for case, target in (("default_study", 60), ("all_victims_study", 90)):
         r = results[case]
         if isinstance(r, dict) and "total_s" in r:
@@ -167,6 +200,14 @@ def bench_studies() -> dict[str, object]:
             f"  exact SHAP, {r['rows']:,} rows ({r['distinct_rows']:,} distinct): ours "
             f"{r['ours_s']:.2f} s vs LightGBM pred_contrib {r['lightgbm_pred_contrib_s']:.2f} s, "
             f"ratio {r['ratio']:.2f} (target <= 0.5); max difference {r['max_abs_difference']:.1e}"
+        )
+    r = results["tracking"]
+    if isinstance(r, dict) and "per_run_s" in r:
+        per_run = r["per_run_s"]
+        assert isinstance(per_run, list)
+        print(
+            f"  MLflow tracking on a local SQLite store: {max(per_run):.2f} s per study at most "
+            f"(target < 3 s); creating the store once: {r['store_creation_s']:.1f} s"
         )
     return results
 
