@@ -145,12 +145,10 @@ def run_study(spec: RunSpec, out_dir: Path, *, progress: Progress | None = None)
     lap("cross_validation")
     say("refitting on the whole cohort and explaining")
     fitted = {m.name: make(m.name).fit(target.frame, target.y) for m in spec.models}
-    shap = {
-        name: summarise_contributions(explain_model(model, target.frame), k=k)
-        for name, model in fitted.items()
-    }
+    contributions = {name: explain_model(model, target.frame) for name, model in fitted.items()}
+    shap = {name: summarise_contributions(c, k=k) for name, c in contributions.items()}
     primary = "lightgbm" if "lightgbm" in fitted else spec.models[0].name
-    contrib = explain_model(fitted[primary], target.frame)
+    contrib = contributions[primary]
     log.info(
         "SHAP (%s): %d rows, %d distinct encoded rows",
         primary,
