@@ -142,9 +142,6 @@ class CohortFlow:
     def n_final(self) -> int:
         return self.steps[-1][1]
 
-    def rows(self) -> list[tuple[str, int]]:
-        return list(self.steps)
-
 
 @dataclass(frozen=True)
 class Cohort:

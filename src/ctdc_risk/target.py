@@ -91,10 +91,6 @@ class Target:
         return int(self.y.sum())
 
     @property
-    def n_negative(self) -> int:
-        return int(len(self.y) - self.y.sum())
-
-    @property
     def prevalence(self) -> float:
         return float(self.y.mean())
 
