@@ -79,14 +79,9 @@ def _write_synthetic(n_rows: int, release: str, folder: Path) -> Path:
 _STUDY = r"""
 import json, resource, sys, time, tempfile
 from pathlib import Path
-from ctdc_risk.pipeline.specs import run_spec_from_mapping
+from ctdc_risk.cli.compose import compose_spec
 from ctdc_risk.pipeline.study import run_study
-from hydra import compose, initialize_config_module
-from omegaconf import OmegaConf
-overrides = json.loads(sys.argv[1])
-with initialize_config_module(config_module="ctdc_risk.conf", version_base="1.3"):
-    cfg = compose(config_name="config", overrides=overrides)
-spec = run_spec_from_mapping(OmegaConf.to_container(cfg, resolve=True))
+spec = compose_spec(json.loads(sys.argv[1]))
 t = time.perf_counter()
 with tempfile.TemporaryDirectory() as tmp:
     result = run_study(spec, Path(tmp))
@@ -99,18 +94,14 @@ print(json.dumps({"total_s": total, "steps_s": result.seconds, "peak_rss_mb": pe
 _SHAP = r"""
 import json, sys, time
 import numpy as np
-from hydra import compose, initialize_config_module
-from omegaconf import OmegaConf
+from ctdc_risk.cli.compose import compose_spec
 from ctdc_risk.cohort import select_cohort
 from ctdc_risk.factors.contributions import explain_model
 from ctdc_risk.features import add_derived_columns, select_factors
 from ctdc_risk.models import build_model
 from ctdc_risk.pipeline.describe import load_data
-from ctdc_risk.pipeline.specs import run_spec_from_mapping
 from ctdc_risk.target import make_target
-with initialize_config_module(config_module="ctdc_risk.conf", version_base="1.3"):
-    cfg = compose(config_name="config", overrides=json.loads(sys.argv[1]))
-spec = run_spec_from_mapping(OmegaConf.to_container(cfg, resolve=True))
+spec = compose_spec(json.loads(sys.argv[1]))
 data = load_data(spec.data, seed=spec.seed, k=spec.privacy.k)
 frame = select_cohort(add_derived_columns(data.frame), spec.cohort).frame
 target = make_target(frame, spec.target, k=spec.privacy.k)
@@ -134,14 +125,11 @@ print(json.dumps({"rows": int(len(X)), "distinct_rows": ours.n_distinct_rows,
 _TRACKING = r"""
 import json, sys, tempfile, time
 from pathlib import Path
-from hydra import compose, initialize_config_module
-from omegaconf import OmegaConf
+from ctdc_risk.cli.compose import compose_config
 from ctdc_risk.pipeline.specs import run_spec_from_mapping
 from ctdc_risk.pipeline.study import run_study
 from ctdc_risk.tracking import TrackingSpec, log_study, track_study
-with initialize_config_module(config_module="ctdc_risk.conf", version_base="1.3"):
-    cfg = compose(config_name="config", overrides=json.loads(sys.argv[1]))
-config = OmegaConf.to_container(cfg, resolve=True)
+config = compose_config(json.loads(sys.argv[1]))
 spec = run_spec_from_mapping(config)
 tracking = TrackingSpec()
 with tempfile.TemporaryDirectory() as tmp:

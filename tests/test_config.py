@@ -3,9 +3,8 @@
 from importlib.resources import files
 
 import pytest
-from hydra import compose, initialize_config_module
-from omegaconf import OmegaConf
 
+from ctdc_risk.cli.compose import compose_spec
 from ctdc_risk.errors import ConfigError
 from ctdc_risk.pipeline.specs import run_spec_from_mapping
 
@@ -16,9 +15,7 @@ def _options(group: str) -> list[str]:
 
 
 def _spec(overrides: list[str]):
-    with initialize_config_module(config_module="ctdc_risk.conf", version_base="1.3"):
-        cfg = compose(config_name="config", overrides=overrides)
-    return run_spec_from_mapping(OmegaConf.to_container(cfg, resolve=True))
+    return compose_spec(overrides)
 
 
 @pytest.mark.parametrize("option", _options("cohort"))

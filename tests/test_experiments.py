@@ -7,11 +7,9 @@ from importlib.resources import files
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_module
-from omegaconf import OmegaConf
 
+from ctdc_risk.cli.compose import compose_spec
 from ctdc_risk.pipeline.describe import run_describe
-from ctdc_risk.pipeline.specs import run_spec_from_mapping
 from ctdc_risk.pipeline.study import run_study
 
 EXPERIMENTS = sorted(
@@ -24,9 +22,7 @@ SMALL = ["data.n_rows=8000", "stability.n_boot=4", "stability.n_jobs=1", "cv.n_s
 
 @pytest.mark.parametrize("name", EXPERIMENTS)
 def test_experiment_runs_on_synthetic_data(name, tmp_path):
-    with initialize_config_module(config_module="ctdc_risk.conf", version_base="1.3"):
-        cfg = compose(config_name="config", overrides=[f"experiment={name}", *SMALL])
-    spec = run_spec_from_mapping(OmegaConf.to_container(cfg, resolve=True))
+    spec = compose_spec([f"experiment={name}", *SMALL])
     if spec.command == "describe":
         result = run_describe(spec, tmp_path)
         assert result.headline.family["children"].share is not None

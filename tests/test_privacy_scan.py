@@ -9,13 +9,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hydra import compose, initialize_config_module
-from omegaconf import OmegaConf
 
+from ctdc_risk.cli.compose import compose_spec
 from ctdc_risk.data.raw_format import write_release_file
 from ctdc_risk.data.synthetic import generate_synthetic
 from ctdc_risk.pipeline.describe import run_describe
-from ctdc_risk.pipeline.specs import run_spec_from_mapping
 from ctdc_risk.pipeline.study import run_study
 
 K = 10
@@ -40,9 +38,7 @@ def _tiny_subgroups(tmp: Path) -> Path:
 
 
 def _spec(overrides):
-    with initialize_config_module(config_module="ctdc_risk.conf", version_base="1.3"):
-        cfg = compose(config_name="config", overrides=overrides)
-    return run_spec_from_mapping(OmegaConf.to_container(cfg, resolve=True))
+    return compose_spec(overrides)
 
 
 def _violations(out_dir: Path) -> list[str]:

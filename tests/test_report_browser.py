@@ -13,10 +13,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_module
-from omegaconf import OmegaConf
 
-from ctdc_risk.pipeline.specs import run_spec_from_mapping
+from ctdc_risk.cli.compose import compose_spec
 from ctdc_risk.pipeline.study import run_study
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -49,9 +47,7 @@ def _chromium() -> str | None:
 def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Path where the real study, run on small synthetic data, writes its report."""
     out_dir = tmp_path_factory.mktemp("report")
-    with initialize_config_module(config_module="ctdc_risk.conf", version_base="1.3"):
-        cfg = compose(config_name="config", overrides=FAST)
-    run_study(run_spec_from_mapping(OmegaConf.to_container(cfg, resolve=True)), out_dir)
+    run_study(compose_spec(FAST), out_dir)
     return out_dir / "report.html"
 
 

@@ -7,21 +7,17 @@ import sys
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_module
-from omegaconf import OmegaConf
 
+from ctdc_risk.cli.compose import compose_spec
 from ctdc_risk.errors import StudyError
 from ctdc_risk.factors.table import COLUMNS, LABELS
-from ctdc_risk.pipeline.specs import run_spec_from_mapping
 from ctdc_risk.pipeline.study import run_study
 
 FAST = ["data.n_rows=40000", "stability.n_boot=8", "stability.n_jobs=1", "cv.n_splits=3"]
 
 
 def _spec(overrides):
-    with initialize_config_module(config_module="ctdc_risk.conf", version_base="1.3"):
-        cfg = compose(config_name="config", overrides=overrides)
-    return run_spec_from_mapping(OmegaConf.to_container(cfg, resolve=True))
+    return compose_spec(overrides)
 
 
 @pytest.fixture(scope="module")
