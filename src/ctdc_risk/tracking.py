@@ -18,7 +18,7 @@ import json
 import logging
 import re
 import subprocess
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +26,7 @@ from typing import Any
 
 from ctdc_risk import __version__
 from ctdc_risk.errors import ConfigError, reject_unknown_keys
+from ctdc_risk.report.comparison import RunSummary
 
 log = logging.getLogger(__name__)
 MAX_PARAM_CHARS = 500
@@ -94,32 +95,143 @@ class TrackedRun:
     experiment_id: str = ""
 
 
-@contextmanager
-def track_study(
+def _experiment_id(client: Any, spec: TrackingSpec, artifacts: str) -> str:
+    """The experiment's id, created on first use (a concurrent creator may win the race)."""
+    from mlflow.exceptions import MlflowException
+
+    experiment = client.get_experiment_by_name(spec.experiment)
+    if experiment is not None:
+        return str(experiment.experiment_id)
+    try:
+        return str(client.create_experiment(spec.experiment, artifact_location=artifacts))
+    except MlflowException:
+        experiment = client.get_experiment_by_name(spec.experiment)
+        if experiment is None:
+            raise
+        return str(experiment.experiment_id)
+
+
+def _log_params(client: Any, run_id: str, config: Mapping[str, Any]) -> None:
+    from mlflow.entities import Param
+
+    params = {k: v for k, v in flatten(config).items() if len(v) <= MAX_PARAM_CHARS}
+    items = sorted(params.items())
+    for i in range(0, len(items), 100):
+        client.log_batch(run_id, params=[Param(k, v) for k, v in items[i : i + 100]])
+
+
+@dataclass(frozen=True)
+class SweepParent:
+    """The parent run of a sweep: created once, up front, and found by every job."""
+
+    run_id: str
+    tracking_uri: str
+    experiment_id: str
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "run_id": self.run_id,
+            "tracking_uri": self.tracking_uri,
+            "experiment_id": self.experiment_id,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SweepParent:
+        return cls(str(data["run_id"]), str(data["tracking_uri"]), str(data["experiment_id"]))
+
+
+def start_sweep(
     spec: TrackingSpec, *, config: Mapping[str, Any], run_name: str, cwd: Path
-) -> Iterator[TrackedRun]:
-    """Open an MLflow run around a study; FAILED (with the error as a tag) if it raises."""
-    import mlflow
+) -> SweepParent:
+    """Create the store, the experiment and the sweep's parent run before any job starts.
+
+    Parallel jobs then only add runs to an existing experiment, so none of them races to create
+    the SQLite schema or the experiment ("database is locked").
+    """
     from mlflow.tracking import MlflowClient
 
     uri, artifacts = spec.resolved(cwd)
-    mlflow.set_tracking_uri(uri)
-    client = MlflowClient()
-    experiment = client.get_experiment_by_name(spec.experiment)
-    experiment_id = (
-        experiment.experiment_id
-        if experiment is not None
-        else client.create_experiment(spec.experiment, artifact_location=artifacts)
-    )
-    run = client.create_run(experiment_id, run_name=run_name)
-    tracked = TrackedRun(run.info.run_id, uri, experiment_id)
-    params = {k: v for k, v in flatten(config).items() if len(v) <= MAX_PARAM_CHARS}
-    items = sorted(params.items())
-    from mlflow.entities import Param
+    client = MlflowClient(tracking_uri=uri)
+    experiment_id = _experiment_id(client, spec, artifacts)
+    tags = {
+        "sweep": "parent",
+        "experiment": spec.experiment,
+        "package_version": __version__,
+        "git_commit": git_commit(cwd),
+    }
+    run = client.create_run(experiment_id, run_name=run_name, tags=tags)
+    _log_params(client, run.info.run_id, config)
+    return SweepParent(run.info.run_id, uri, experiment_id)
 
-    for i in range(0, len(items), 100):
-        client.log_batch(run.info.run_id, params=[Param(k, v) for k, v in items[i : i + 100]])
+
+def finish_sweep(
+    parent: SweepParent, *, summary_files: list[Path], metrics: Mapping[str, float], failed: bool
+) -> int:
+    """Attach the sweep summary to the parent and close it; return how many stuck child runs
+    (jobs killed before they could close their run) were marked FAILED."""
+    from mlflow.entities import Metric
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=parent.tracking_uri)
+    stuck = client.search_runs(
+        [parent.experiment_id],
+        f"tags.mlflow.parentRunId = '{parent.run_id}' and attributes.status = 'RUNNING'",
+        max_results=10_000,
+    )
+    for run in stuck:
+        client.set_tag(run.info.run_id, "error", "the job ended without closing its run")
+        client.set_terminated(run.info.run_id, status="FAILED")
+    client.log_batch(
+        parent.run_id, metrics=[Metric(k, float(v), 0, 0) for k, v in sorted(metrics.items())]
+    )
+    for path in summary_files:
+        client.log_artifact(parent.run_id, str(path))
+    client.set_terminated(parent.run_id, status="FAILED" if failed or stuck else "FINISHED")
+    return len(stuck)
+
+
+def abort_sweep(parent: SweepParent, message: str) -> None:
+    """Close a parent run whose sweep stopped before its end (never left RUNNING)."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=parent.tracking_uri)
+    if client.get_run(parent.run_id).info.status == "RUNNING":
+        client.set_tag(parent.run_id, "error", redact(message)[:500])
+        client.set_terminated(parent.run_id, status="FAILED")
+
+
+@contextmanager
+def track_study(
+    spec: TrackingSpec,
+    *,
+    config: Mapping[str, Any],
+    run_name: str,
+    cwd: Path,
+    parent: SweepParent | None = None,
+    tags: Mapping[str, str] | None = None,
+) -> Iterator[TrackedRun]:
+    """Open an MLflow run around a study; FAILED (with the error as a tag) if it raises.
+
+    With ``parent`` the run is a child of that sweep run, in the parent's store and experiment.
+    """
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    run_tags = dict(tags or {})
+    if parent is None:
+        uri, artifacts = spec.resolved(cwd)
+        mlflow.set_tracking_uri(uri)
+        client = MlflowClient(tracking_uri=uri)
+        experiment_id = _experiment_id(client, spec, artifacts)
+    else:
+        uri, experiment_id = parent.tracking_uri, parent.experiment_id
+        mlflow.set_tracking_uri(uri)
+        client = MlflowClient(tracking_uri=uri)
+        run_tags["mlflow.parentRunId"] = parent.run_id
+    run = client.create_run(experiment_id, run_name=run_name, tags=run_tags)
+    tracked = TrackedRun(run.info.run_id, uri, experiment_id)
     try:
+        _log_params(client, run.info.run_id, config)
         yield tracked
     except BaseException as exc:
         message = str(exc).splitlines()[0][:500] if str(exc) else type(exc).__name__
@@ -155,3 +267,95 @@ def log_study(tracked: TrackedRun, result: Any, *, experiment_name: str, cwd: Pa
         client.log_batch(tracked.run_id, metrics=metrics[i : i + 500])
     client.log_batch(tracked.run_id, tags=[RunTag(k, v) for k, v in tags.items()])
     client.log_artifacts(tracked.run_id, str(result.out_dir))
+
+
+def fetch_runs(
+    spec: TrackingSpec,
+    *,
+    cwd: Path,
+    experiment: str | None = None,
+    parent: str | None = None,
+    run_ids: Sequence[str] = (),
+) -> list[RunSummary]:
+    """The runs to compare, from one of: an experiment's finished runs (sweep parents left out),
+    a sweep's finished child runs, or the given run ids (in that order)."""
+    import csv
+    import os
+    import tempfile
+
+    # MLflow draws a progress bar per downloaded file; the CLI says what it did itself.
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
+    from mlflow.artifacts import download_artifacts
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+
+    uri, _ = spec.resolved(cwd)
+    client = MlflowClient(tracking_uri=uri)
+    where = f"in {redact(uri)}"
+    if sum(bool(x) for x in (experiment, parent, run_ids)) != 1:
+        raise ConfigError(
+            "compare needs exactly one of compare.experiment=NAME, compare.parent=RUN_ID or "
+            "compare.runs=[RUN_ID,RUN_ID,...]."
+        )
+    if run_ids:
+        runs = []
+        for run_id in run_ids:
+            try:
+                runs.append(client.get_run(str(run_id)))
+            except MlflowException:
+                raise ConfigError(f"compare.runs: no run {run_id!r} {where}.") from None
+    elif parent:
+        try:
+            parent_run = client.get_run(parent)
+        except MlflowException:
+            raise ConfigError(f"compare.parent: no run {parent!r} {where}.") from None
+        runs = client.search_runs(
+            [parent_run.info.experiment_id],
+            f"tags.mlflow.parentRunId = '{parent}' and attributes.status = 'FINISHED'",
+            max_results=10_000,
+        )
+        runs.sort(key=lambda r: int(r.data.tags.get("sweep_job", "0")))
+    else:
+        found = client.get_experiment_by_name(str(experiment))
+        if found is None:
+            names = ", ".join(sorted(e.name for e in client.search_experiments())) or "none"
+            raise ConfigError(
+                f"compare.experiment: no experiment {experiment!r} {where}; there: {names}."
+            )
+        runs = [
+            r
+            for r in client.search_runs(
+                [found.experiment_id], "attributes.status = 'FINISHED'", max_results=10_000
+            )
+            if r.data.tags.get("sweep") != "parent"
+        ]
+        runs.sort(key=lambda r: r.info.start_time or 0)
+    if len(runs) < 2:
+        raise ConfigError(f"compare needs at least two finished study runs; found {len(runs)}.")
+    summaries = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, run in enumerate(runs):
+            rows: list[dict[str, str]] = []
+            try:
+                path = download_artifacts(
+                    run_id=run.info.run_id,
+                    artifact_path="factors.csv",
+                    dst_path=f"{tmp}/{i}",
+                    tracking_uri=uri,
+                )
+                with open(path, newline="", encoding="utf-8") as fh:
+                    rows = list(csv.DictReader(fh))
+            except (MlflowException, OSError):
+                log.warning("run %s has no factors.csv artifact", run.info.run_id)
+            summaries.append(
+                RunSummary(
+                    run.info.run_id,
+                    run.info.run_name or run.info.run_id[:8],
+                    run.info.status,
+                    dict(run.data.metrics),
+                    dict(run.data.tags),
+                    rows,
+                )
+            )
+    return summaries

@@ -11,8 +11,10 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 
 if TYPE_CHECKING:
+    from ctdc_risk.cli.sweep import SweepOutcome
     from ctdc_risk.pipeline.describe import DescribeResult
     from ctdc_risk.pipeline.study import StudyResult
+    from ctdc_risk.report.comparison import Comparison
 
 
 def _console() -> Console:
@@ -107,3 +109,33 @@ def print_study_summary(result: StudyResult, *, tracking: tuple[str, str] | None
         console.print(f"[bold]MLflow run[/bold] {run_id} in {redact(uri)}")
         console.print(f"  open the UI with: {mlflow_exe} ui --backend-store-uri {redact(uri)}")
     console.print(f"[bold]Report[/bold]: {result.out_dir / 'report.html'}")
+
+
+def print_sweep_summary(outcome: SweepOutcome) -> None:
+    console = _console()
+    done = len(outcome.jobs) - len(outcome.failed)
+    console.print()
+    console.print(f"[bold]Sweep[/bold]: {done} of {len(outcome.jobs)} jobs finished")
+    for path in outcome.summary_files:
+        console.print(f"  summary: {path}")
+    if outcome.parent_run_id:
+        from ctdc_risk.tracking import redact
+
+        uri = redact(outcome.tracking_uri)
+        console.print(f"[bold]MLflow parent run[/bold] {outcome.parent_run_id} in {uri}")
+        console.print(
+            f"  compare its jobs with: ctdc-risk compare compare.parent={outcome.parent_run_id}"
+        )
+
+
+def print_comparison(comparison: Comparison, files: list[Path]) -> None:
+    console = _console()
+    console.print(
+        f"[bold]Compared[/bold] {len(comparison.runs)} runs: {', '.join(comparison.columns)}"
+    )
+    console.print(
+        f"  {comparison.n_differ} of {len(comparison.factor_rows)} factor levels differ in "
+        "label between runs"
+    )
+    for path in files:
+        console.print(f"  {path}")

@@ -8,6 +8,9 @@ from importlib.resources import files
 COMMANDS: dict[str, str] = {
     "study": "(default) the factor study: cohort, outcome, cross-validated models, crude and "
     "adjusted associations, SHAP, bootstrap stability and the factor table",
+    "compare": "set finished runs side by side (metrics, factor labels and ranks), marking "
+    "factors whose label differs: compare.experiment=NAME, compare.parent=SWEEP_RUN_ID or "
+    "compare.runs=[ID,ID]",
     "describe": "headline tables: family involvement in recruitment, children vs adults and "
     "boys vs girls, with 95 % intervals (cohort=all unless you choose one)",
 }
@@ -21,7 +24,11 @@ _EXAMPLES = """\
   ctdc-risk describe data=ctdc data.path=FILE         a CTDC release (CSV, XLSX, Parquet)
   ctdc-risk describe cohort=children privacy.k=11     another cohort and privacy floor
   ctdc-risk describe hydra.run.dir=DIR                choose the run folder
-  ctdc-risk describe --cfg job                        show the composed config, run nothing"""
+  ctdc-risk describe --cfg job                        show the composed config, run nothing
+  ctdc-risk -m experiment=model_comparison            a sweep: an MLflow parent run, a child per job
+  ctdc-risk -m experiment=lightgbm_tuning             Optuna tuning (hydra/sweeper=optuna_lightgbm)
+  ctdc-risk -m cohort=boys,girls hydra/launcher=joblib    jobs in parallel (or hydra/launcher=slurm)
+  ctdc-risk compare compare.experiment=model_comparison   runs side by side (or .parent, .runs)"""
 
 
 def _groups() -> dict[str, list[str]]:

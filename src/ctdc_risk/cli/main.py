@@ -7,15 +7,22 @@ libraries are imported only after Hydra has parsed the line, so ``--help`` stays
 
 from __future__ import annotations
 
+import logging
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from ctdc_risk.cli.help import COMMANDS, help_text
 from ctdc_risk.errors import CtdcRiskError
+
+if TYPE_CHECKING:
+    from ctdc_risk.cli.sweep import SweepJob
+
+log = logging.getLogger("ctdc_risk")
 
 
 def _split_command(argv: list[str]) -> list[str]:
@@ -40,16 +47,48 @@ def _split_command(argv: list[str]) -> list[str]:
 def _entry(cfg: DictConfig) -> Any:
     from hydra.core.hydra_config import HydraConfig
 
+    from ctdc_risk.cli.sweep import SweepJob
+
     out_dir = Path(HydraConfig.get().runtime.output_dir)
+    job = SweepJob.current()
+    if job is None:
+        try:
+            return _run(cfg, out_dir, None).value
+        except CtdcRiskError as exc:
+            # A mistake of the user's: the message says what to fix; a traceback would not help.
+            print(f"ctdc-risk: error: {exc}", file=sys.stderr)
+            raise SystemExit(2) from None
+    # A sweep job: a failure is recorded and named at the end of the sweep, and never stops
+    # the other jobs. NaN tells a sweeper such as Optuna that the trial failed.
+    job.record("running")
     try:
-        return _run(cfg, out_dir)
+        outcome = _run(cfg, out_dir, job)
     except CtdcRiskError as exc:
-        # A mistake of the user's: the message says what to fix; a traceback would not help.
-        print(f"ctdc-risk: error: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
+        print(f"ctdc-risk: error in sweep job {job.num} ({job.overrides}): {exc}", file=sys.stderr)
+        job.record("failed", error=str(exc).splitlines()[0][:500])
+        return float("nan")
+    except Exception as exc:
+        # A bug, not a mistake of the user's: the traceback goes to the job's log file.
+        log.exception("sweep job %d (%s) failed", job.num, job.overrides)
+        print(
+            f"ctdc-risk: sweep job {job.num} ({job.overrides}) crashed: "
+            f"{type(exc).__name__}: {exc} (traceback in {out_dir})",
+            file=sys.stderr,
+        )
+        job.record("failed", error=f"{type(exc).__name__}: {str(exc)[:400]}")
+        return float("nan")
+    job.record("finished", run_id=outcome.run_id, metrics=outcome.metrics)
+    return outcome.value
 
 
-def _run(cfg: DictConfig, out_dir: Path) -> Any:
+@dataclass(frozen=True)
+class _Outcome:
+    value: float
+    metrics: dict[str, float]
+    run_id: str = ""
+
+
+def _run(cfg: DictConfig, out_dir: Path, job: SweepJob | None) -> _Outcome:
     from ctdc_risk.cli import console
     from ctdc_risk.pipeline.specs import run_spec_from_mapping
 
@@ -64,15 +103,19 @@ def _run(cfg: DictConfig, out_dir: Path) -> Any:
         ) from None
     assert isinstance(plain, dict)
     config = {str(key): value for key, value in plain.items()}
-    # Tracking is an edge concern: the study itself never sees it.
+    # Tracking and comparing are edge concerns: the study itself never sees them.
     tracking_cfg = config.pop("tracking", None) or {"enabled": False}
+    compare_cfg = config.pop("compare", None) or {}
+    if config.get("command") == "compare":
+        return _compare(compare_cfg, tracking_cfg, config, out_dir)
     spec = run_spec_from_mapping(config)
     if spec.command == "describe":
         from ctdc_risk.pipeline.describe import run_describe
 
         described = run_describe(spec, out_dir)
         console.print_describe_summary(described)
-        return described.headline.family["children"].share
+        share = described.headline.family["children"].share
+        return _Outcome(float("nan") if share is None else share, {})
     from ctdc_risk.pipeline.study import run_study
     from ctdc_risk.tracking import TrackingSpec
 
@@ -81,18 +124,56 @@ def _run(cfg: DictConfig, out_dir: Path) -> Any:
         with console.progress() as say:
             result = run_study(spec, out_dir, progress=say)
         console.print_study_summary(result)
-        return result.metrics["cv/roc_auc_mean"]
+        # The value a sweeper optimises: the primary model's cross-validated ROC AUC.
+        return _Outcome(result.metrics["cv/roc_auc_mean"], dict(result.metrics))
     from ctdc_risk.tracking import log_study, track_study
 
     cwd = Path.cwd()
-    with track_study(tracking, config=config, run_name=out_dir.name, cwd=cwd) as run:
+    tags = {} if job is None else {"sweep_job": str(job.num), "sweep_overrides": job.overrides}
+    run_name = out_dir.name if job is None else (job.overrides or f"job {job.num}")[:250]
+    parent = None if job is None else job.parent
+    with track_study(
+        tracking, config=config, run_name=run_name, cwd=cwd, parent=parent, tags=tags
+    ) as run:
         with console.progress() as say:
             result = run_study(spec, out_dir, progress=say)
         say("logging the run to MLflow")
         log_study(run, result, experiment_name=tracking.experiment, cwd=cwd)
     console.print_study_summary(result, tracking=(run.run_id, run.tracking_uri))
-    # The value a sweeper optimises: the primary model's cross-validated ROC AUC.
-    return result.metrics["cv/roc_auc_mean"]
+    return _Outcome(result.metrics["cv/roc_auc_mean"], dict(result.metrics), run.run_id)
+
+
+def _compare(
+    compare_cfg: dict[str, Any], tracking_cfg: dict[str, Any], config: dict[str, Any], out_dir: Path
+) -> _Outcome:
+    from ctdc_risk.cli import console
+    from ctdc_risk.errors import ConfigError, reject_unknown_keys
+    from ctdc_risk.privacy import PrivacySpec
+    from ctdc_risk.report.comparison import build_comparison, write_comparison
+    from ctdc_risk.tracking import TrackingSpec, fetch_runs
+
+    reject_unknown_keys(compare_cfg, {"experiment", "parent", "runs", "top"}, "compare")
+    top = compare_cfg.get("top", 15)
+    if not isinstance(top, int) or isinstance(top, bool) or top < 1:
+        raise ConfigError(f"compare.top must be a whole number of at least 1; got {top!r}.")
+    runs = compare_cfg.get("runs") or []
+    if not isinstance(runs, list):
+        raise ConfigError(f"compare.runs must be a list like [ID,ID]; got {runs!r}.")
+    privacy_cfg = config.get("privacy") or {}
+    reject_unknown_keys(privacy_cfg, {"k"}, "privacy")
+    privacy = PrivacySpec(**privacy_cfg)
+    tracking = TrackingSpec.from_mapping(tracking_cfg)
+    summaries = fetch_runs(
+        tracking,
+        cwd=Path.cwd(),
+        experiment=compare_cfg.get("experiment"),
+        parent=compare_cfg.get("parent"),
+        run_ids=[str(r) for r in runs],
+    )
+    comparison = build_comparison(summaries, top=top)
+    files = write_comparison(comparison, out_dir, k=privacy.k)
+    console.print_comparison(comparison, files)
+    return _Outcome(float(comparison.n_differ), {})
 
 
 def main() -> None:
@@ -102,7 +183,22 @@ def main() -> None:
         print(help_text())
         return
     sys.argv = [sys.argv[0], *_split_command(sys.argv[1:])]
-    _entry()
+    from ctdc_risk.cli import sweep
+
+    try:
+        _entry()
+    except BaseException as exc:
+        # A sweep that stopped early (Ctrl-C, a sweeper error) must not leave its parent RUNNING.
+        sweep.abort_open_parent(str(exc) or type(exc).__name__)
+        raise
+    outcome = sweep.LAST_OUTCOME
+    if outcome is not None:
+        from ctdc_risk.cli import console
+
+        console.print_sweep_summary(outcome)
+        if outcome.failed:
+            print(f"ctdc-risk: error: {sweep.describe_failures(outcome)}", file=sys.stderr)
+            raise SystemExit(1)
 
 
 if __name__ == "__main__":  # pragma: no cover

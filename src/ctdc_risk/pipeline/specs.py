@@ -123,11 +123,11 @@ def _type_ok(value: Any, expected: str) -> bool:
 
 def run_spec_from_mapping(cfg: Mapping[str, Any]) -> RunSpec:
     """Build a :class:`RunSpec` from a plain (resolved) config mapping."""
-    # `tracking` belongs to the CLI edge (it wraps the study in an MLflow run); the study
-    # itself ignores it.
+    # `tracking` and `compare` belong to the CLI edge (an MLflow run around the study, and the
+    # compare command); the study itself ignores them.
     allowed = {
         "command", "seed", "data", "cohort", "privacy", "target", "features", "model", "cv",
-        "explain", "stability", "tracking",
+        "explain", "stability", "tracking", "compare",
     }  # fmt: skip
     reject_unknown_keys(cfg, allowed, "", word="top-level config key")
     command = cfg.get("command", "study")

@@ -1,0 +1,273 @@
+"""Sweeps (``ctdc-risk -m ...``): one parent MLflow run, a child per job, failures collected.
+
+Hydra runs :class:`SweepCallback` in the process that launches the jobs. Before any job starts
+it creates the MLflow store, the experiment and the sweep's parent run, and writes where they
+are to ``<sweep dir>/.sweep/parent.json``; every job (in this process, a joblib worker, or a
+submitit job on another machine sharing the folder) reads that file and opens its run as a
+child of the parent. Each job records how it ended in ``.sweep/jobs/<num>.json``: a job that
+fails records its error and returns NaN instead of raising, so the other jobs go on. At the end
+the callback writes ``sweep_summary.csv`` and ``sweep_summary.md`` to the sweep folder, attaches
+them to the parent run, closes it, and :func:`ctdc_risk.cli.main.main` exits non-zero naming
+the failed jobs.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig, OmegaConf
+
+from ctdc_risk.errors import CtdcRiskError
+from ctdc_risk.outputs import write_csv, write_json, write_text
+
+STATE_DIR = ".sweep"
+SUMMARY_METRICS = (
+    "cv/roc_auc_mean",
+    "cv/roc_auc_std",
+    "baseline/roc_auc_mean",
+    "target/n_rows",
+    "target/prevalence",
+)
+# Job files hold aggregates only (metrics of whole cohorts), never records.
+_K_FOR_BOOKKEEPING = 1
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """How one sweep job ended, as it recorded it."""
+
+    num: int
+    overrides: str
+    status: str  # "running" (never finished: killed), "finished" or "failed"
+    error: str = ""
+    run_id: str = ""
+    metrics: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class SweepOutcome:
+    """What the launching process learns about a finished sweep."""
+
+    sweep_dir: Path
+    jobs: list[JobRecord]
+    summary_files: list[Path]
+    parent_run_id: str = ""
+    tracking_uri: str = ""
+
+    @property
+    def failed(self) -> list[JobRecord]:
+        return [j for j in self.jobs if j.status != "finished"]
+
+
+# Set in the launching process by the callback; read by main() after Hydra returns.
+LAST_OUTCOME: SweepOutcome | None = None
+_OPEN_PARENT: Any = None  # the SweepParent of a sweep still running in this process
+
+
+def _state(sweep_dir: Path) -> Path:
+    return sweep_dir / STATE_DIR
+
+
+@dataclass(frozen=True)
+class SweepJob:
+    """The sweep job running in this process: its number, overrides and parent run."""
+
+    sweep_dir: Path
+    num: int
+    overrides: str
+    parent: Any = None  # ctdc_risk.tracking.SweepParent, when the sweep is tracked
+
+    @classmethod
+    def current(cls) -> SweepJob | None:
+        """The running job, or None outside a multirun."""
+        from hydra.core.hydra_config import HydraConfig
+        from hydra.types import RunMode
+
+        hc = HydraConfig.get()
+        if hc.mode != RunMode.MULTIRUN:
+            return None
+        sweep_dir = Path(hc.sweep.dir).resolve()
+        parent = None
+        parent_file = _state(sweep_dir) / "parent.json"
+        if parent_file.exists():
+            from ctdc_risk.tracking import SweepParent
+
+            parent = SweepParent.from_json(json.loads(parent_file.read_text()))
+        return cls(sweep_dir, int(hc.job.num), " ".join(hc.overrides.task), parent)
+
+    def record(
+        self, status: str, *, error: str = "", run_id: str = "", metrics: Any = None
+    ) -> None:
+        picked = {k: float(metrics[k]) for k in SUMMARY_METRICS if metrics and k in metrics}
+        data = {
+            "num": self.num,
+            "overrides": self.overrides,
+            "status": status,
+            "error": error,
+            "run_id": run_id,
+            "metrics": {k: v for k, v in picked.items() if math.isfinite(v)},
+        }
+        write_json(_state(self.sweep_dir) / "jobs", f"{self.num}.json", data, k=_K_FOR_BOOKKEEPING)
+
+
+def read_jobs(sweep_dir: Path) -> list[JobRecord]:
+    """The job records of a sweep, in job order."""
+    records = []
+    for path in (_state(sweep_dir) / "jobs").glob("*.json"):
+        data = json.loads(path.read_text())
+        records.append(
+            JobRecord(
+                int(data["num"]),
+                str(data["overrides"]),
+                str(data["status"]),
+                str(data.get("error", "")),
+                str(data.get("run_id", "")),
+                {str(k): float(v) for k, v in data.get("metrics", {}).items()},
+            )
+        )
+    return sorted(records, key=lambda r: r.num)
+
+
+def write_summary(sweep_dir: Path, jobs: list[JobRecord]) -> list[Path]:
+    """``sweep_summary.csv`` and ``.md``: one row per job with its status and headline metrics."""
+    header = ["job", "overrides", "status", *SUMMARY_METRICS, "run_id", "error"]
+    rows = [
+        [
+            j.num,
+            j.overrides,
+            j.status,
+            *(j.metrics.get(m) for m in SUMMARY_METRICS),
+            j.run_id,
+            j.error,
+        ]
+        for j in jobs
+    ]
+    csv_path = write_csv(sweep_dir, "sweep_summary.csv", header, rows, k=_K_FOR_BOOKKEEPING)
+
+    def cell(value: object, column: str) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, float):
+            return f"{value:,.0f}" if column.endswith("n_rows") else f"{value:.3f}"
+        return str(value).replace("|", "\\|")
+
+    shown = ["job", "overrides", "status", *SUMMARY_METRICS, "error"]
+    lines = [
+        f"# Sweep summary: {len(jobs)} jobs, {sum(j.status == 'finished' for j in jobs)} finished",
+        "",
+        "| " + " | ".join(shown) + " |",
+        "|" + "---|" * len(shown),
+    ]
+    for row in rows:
+        values = [*row[: 3 + len(SUMMARY_METRICS)], row[-1]]
+        lines.append(
+            "| " + " | ".join(cell(v, c) for v, c in zip(values, shown, strict=True)) + " |"
+        )
+    md_path = write_text(sweep_dir, "sweep_summary.md", "\n".join(lines) + "\n")
+    return [csv_path, md_path]
+
+
+class SweepCallback(Callback):
+    """Hydra callback: parent run before the jobs, summary and status after them."""
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        global _OPEN_PARENT, LAST_OUTCOME
+        LAST_OUTCOME = None
+        sweep_dir = Path(str(config.hydra.sweep.dir)).resolve()
+        state = _state(sweep_dir)
+        for old in (state / "jobs").glob("*.json"):
+            old.unlink()  # a rerun into the same folder starts a fresh record
+        tracking = _tracking_spec(config)
+        if tracking is None or not tracking.enabled:
+            return
+        from ctdc_risk.tracking import start_sweep
+
+        plain = _plain(config)
+        plain.pop("tracking", None)
+        parent = start_sweep(
+            tracking, config=plain, run_name=f"sweep {sweep_dir.name}", cwd=Path.cwd()
+        )
+        write_json(state, "parent.json", parent.to_json(), k=_K_FOR_BOOKKEEPING)
+        _OPEN_PARENT = parent
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        global _OPEN_PARENT, LAST_OUTCOME
+        sweep_dir = Path(str(config.hydra.sweep.dir)).resolve()
+        jobs = read_jobs(sweep_dir)
+        files = write_summary(sweep_dir, jobs)
+        # An Optuna sweep writes its best parameters next to the summary.
+        optuna_results = sweep_dir / "optimization_results.yaml"
+        attached = [*files, optuna_results] if optuna_results.exists() else files
+        outcome = SweepOutcome(sweep_dir, jobs, files)
+        parent = _OPEN_PARENT
+        if parent is not None:
+            from ctdc_risk.tracking import finish_sweep
+
+            aucs = [j.metrics["cv/roc_auc_mean"] for j in jobs if "cv/roc_auc_mean" in j.metrics]
+            metrics = {
+                "sweep/n_jobs": float(len(jobs)),
+                "sweep/n_failed": float(len(outcome.failed)),
+            }
+            if aucs:
+                metrics["sweep/best_cv_roc_auc_mean"] = max(aucs)
+            finish_sweep(
+                parent, summary_files=attached, metrics=metrics, failed=bool(outcome.failed)
+            )
+            outcome.parent_run_id = parent.run_id
+            outcome.tracking_uri = parent.tracking_uri
+            _OPEN_PARENT = None
+        LAST_OUTCOME = outcome
+
+
+def abort_open_parent(message: str) -> None:
+    """Mark a parent run FAILED when its sweep stopped early (called by main)."""
+    global _OPEN_PARENT
+    if _OPEN_PARENT is None:
+        return
+    from ctdc_risk.tracking import abort_sweep
+
+    try:
+        abort_sweep(_OPEN_PARENT, message)
+    finally:
+        _OPEN_PARENT = None
+
+
+def _plain(config: DictConfig) -> dict[str, Any]:
+    task = OmegaConf.masked_copy(config, [str(k) for k in config if k != "hydra"])
+    try:
+        data = OmegaConf.to_container(task, resolve=True)
+    except Exception:  # an interpolation only a job can resolve: keep it as written
+        data = OmegaConf.to_container(task, resolve=False)
+    assert isinstance(data, dict)
+    return {str(k): v for k, v in data.items()}
+
+
+def _tracking_spec(config: DictConfig) -> Any:
+    from ctdc_risk.tracking import TrackingSpec
+
+    raw = config.get("tracking")
+    if raw is None:
+        return None
+    try:
+        data = OmegaConf.to_container(raw, resolve=True)
+        assert isinstance(data, dict)
+        return TrackingSpec.from_mapping({str(k): v for k, v in data.items()})
+    except CtdcRiskError as exc:
+        print(f"ctdc-risk: error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def describe_failures(outcome: SweepOutcome) -> str:
+    """One line per failed job, for the terminal."""
+    lines = [f"{len(outcome.failed)} of {len(outcome.jobs)} sweep jobs failed:"]
+    for job in outcome.failed:
+        why = job.error or "the job stopped before it finished (killed?)"
+        lines.append(f"  job {job.num} ({job.overrides}): {why}")
+    return "\n".join(lines)
