@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 RUN_ARGS ?=
 
-.PHONY: run test lint typecheck importlint pytest browser bench format lock clean help
+.PHONY: run test lint typecheck importlint pytest browser postgres bench format lock clean help
 
 help:
 	@echo "make run    - set up .venv if needed, run the default study on built-in synthetic data"
@@ -37,12 +37,15 @@ typecheck: $(STAMP)
 importlint: $(STAMP)
 	$(BIN)/lint-imports
 
-# The report's browser test needs Debian's chromium; the script installs it when it can and
-# otherwise only says the test will be skipped.
+# The report's browser test needs Debian's chromium and the team-server test PostgreSQL; the
+# script installs each when it can and otherwise only says which test will be skipped.
 browser:
-	bash scripts/ensure-chromium.sh
+	bash scripts/ensure-apt.sh chromium /usr/bin/chromium "the report's browser test"
 
-pytest: $(STAMP) browser
+postgres:
+	bash scripts/ensure-apt.sh postgresql "/usr/lib/postgresql/*/bin/initdb" "the team-server test"
+
+pytest: $(STAMP) browser postgres
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

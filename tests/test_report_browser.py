@@ -1,6 +1,6 @@
 """The study's HTML report as a reader sees it: opened in headless Chromium, and parsed offline.
 
-The browser test needs Debian's ``chromium`` (``scripts/ensure-chromium.sh`` installs it, and
+The browser test needs Debian's ``chromium`` (``scripts/ensure-apt.sh`` installs it, and
 ``make test`` runs that script first) and the ``playwright`` package; it skips without either.
 It saves a full-page screenshot to ``test-artifacts/report.png`` for CI to keep.
 """
@@ -33,7 +33,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-HOW_TO_GET_CHROMIUM = "run `bash scripts/ensure-chromium.sh` (or `make test`, which runs it)"
+HOW_TO_GET_CHROMIUM = "run `make browser` (or `make test`, which runs it)"
 URL_ATTRIBUTES = {"src", "href", "srcset", "poster", "data", "action", "formaction", "background"}
 
 

@@ -51,9 +51,15 @@ class TrackingSpec:
             raise ConfigError(f"{key}.experiment must be a non-empty name.")
         return spec
 
-    def resolved(self, cwd: Path) -> tuple[str, str]:
-        """Tracking URI and artifact location (defaults: SQLite and a folder in ``cwd``)."""
-        uri = self.tracking_uri or f"sqlite:///{(cwd / 'mlflow.db').resolve()}"
+    def resolved(self, cwd: Path) -> tuple[str, str | None]:
+        """Tracking URI and artifact location for new experiments.
+
+        Default: SQLite and an artifact folder in ``cwd``. With a ``tracking_uri`` and no
+        ``artifact_location`` the store decides (a team server keeps artifacts itself).
+        """
+        if self.tracking_uri:
+            return self.tracking_uri, self.artifact_location
+        uri = f"sqlite:///{(cwd / 'mlflow.db').resolve()}"
         artifacts = self.artifact_location or (cwd / "mlartifacts").resolve().as_uri()
         return uri, artifacts
 
@@ -95,7 +101,7 @@ class TrackedRun:
     experiment_id: str = ""
 
 
-def _experiment_id(client: Any, spec: TrackingSpec, artifacts: str) -> str:
+def _experiment_id(client: Any, spec: TrackingSpec, artifacts: str | None) -> str:
     """The experiment's id, created on first use (a concurrent creator may win the race)."""
     from mlflow.exceptions import MlflowException
 
