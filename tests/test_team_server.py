@@ -70,3 +70,35 @@ def test_a_parallel_sweep_lands_every_run_on_the_team_server(server, tmp_path):
     assert "sweep_summary.md" in summary
     # The server keeps the artifacts: they are in its folder, not on the client.
     assert len(list((where / "artifacts").rglob("report.html"))) == 8
+
+
+def test_secrets_in_the_uri_and_environment_reach_no_output(server, tmp_path):
+    """Canary passwords in the tracking URI and in MLflow's credential variables never appear
+    in the terminal, the run folder, the run's params and tags, or the server's artifacts."""
+    from mlflow.tracking import MlflowClient
+
+    uri, where = server
+    uri_canary, env_canary = "UriCanary-91c2e", "EnvCanary-5d0b7"
+    secret_uri = uri.replace("http://", f"http://ctdc:{uri_canary}@")
+    out = subprocess.run(
+        [EXE, "debug=default", "model=logistic", "stability.n_boot=2",
+         f"tracking.tracking_uri={secret_uri}", "tracking.experiment=canary", "hydra.run.dir=run"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=900,
+        env={**os.environ, "HYDRA_FULL_ERROR": "0", "MLFLOW_TRACKING_USERNAME": "ctdc",
+             "MLFLOW_TRACKING_PASSWORD": env_canary},
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-3000:]
+    places = {"stdout": out.stdout, "stderr": out.stderr}
+    for folder in (tmp_path / "run", where / "artifacts"):
+        for path in folder.rglob("*"):
+            if path.is_file():
+                places[str(path)] = path.read_bytes().decode("utf-8", "replace")
+    client = MlflowClient(tracking_uri=uri)
+    experiment = client.get_experiment_by_name("canary")
+    (run,) = client.search_runs([experiment.experiment_id])
+    places["params"] = repr(run.data.params)
+    places["tags"] = repr(run.data.tags)
+    assert any("ctdc:***@" in text for text in places.values())  # the URI is shown, redacted
+    for name, text in places.items():
+        assert uri_canary not in text, name
+        assert env_canary not in text, name

@@ -32,6 +32,10 @@ class ConfigError(CtdcRiskError):
     """A configuration key or value is unknown or invalid."""
 
 
+class TrackingError(CtdcRiskError):
+    """The tracking store cannot be reached or used."""
+
+
 class StudyError(CtdcRiskError):
     """The data cannot answer the configured question (e.g. an empty cohort)."""
 

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
+import socket
 import subprocess
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -25,11 +27,12 @@ from pathlib import Path
 from typing import Any
 
 from ctdc_risk import __version__
-from ctdc_risk.errors import ConfigError, reject_unknown_keys
+from ctdc_risk.errors import ConfigError, TrackingError, reject_unknown_keys
 from ctdc_risk.report.comparison import RunSummary
 
 log = logging.getLogger(__name__)
 MAX_PARAM_CHARS = 500
+PROBE_TIMEOUT_S = 10
 
 
 @dataclass(frozen=True)
@@ -40,13 +43,17 @@ class TrackingSpec:
     tracking_uri: str | None = None
     artifact_location: str | None = None
     experiment: str = "ctdc-risk"
+    fallback_to_local: bool = False
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], *, key: str = "tracking") -> TrackingSpec:
         reject_unknown_keys(data, set(cls.__dataclass_fields__), key)
         spec = cls(**dict(data))
-        if not isinstance(spec.enabled, bool):
-            raise ConfigError(f"{key}.enabled must be true or false; got {spec.enabled!r}.")
+        for flag in ("enabled", "fallback_to_local"):
+            if not isinstance(getattr(spec, flag), bool):
+                raise ConfigError(
+                    f"{key}.{flag} must be true or false; got {getattr(spec, flag)!r}."
+                )
         if not spec.experiment:
             raise ConfigError(f"{key}.experiment must be a non-empty name.")
         return spec
@@ -99,6 +106,109 @@ class TrackedRun:
     run_id: str = ""
     tracking_uri: str = ""
     experiment_id: str = ""
+
+
+def _unreachable(uri: str) -> str:
+    """Why an HTTP tracking server does not answer, or "" if it does (any HTTP reply counts)."""
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    parts = urllib.parse.urlsplit(uri)
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc = f"{netloc}:{parts.port}"
+    probe = urllib.parse.urlunsplit(
+        (parts.scheme, netloc, parts.path.rstrip("/") + "/health", "", "")
+    )
+    try:
+        with urllib.request.urlopen(probe, timeout=PROBE_TIMEOUT_S):
+            return ""
+    except urllib.error.HTTPError:
+        return ""  # it answered (perhaps asking for credentials): reachable
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        return str(reason) or type(exc).__name__
+
+
+def credentials_to_env(uri: str) -> str:
+    """Move ``user:password@`` out of an HTTP tracking URI into MLflow's credential variables.
+
+    MLflow prints run links built from the tracking URI; without this, a password in the URI
+    would be printed with them. Returns the URI without credentials.
+    """
+    import urllib.parse
+
+    parts = urllib.parse.urlsplit(uri)
+    if parts.scheme not in ("http", "https") or not parts.username:
+        return uri
+    os.environ.setdefault("MLFLOW_TRACKING_USERNAME", urllib.parse.unquote(parts.username))
+    if parts.password is not None:
+        os.environ.setdefault("MLFLOW_TRACKING_PASSWORD", urllib.parse.unquote(parts.password))
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc = f"{netloc}:{parts.port}"
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+
+
+def _reachable_uri(spec: TrackingSpec, cwd: Path) -> tuple[str, str | None]:
+    """The store to use: the configured one if it answers, else the local one when allowed."""
+    uri, artifacts = spec.resolved(cwd)
+    uri = credentials_to_env(uri)
+    if not uri.startswith(("http://", "https://")):
+        return uri, artifacts
+    problem = _unreachable(uri)
+    if not problem:
+        return uri, artifacts
+    if spec.fallback_to_local:
+        local = TrackingSpec(experiment=spec.experiment)
+        local_uri, local_artifacts = local.resolved(cwd)
+        log.warning(
+            "tracking server %s did not answer (%s); logging to the local store %s instead",
+            redact(uri), problem, local_uri,
+        )  # fmt: skip
+        return local_uri, local_artifacts
+    raise TrackingError(
+        f"tracking server {redact(uri)} did not answer within {PROBE_TIMEOUT_S} s ({problem}). "
+        "Start it, choose another with tracking.tracking_uri=URI, log to the local store when "
+        "it is down with tracking.fallback_to_local=true, or run without tracking: tracking=none."
+    )
+
+
+def _process_tags() -> dict[str, str]:
+    return {"host": socket.gethostname(), "pid": str(os.getpid())}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
+
+
+def close_stale_runs(client: Any, experiment_id: str) -> int:
+    """Mark FAILED the runs this machine left RUNNING when their process died (SIGKILL, power
+    loss); return how many. Runs of other machines are left alone: their pid means nothing here.
+    """
+    host = socket.gethostname().replace("'", "")
+    stale = 0
+    for run in client.search_runs(
+        [experiment_id],
+        f"attributes.status = 'RUNNING' and tags.host = '{host}'",
+        max_results=10_000,
+    ):
+        pid = run.data.tags.get("pid", "")
+        if pid.isdigit() and not _alive(int(pid)):
+            client.set_tag(
+                run.info.run_id, "error", f"process {pid} ended without closing its run (killed?)"
+            )
+            client.set_terminated(run.info.run_id, status="FAILED")
+            log.warning("marked run %s FAILED: its process %s is gone", run.info.run_id, pid)
+            stale += 1
+    return stale
 
 
 def _experiment_id(client: Any, spec: TrackingSpec, artifacts: str | None) -> str:
@@ -156,10 +266,12 @@ def start_sweep(
     """
     from mlflow.tracking import MlflowClient
 
-    uri, artifacts = spec.resolved(cwd)
+    uri, artifacts = _reachable_uri(spec, cwd)
     client = MlflowClient(tracking_uri=uri)
     experiment_id = _experiment_id(client, spec, artifacts)
+    close_stale_runs(client, experiment_id)
     tags = {
+        **_process_tags(),
         "sweep": "parent",
         "experiment": spec.experiment,
         "package_version": __version__,
@@ -223,13 +335,16 @@ def track_study(
     import mlflow
     from mlflow.tracking import MlflowClient
 
-    run_tags = dict(tags or {})
+    run_tags = {**_process_tags(), **(tags or {})}
     if parent is None:
-        uri, artifacts = spec.resolved(cwd)
+        uri, artifacts = _reachable_uri(spec, cwd)
         mlflow.set_tracking_uri(uri)
         client = MlflowClient(tracking_uri=uri)
         experiment_id = _experiment_id(client, spec, artifacts)
+        close_stale_runs(client, experiment_id)
     else:
+        if spec.tracking_uri:  # a job on another machine gets its credentials from its config
+            credentials_to_env(spec.tracking_uri)
         uri, experiment_id = parent.tracking_uri, parent.experiment_id
         mlflow.set_tracking_uri(uri)
         client = MlflowClient(tracking_uri=uri)
@@ -296,7 +411,7 @@ def fetch_runs(
     from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
 
-    uri, _ = spec.resolved(cwd)
+    uri = credentials_to_env(spec.resolved(cwd)[0])
     client = MlflowClient(tracking_uri=uri)
     where = f"in {redact(uri)}"
     if sum(bool(x) for x in (experiment, parent, run_ids)) != 1:

@@ -8,6 +8,8 @@ libraries are imported only after Hydra has parsed the line, so ``--help`` stays
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +25,10 @@ if TYPE_CHECKING:
     from ctdc_risk.cli.sweep import SweepJob
 
 log = logging.getLogger("ctdc_risk")
+# ${pid:} in run folder names (conf/config.yaml): two runs started in the same microsecond
+# still get their own folder.
+if not OmegaConf.has_resolver("pid"):
+    OmegaConf.register_new_resolver("pid", os.getpid, use_cache=True)
 
 
 def _split_command(argv: list[str]) -> list[str]:
@@ -90,6 +96,10 @@ class _Outcome:
 
 def _run(cfg: DictConfig, out_dir: Path, job: SweepJob | None) -> _Outcome:
     from ctdc_risk.cli import console
+    from ctdc_risk.cli.secrets import hide_secrets
+
+    # A password in a tracking URI must not reach the saved config, the log or MLflow.
+    hide_secrets(out_dir)
     from ctdc_risk.pipeline.specs import run_spec_from_mapping
 
     try:
@@ -176,20 +186,37 @@ def _compare(
     return _Outcome(float(comparison.n_differ), {})
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"terminated by {signal.Signals(signum).name}")
+
+
 def main() -> None:
     """Console-script entry point."""
     if any(a in ("-h", "--help") for a in sys.argv[1:]):
         # Our own help: Hydra's lists config groups by composing each one (about a second).
         print(help_text())
         return
-    sys.argv = [sys.argv[0], *_split_command(sys.argv[1:])]
-    from ctdc_risk.cli import sweep
+    args = _split_command(sys.argv[1:])
+    from ctdc_risk.cli import guard, sweep
+
+    try:
+        guard.check_command_line(args)
+    except CtdcRiskError as exc:
+        print(f"ctdc-risk: error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    sys.argv = [sys.argv[0], *args]
+    # SIGTERM (a scheduler's or `kill`'s stop) ends the run like Ctrl-C: its MLflow run is closed
+    # KILLED with an end time, and no half-written file is left (every write is atomic).
+    signal.signal(signal.SIGTERM, _interrupt)
 
     try:
         _entry()
     except BaseException as exc:
         # A sweep that stopped early (Ctrl-C, a sweeper error) must not leave its parent RUNNING.
         sweep.abort_open_parent(str(exc) or type(exc).__name__)
+        if isinstance(exc, KeyboardInterrupt):
+            print(f"ctdc-risk: stopped ({exc or 'interrupted'})", file=sys.stderr)
+            raise SystemExit(130) from None
         raise
     outcome = sweep.LAST_OUTCOME
     if outcome is not None:

@@ -24,6 +24,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
+from ctdc_risk.cli.secrets import hide_secrets
 from ctdc_risk.errors import CtdcRiskError
 from ctdc_risk.outputs import write_csv, write_json, write_text
 
@@ -180,26 +181,32 @@ class SweepCallback(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         global _OPEN_PARENT, LAST_OUTCOME
         LAST_OUTCOME = None
+        hide_secrets(None)  # Hydra logs each job's overrides: a tracking URI's password too
         sweep_dir = Path(str(config.hydra.sweep.dir)).resolve()
         state = _state(sweep_dir)
         for old in (state / "jobs").glob("*.json"):
             old.unlink()  # a rerun into the same folder starts a fresh record
         tracking = _tracking_spec(config)
-        if tracking is None or not tracking.enabled:
-            return
+        if tracking is None or not tracking.enabled or config.get("command") != "study":
+            return  # only studies are tracked
         from ctdc_risk.tracking import start_sweep
 
         plain = _plain(config)
         plain.pop("tracking", None)
-        parent = start_sweep(
-            tracking, config=plain, run_name=f"sweep {sweep_dir.name}", cwd=Path.cwd()
-        )
+        try:
+            parent = start_sweep(
+                tracking, config=plain, run_name=f"sweep {sweep_dir.name}", cwd=Path.cwd()
+            )
+        except CtdcRiskError as exc:
+            print(f"ctdc-risk: error: {exc}", file=sys.stderr)
+            raise SystemExit(2) from None
         write_json(state, "parent.json", parent.to_json(), k=_K_FOR_BOOKKEEPING)
         _OPEN_PARENT = parent
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         global _OPEN_PARENT, LAST_OUTCOME
         sweep_dir = Path(str(config.hydra.sweep.dir)).resolve()
+        hide_secrets(sweep_dir)
         jobs = read_jobs(sweep_dir)
         files = write_summary(sweep_dir, jobs)
         # An Optuna sweep writes its best parameters next to the summary.
