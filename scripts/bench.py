@@ -49,7 +49,7 @@ t = time.perf_counter(); raw = read_table(path); t_read = time.perf_counter() - 
 t = time.perf_counter(); match = detect_release(raw.frame.columns, source=path)
 h = harmonise(raw, match); t_harm = time.perf_counter() - t
 t = time.perf_counter(); validate_canonical(h.frame, source=path); t_val = time.perf_counter() - t
-peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+peak_mb = _peak_mb()
 print(json.dumps({"rows": len(h.frame), "release": match.release.id, "import_s": t_import,
     "read_s": t_read, "harmonise_s": t_harm, "validate_s": t_val,
     "total_s": t_read + t_harm + t_val, "peak_rss_mb": peak_mb}))
@@ -57,10 +57,7 @@ print(json.dumps({"rows": len(h.frame), "release": match.release.id, "import_s":
 
 
 def _measure(path: Path) -> dict[str, object]:
-    out = subprocess.run(
-        [sys.executable, "-c", _CHILD, str(path)], capture_output=True, text=True, check=True
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return _child(_CHILD, str(path))
 
 
 def _write_synthetic(n_rows: int, release: str, folder: Path) -> Path:
@@ -86,7 +83,7 @@ t = time.perf_counter()
 with tempfile.TemporaryDirectory() as tmp:
     result = run_study(spec, Path(tmp))
 total = time.perf_counter() - t
-peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+peak_mb = _peak_mb()
 print(json.dumps({"total_s": total, "steps_s": result.seconds, "peak_rss_mb": peak_mb,
     "rows": int(len(result.target.y)), "auc": result.metrics["cv/roc_auc_mean"]}))
 """
@@ -149,9 +146,21 @@ print(json.dumps({"store_creation_s": t_store, "per_run_s": times}))
 """
 
 
+# Peak memory of the case's own process: VmHWM belongs to the process image, while ru_maxrss
+# survives fork and exec and would report this (large) benchmark process's peak instead.
+_PEAK = r"""
+def _peak_mb():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+"""
+
+
 def _child(code: str, *args: str) -> dict[str, object]:
     out = subprocess.run(
-        [sys.executable, "-c", code, *args], capture_output=True, text=True, check=False
+        [sys.executable, "-c", _PEAK + code, *args], capture_output=True, text=True, check=False
     )
     if out.returncode != 0:
         return {"failed": out.stderr.strip().splitlines()[-1] if out.stderr else "unknown"}
