@@ -151,3 +151,21 @@ def test_submitit_launcher_runs_the_same_study(tmp_path):
     assert len(parents) == 1 and len(children) == 2
     assert {c.info.status for c in children} == {"FINISHED"}
     assert {c.data.tags["mlflow.parentRunId"] for c in children} == {parents[0].info.run_id}
+
+
+def test_failed_optuna_trials_are_named_and_the_search_goes_on(tmp_path):
+    # privacy.k=100000 makes every trial fail: each is told to Optuna as failed and the search
+    # runs every trial; then the sweep is summarised and the failed trials named. (With no trial
+    # completed, Hydra's Optuna sweeper itself ends with "No trials are completed yet".)
+    out = cli(
+        "-m", "experiment=lightgbm_tuning", "debug=default", "stability.n_boot=2",
+        "privacy.k=100000", "hydra.sweeper.n_trials=2", "hydra.sweep.dir=tune", cwd=tmp_path,
+    )  # fmt: skip
+    assert out.returncode == 1
+    assert "2 of 2 sweep jobs failed" in out.stderr
+    assert "job 0 (" in out.stderr and "job 1 (" in out.stderr
+    summary = (tmp_path / "tune" / "sweep_summary.md").read_text()
+    assert summary.count("| failed |") == 2
+    parents, children = split(all_runs(client_for(tmp_path), "lightgbm_tuning"))
+    assert [p.info.status for p in parents] == ["FAILED"]
+    assert [c.info.status for c in children] == ["FAILED", "FAILED"]

@@ -309,12 +309,12 @@ def finish_sweep(
 
 
 def abort_sweep(parent: SweepParent, message: str) -> None:
-    """Close a parent run whose sweep stopped before its end (never left RUNNING)."""
+    """Record why a sweep stopped early on its parent run, closing it FAILED if still open."""
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(tracking_uri=parent.tracking_uri)
+    client.set_tag(parent.run_id, "error", redact(message)[:500])
     if client.get_run(parent.run_id).info.status == "RUNNING":
-        client.set_tag(parent.run_id, "error", redact(message)[:500])
         client.set_terminated(parent.run_id, status="FAILED")
 
 

@@ -65,14 +65,15 @@ def _entry(cfg: DictConfig) -> Any:
             print(f"ctdc-risk: error: {exc}", file=sys.stderr)
             raise SystemExit(2) from None
     # A sweep job: a failure is recorded and named at the end of the sweep, and never stops
-    # the other jobs. NaN tells a sweeper such as Optuna that the trial failed.
+    # the other jobs. None is what Hydra's Optuna sweeper records as a failed trial (it refuses
+    # NaN with an error that stops the search); the basic sweeper ignores return values.
     job.record("running")
     try:
         outcome = _run(cfg, out_dir, job)
     except CtdcRiskError as exc:
         print(f"ctdc-risk: error in sweep job {job.num} ({job.overrides}): {exc}", file=sys.stderr)
         job.record("failed", error=str(exc).splitlines()[0][:500])
-        return float("nan")
+        return None
     except Exception as exc:
         # A bug, not a mistake of the user's: the traceback goes to the job's log file.
         log.exception("sweep job %d (%s) failed", job.num, job.overrides)
@@ -82,7 +83,7 @@ def _entry(cfg: DictConfig) -> Any:
             file=sys.stderr,
         )
         job.record("failed", error=f"{type(exc).__name__}: {str(exc)[:400]}")
-        return float("nan")
+        return None
     job.record("finished", run_id=outcome.run_id, metrics=outcome.metrics)
     return outcome.value
 
@@ -212,8 +213,16 @@ def main() -> None:
     try:
         _entry()
     except BaseException as exc:
-        # A sweep that stopped early (Ctrl-C, a sweeper error) must not leave its parent RUNNING.
-        sweep.abort_open_parent(str(exc) or type(exc).__name__)
+        # A sweep that stopped early (Ctrl-C, a sweeper error) is still summarised, its failed
+        # jobs named and its parent run closed, never left RUNNING.
+        message = "the sweeper stopped" if isinstance(exc, SystemExit) else str(exc)
+        stopped = sweep.end_interrupted_sweep(message or type(exc).__name__)
+        if stopped is not None:
+            from ctdc_risk.cli import console
+
+            console.print_sweep_summary(stopped)
+            if stopped.failed:
+                print(f"ctdc-risk: error: {sweep.describe_failures(stopped)}", file=sys.stderr)
         if isinstance(exc, KeyboardInterrupt):
             print(f"ctdc-risk: stopped ({exc or 'interrupted'})", file=sys.stderr)
             raise SystemExit(130) from None

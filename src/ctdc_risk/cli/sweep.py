@@ -5,7 +5,7 @@ it creates the MLflow store, the experiment and the sweep's parent run, and writ
 are to ``<sweep dir>/.sweep/parent.json``; every job (in this process, a joblib worker, or a
 submitit job on another machine sharing the folder) reads that file and opens its run as a
 child of the parent. Each job records how it ended in ``.sweep/jobs/<num>.json``: a job that
-fails records its error and returns NaN instead of raising, so the other jobs go on. At the end
+fails records its error and returns None instead of raising, so the other jobs go on. At the end
 the callback writes ``sweep_summary.csv`` and ``sweep_summary.md`` to the sweep folder, attaches
 them to the parent run, closes it, and :func:`ctdc_risk.cli.main.main` exits non-zero naming
 the failed jobs.
@@ -70,6 +70,7 @@ class SweepOutcome:
 # Set in the launching process by the callback; read by main() after Hydra returns.
 LAST_OUTCOME: SweepOutcome | None = None
 _OPEN_PARENT: Any = None  # the SweepParent of a sweep still running in this process
+_OPEN_SWEEP_DIR: Path | None = None  # the folder of a sweep Hydra has not ended yet
 
 
 def _state(sweep_dir: Path) -> Path:
@@ -179,13 +180,14 @@ class SweepCallback(Callback):
     """Hydra callback: parent run before the jobs, summary and status after them."""
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        global _OPEN_PARENT, LAST_OUTCOME
+        global _OPEN_PARENT, _OPEN_SWEEP_DIR, LAST_OUTCOME
         LAST_OUTCOME = None
         hide_secrets(None)  # Hydra logs each job's overrides: a tracking URI's password too
         sweep_dir = Path(str(config.hydra.sweep.dir)).resolve()
         state = _state(sweep_dir)
         for old in (state / "jobs").glob("*.json"):
             old.unlink()  # a rerun into the same folder starts a fresh record
+        _OPEN_SWEEP_DIR = sweep_dir
         tracking = _tracking_spec(config)
         if tracking is None or not tracking.enabled or config.get("command") != "study":
             return  # only studies are tracked
@@ -198,52 +200,54 @@ class SweepCallback(Callback):
                 tracking, config=plain, run_name=f"sweep {sweep_dir.name}", cwd=Path.cwd()
             )
         except CtdcRiskError as exc:
+            _OPEN_SWEEP_DIR = None
             print(f"ctdc-risk: error: {exc}", file=sys.stderr)
             raise SystemExit(2) from None
         write_json(state, "parent.json", parent.to_json(), k=_K_FOR_BOOKKEEPING)
         _OPEN_PARENT = parent
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        global _OPEN_PARENT, LAST_OUTCOME
-        sweep_dir = Path(str(config.hydra.sweep.dir)).resolve()
-        hide_secrets(sweep_dir)
-        jobs = read_jobs(sweep_dir)
-        files = write_summary(sweep_dir, jobs)
-        # An Optuna sweep writes its best parameters next to the summary.
-        optuna_results = sweep_dir / "optimization_results.yaml"
-        attached = [*files, optuna_results] if optuna_results.exists() else files
-        outcome = SweepOutcome(sweep_dir, jobs, files)
-        parent = _OPEN_PARENT
-        if parent is not None:
-            from ctdc_risk.tracking import finish_sweep
-
-            aucs = [j.metrics["cv/roc_auc_mean"] for j in jobs if "cv/roc_auc_mean" in j.metrics]
-            metrics = {
-                "sweep/n_jobs": float(len(jobs)),
-                "sweep/n_failed": float(len(outcome.failed)),
-            }
-            if aucs:
-                metrics["sweep/best_cv_roc_auc_mean"] = max(aucs)
-            finish_sweep(
-                parent, summary_files=attached, metrics=metrics, failed=bool(outcome.failed)
-            )
-            outcome.parent_run_id = parent.run_id
-            outcome.tracking_uri = parent.tracking_uri
-            _OPEN_PARENT = None
-        LAST_OUTCOME = outcome
+        global LAST_OUTCOME
+        LAST_OUTCOME = _end_sweep(Path(str(config.hydra.sweep.dir)).resolve(), error="")
 
 
-def abort_open_parent(message: str) -> None:
-    """Mark a parent run FAILED when its sweep stopped early (called by main)."""
-    global _OPEN_PARENT
-    if _OPEN_PARENT is None:
-        return
-    from ctdc_risk.tracking import abort_sweep
+def _end_sweep(sweep_dir: Path, *, error: str) -> SweepOutcome:
+    """Summarise the sweep from its job records, attach the summary to the parent run and close
+    it (FAILED if a job failed, or if the sweep itself stopped with ``error``)."""
+    global _OPEN_PARENT, _OPEN_SWEEP_DIR
+    hide_secrets(sweep_dir)
+    jobs = read_jobs(sweep_dir)
+    files = write_summary(sweep_dir, jobs)
+    # An Optuna sweep writes its best parameters next to the summary.
+    optuna_results = sweep_dir / "optimization_results.yaml"
+    attached = [*files, optuna_results] if optuna_results.exists() else files
+    outcome = SweepOutcome(sweep_dir, jobs, files)
+    parent = _OPEN_PARENT
+    _OPEN_PARENT, _OPEN_SWEEP_DIR = None, None
+    if parent is not None:
+        from ctdc_risk.tracking import abort_sweep, finish_sweep
 
-    try:
-        abort_sweep(_OPEN_PARENT, message)
-    finally:
-        _OPEN_PARENT = None
+        aucs = [j.metrics["cv/roc_auc_mean"] for j in jobs if "cv/roc_auc_mean" in j.metrics]
+        metrics = {"sweep/n_jobs": float(len(jobs)), "sweep/n_failed": float(len(outcome.failed))}
+        if aucs:
+            metrics["sweep/best_cv_roc_auc_mean"] = max(aucs)
+        failed = bool(outcome.failed) or bool(error)
+        finish_sweep(parent, summary_files=attached, metrics=metrics, failed=failed)
+        if error:
+            abort_sweep(parent, error)  # says why on the parent, already closed FAILED
+        outcome.parent_run_id = parent.run_id
+        outcome.tracking_uri = parent.tracking_uri
+    return outcome
+
+
+def end_interrupted_sweep(message: str) -> SweepOutcome | None:
+    """Summarise and close a sweep that stopped before Hydra ended it (Ctrl-C, a sweeper
+    error): its parent run is never left RUNNING and its failed jobs are still named."""
+    global LAST_OUTCOME
+    if _OPEN_SWEEP_DIR is None:
+        return None
+    LAST_OUTCOME = _end_sweep(_OPEN_SWEEP_DIR, error=message or "the sweep stopped")
+    return LAST_OUTCOME
 
 
 def _plain(config: DictConfig) -> dict[str, Any]:
