@@ -9,10 +9,15 @@ Pipeline, so cross-validation refits all of it per fold. Class imbalance is hand
 with ``class_weight="balanced"`` both classes weigh the same while fitting, and predictions are
 corrected back to the observed prevalence (the prior-shift correction of the log-odds), so
 probabilities stay calibrated. LightGBM is imported only when a LightGBM model is built.
+
+No leaf of a fitted LightGBM model holds fewer than ``k`` training records (the privacy floor):
+``min_child_samples`` is raised to at least ``k``, and since LightGBM only estimates leaf counts
+from the hessians, :class:`LeafFloorClassifier` checks the real counts and refits if one is short.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +30,7 @@ from ctdc_risk.encoding import FactorEncoder
 from ctdc_risk.errors import ConfigError, reject_unknown_keys
 from ctdc_risk.features import Factor
 
+log = logging.getLogger(__name__)
 MODEL_NAMES = ("logistic", "lightgbm")
 
 _LOGISTIC_DEFAULTS: dict[str, Any] = {
@@ -135,6 +141,61 @@ class WeightedClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
 
 
+def smallest_leaf_count(booster: Any) -> int:
+    """The fewest training records in any leaf of a fitted LightGBM ``booster``."""
+    smallest: int | None = None
+    for tree in booster.dump_model()["tree_info"]:
+        nodes = [tree["tree_structure"]]
+        while nodes:
+            node = nodes.pop()
+            if "left_child" in node:
+                nodes += [node["left_child"], node["right_child"]]
+            elif smallest is None or node["leaf_count"] < smallest:
+                smallest = int(node["leaf_count"])
+    if smallest is None:
+        raise ValueError("the booster holds no tree")
+    return smallest
+
+
+class LeafFloorClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
+    """A LightGBM classifier none of whose leaves holds fewer than ``min_leaf`` training records.
+
+    LightGBM's ``min_child_samples`` is checked on record counts estimated from the hessians,
+    which vary with each record's predicted probability and class weight, so a leaf can end up
+    a few records short. After fitting, the real count of every leaf is read from the booster;
+    while one is short, the model is refitted with ``min_child_samples`` raised by the shortfall.
+    (Once ``min_child_samples`` exceeds half the records no split is possible, so this ends.)
+    """
+
+    def __init__(self, estimator: Any = None, min_leaf: int = 1) -> None:
+        self.estimator = estimator
+        self.min_leaf = min_leaf
+
+    def fit(self, X: Any, y: np.ndarray, **fit_params: Any) -> LeafFloorClassifier:
+        if len(y) < self.min_leaf:
+            raise ValueError(
+                f"min_leaf={self.min_leaf} cannot be met: only {len(y)} training records."
+            )
+        min_child = max(int(self.estimator.get_params()["min_child_samples"]), self.min_leaf)
+        while True:
+            model = clone(self.estimator).set_params(min_child_samples=min_child)
+            model.fit(X, y, **fit_params)
+            smallest = smallest_leaf_count(model.booster_)
+            if smallest >= self.min_leaf:
+                break
+            log.debug("a leaf holds %d < %d records; refitting", smallest, self.min_leaf)
+            min_child += self.min_leaf - smallest
+        self.estimator_ = model
+        self.booster_ = model.booster_
+        self.classes_ = model.classes_
+        self.min_child_samples_ = min_child
+        return self
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        out: np.ndarray = self.estimator_.predict_proba(X)
+        return out
+
+
 def build_model(
     spec: ModelSpec,
     factors: tuple[Factor, ...],
@@ -197,6 +258,8 @@ def build_model(
     )
     categorical = [i for i, n in enumerate(names) if n not in monotone]
     classifier = WeightedClassifier(
-        booster, p["class_weight"], fit_params={"categorical_feature": categorical}
+        LeafFloorClassifier(booster, min_leaf=k),
+        p["class_weight"],
+        fit_params={"categorical_feature": categorical},
     )
     return Pipeline([("encode", encoder), ("model", classifier)])

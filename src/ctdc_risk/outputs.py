@@ -92,6 +92,9 @@ def write_csv(
 ) -> Path:
     """Write rows as CSV atomically, escaping formula-like text cells.
 
+    A line break inside a cell is written as a line feed, so the cell is quoted and stays one
+    cell in every reader.
+
     Raises :class:`~ctdc_risk.privacy.PrivacyViolationError` (nothing written) if a count column
     holds a value under the privacy floor ``k``.
     """
@@ -99,7 +102,19 @@ def write_csv(
     guard_table(header, rows, k, name)
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow([escape_cell(h) for h in header])
+    writer.writerow([_csv_cell(h) for h in header])
     for row in rows:
-        writer.writerow(["" if v is None else escape_cell(v) for v in row])
+        writer.writerow([_csv_cell(v) for v in row])
     return write_text(out_dir, name, buf.getvalue())
+
+
+def _csv_cell(value: object) -> object:
+    # Python's csv writer before 3.11.9 quotes a cell only for the characters of its line
+    # terminator ("\n" here): a bare "\r" left unquoted ends the row early in every reader and
+    # starts a new row whose first cell is not escaped. A line feed is always quoted.
+    if value is None:
+        return ""
+    value = escape_cell(value)
+    if isinstance(value, str) and "\r" in value:
+        return value.replace("\r\n", "\n").replace("\r", "\n")
+    return value

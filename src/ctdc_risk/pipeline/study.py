@@ -106,7 +106,7 @@ def run_study(spec: RunSpec, out_dir: Path, *, progress: Progress | None = None)
 
     say("loading data")
     dataset = load_data(spec.data, seed=spec.seed, k=k)
-    frame = add_derived_columns(dataset.frame)
+    frame = add_derived_columns(_in_content_order(dataset.frame))
     lap("load")
     cohort = select_cohort(frame, spec.cohort)
     target = _target(cohort.frame, spec, k)
@@ -206,6 +206,17 @@ def run_study(spec: RunSpec, out_dir: Path, *, progress: Progress | None = None)
         out_dir, spec, dataset.report, flow, target, factors, cv, shap, subgroups, stability,
         table, metrics, primary, files, seconds,
     )  # fmt: skip
+
+
+def _in_content_order(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows ordered by a hash of their content, whatever their order in the file.
+
+    Folds, bootstrap samples and the models' floating-point sums all follow row positions, so
+    without this the same records in another order would give another study. Identical rows are
+    interchangeable; the hash reads category values, not codes, so it ignores category order.
+    """
+    key = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    return frame.iloc[np.argsort(key, kind="stable")].reset_index(drop=True)
 
 
 def _target(frame: pd.DataFrame, spec: RunSpec, k: int) -> Target:
@@ -401,9 +412,9 @@ def _report_inputs(
 def _write_models(out_dir: Path, fitted: dict[str, Any], k: int) -> tuple[Path, ...]:
     """Final models in formats that run no code when loaded, with their sha256.
 
-    LightGBM: its own text model (every leaf holds at least k training cases:
-    min_child_samples >= k). Logistic regression: intercept, prior offset and one coefficient
-    per factor level, as JSON. Nothing is pickled.
+    LightGBM: its own text model (every leaf holds at least k training cases; see
+    :class:`~ctdc_risk.models.LeafFloorClassifier`). Logistic regression: intercept, prior
+    offset and one coefficient per factor level, as JSON. Nothing is pickled.
     """
     files: list[Path] = []
     for name, pipeline in fitted.items():
