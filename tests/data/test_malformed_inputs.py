@@ -17,7 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
+from openpyxl import Workbook
 
 from ctdc_risk.data.load import load_dataset
 from ctdc_risk.data.raw_format import to_release_frame
@@ -95,6 +98,53 @@ def _xlsx_beyond_header(c: Ctx) -> Path:
     return path
 
 
+def _workbook_bytes(sheets: dict[str, list[list[Any]]]) -> bytes:
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    for title, rows in sheets.items():
+        sheet = workbook.create_sheet(title)
+        for row in rows:
+            sheet.append(row)
+    buf = io.BytesIO()
+    workbook.save(buf)
+    return buf.getvalue()
+
+
+def _workbook(c: Ctx, name: str, sheets: dict[str, list[list[Any]]]) -> Path:
+    return c.file(name, _workbook_bytes(sheets))
+
+
+_VICTIMS = [["gender", "ageBroad"], ["Female", "9--17"], ["Male", "48+"]]
+
+
+def _damaged_workbook(c: Ctx, name: str, part: str, edit: Callable[[bytes], bytes]) -> Path:
+    """A valid zip whose ``part`` is edited (a workbook damaged inside, not its container)."""
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(_workbook_bytes({"data": _VICTIMS}))) as src,
+        zipfile.ZipFile(out, "w") as dst,
+    ):
+        for item in src.infolist():
+            content = src.read(item.filename)
+            dst.writestr(item, edit(content) if item.filename == part else content)
+    return c.file(name, out.getvalue())
+
+
+def _gzip_bad_deflate(c: Ctx) -> Path:
+    # A valid gzip header, then a deflate block of the reserved type 3: zlib refuses the stream.
+    good = gzip.compress(b"gender,ageBroad\nFemale,9--17\n", mtime=0)
+    return c.file("inflate.csv", good[:10] + b"\x07" + b"\x00" * 7 + good[-8:])
+
+
+def _parquet(c: Ctx, name: str, table: pa.Table, edit: Callable[[bytes], bytes]) -> Path:
+    buf = io.BytesIO()
+    pq.write_table(table, buf)
+    return c.file(name, edit(buf.getvalue()))
+
+
+_PARQUET_TABLE = pa.table({"gender": ["Female"], "ageBroad": ["9--17"]})
+
+
 def _old(rows: list[dict[str, str]], name: str) -> Callable[[Ctx], Path]:
     return lambda c: c.write_old(rows, name=name)
 
@@ -159,6 +209,72 @@ CASES: dict[str, Case] = {
         ("not valid utf-8", "data.encoding"),
         kwargs={"encoding": "utf-8"},
     ),
+    "utf16_damaged": Case(
+        lambda c: c.file(
+            "u16.csv",
+            b"\xff\xfe" + "gender,ageBroad\nFemale,9--17\n".encode("utf-16-le") + b"\x00\xd8",
+        ),
+        DataFileError,
+        ("UTF-16",),
+    ),
+    "gzip_damaged_deflate_stream": Case(_gzip_bad_deflate, DataFileError, ("gzip", "damaged")),
+    "xlsx_unknown_sheet": Case(
+        lambda c: _workbook(c, "sheets.xlsx", {"data": _VICTIMS, "notes": [["text"], ["x"]]}),
+        DataFileError,
+        ("no sheet named 'victims'", "data.sheet", "data, notes"),
+        kwargs={"sheet": "victims"},
+    ),
+    "xlsx_sheet_index_out_of_range": Case(
+        lambda c: _workbook(c, "index.xlsx", {"data": _VICTIMS, "notes": [["text"], ["x"]]}),
+        DataFileError,
+        ("data.sheet=2", "2 sheet(s)"),
+        kwargs={"sheet": 2},
+    ),
+    "xlsx_header_only": Case(
+        lambda c: _workbook(c, "header.xlsx", {"data": _VICTIMS[:1]}),
+        DataFileError,
+        ("no data rows",),
+    ),
+    "xlsx_named_csv_with_duplicate_columns": Case(
+        lambda c: c.file(
+            "dup_sheet.csv",
+            _workbook_bytes({"data": [["gender", "Gender"], ["Female", "Female"]]}),
+        ),
+        DataFileError,
+        ("duplicate column", "'gender' and 'Gender'"),
+    ),
+    "xlsx_damaged_sheet_xml": Case(
+        lambda c: _damaged_workbook(c, "cut.xlsx", "xl/worksheets/sheet1.xml", lambda b: b[:200]),
+        DataFileError,
+        ("sheet 'data'", "cannot be read", "damaged"),
+    ),
+    "xlsx_without_sheets": Case(
+        lambda c: _damaged_workbook(
+            c,
+            "nosheet.xlsx",
+            "xl/workbook.xml",
+            lambda b: re.sub(rb"<sheets>.*</sheets>", b"<sheets/>", b),
+        ),
+        DataFileError,
+        ("no sheets",),
+    ),
+    "parquet_column_name_not_utf8": Case(
+        lambda c: _parquet(
+            c, "name.parquet", _PARQUET_TABLE, lambda b: b.replace(b"ageBroad", b"age\xffroad")
+        ),
+        DataFileError,
+        ("Parquet", "cannot be read"),
+    ),
+    "parquet_damaged_pandas_metadata": Case(
+        lambda c: _parquet(
+            c,
+            "meta.parquet",
+            _PARQUET_TABLE.replace_schema_metadata({"pandas": "{damaged"}),
+            lambda b: b,
+        ),
+        DataFileError,
+        ("Parquet", "cannot be read"),
+    ),
     # --- the header --------------------------------------------------------------------------
     "single_column_header": Case(
         lambda c: c.file("one.csv", "gender\nFemale\n"), DataFileError, ("single column",)
@@ -190,6 +306,21 @@ CASES: dict[str, Case] = {
     ),
     "xlsx_values_beyond_header": Case(
         _xlsx_beyond_header, DataFileError, ("row 3", "beyond the last named column")
+    ),
+    "old_release_missing_required_column": Case(
+        lambda c: c.write_old([{}, {}], name="nomajority.csv", drop=["majorityStatus"]),
+        ReleaseDetectionError,
+        ("Closest", "2017", "missing: majorityStatus"),
+    ),
+    "column_renamed_by_another_release": Case(
+        # The 2021 synthetic release truncates this name; in a 63-column file it is a mistake.
+        lambda c: c.write_old(
+            [{}],
+            name="renamed.csv",
+            header={"meansOfControlThreatOfLawEnforcement": "meansOfControlThreatOfLawEnforce"},
+        ),
+        ReleaseDetectionError,
+        ("Closest", "2017", "missing: meansOfControlThreatOfLawEnforcement"),
     ),
     # --- rows -------------------------------------------------------------------------------
     "ragged_row_too_few_fields": Case(
@@ -238,6 +369,12 @@ CASES: dict[str, Case] = {
         lambda c: c.file("quote_end.csv", 'a,b,c\n1,2,3\n4,5,"6\n'),
         DataFileError,
         ("unbalanced quote",),
+        patterns=(r"\bline 3\b",),
+    ),
+    "ragged_row_semicolon_delimited": Case(
+        lambda c: c.file("semi.csv", "a;b;c\n1;2;3\n1;2;3;4\n"),
+        DataFileError,
+        ("has 4 fields but the header has 3",),
         patterns=(r"\bline 3\b",),
     ),
     # --- cell values (load_dataset) ---------------------------------------------------------
@@ -308,11 +445,22 @@ CASES: dict[str, Case] = {
         DataValueError,
         ("'gender'", "'ageBroad'", "'isAbduction'"),
     ),
+    "formula_in_a_gender_cell": Case(
+        _old([{}, {"gender": '=HYPERLINK("http://example.org/x","Female")'}], "formula.csv"),
+        DataValueError,
+        ("'gender'", "1 cell", "gender"),
+        patterns=(r"\blines? 3\b",),
+    ),
+    "formula_like_flag": Case(
+        _old([{"isAbduction": "+1"}, {"meansOfControlThreats": "=1"}], "formula_flag.csv"),
+        DataValueError,
+        ("'isAbduction'", "'meansOfControlThreats'", "1, 0 or -99"),
+    ),
 }
 
 
 def test_corpus_is_large_enough() -> None:
-    assert len(CASES) >= 25
+    assert len(CASES) >= 40
 
 
 @pytest.mark.parametrize("case_id", list(CASES))

@@ -21,6 +21,7 @@ import os
 import re
 import stat
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -219,7 +220,8 @@ def _gunzip(data: bytes, path: Path, max_bytes: int) -> bytes:
                         f"{path}: decompressed content exceeds the limit of {max_bytes:,} bytes "
                         "(data.max_bytes)."
                     )
-    except (OSError, EOFError) as exc:
+    except (OSError, EOFError, zlib.error) as exc:
+        # zlib.error (a damaged deflate stream) is not an OSError, unlike a bad gzip header.
         raise DataFileError(f"{path}: the gzip data is damaged or truncated ({exc}).") from None
     result = out.getvalue()
     if not result:
@@ -294,9 +296,9 @@ def _is_utf8(data: bytes, chunk: int = 1 << 24) -> bool:
 
 
 def _header_line(text: bytes) -> str:
-    end = text.find(b"\n")
-    line = text[: end if end >= 0 else len(text)]
-    return line.rstrip(b"\r").decode("utf-8")
+    # Lines may end in LF, CRLF or a bare CR (old Mac files), as the CSV reader allows.
+    ends = [i for i in (text.find(b"\n"), text.find(b"\r")) if i >= 0]
+    return text[: min(ends, default=len(text))].decode("utf-8")
 
 
 def _detect_delimiter(header: str, path: Path) -> str:
@@ -471,6 +473,8 @@ def _read_xlsx(
             f"{path}: the XLSX workbook cannot be read ({type(exc).__name__})."
         ) from None
     sheets = tuple(workbook.sheet_names)
+    if not sheets:
+        raise DataFileError(f"{path}: the XLSX workbook has no sheets.")
     if sheet is None:
         chosen = sheets[0]
     elif isinstance(sheet, int):
@@ -486,8 +490,14 @@ def _read_xlsx(
         raise DataFileError(
             f"{path}: no sheet named {sheet!r} (data.sheet); sheets are: {', '.join(sheets)}."
         )
-    rows = workbook.get_sheet_by_name(chosen).to_python(skip_empty_area=False)
-    rows = list(rows)
+    try:
+        # A sheet's XML is parsed only now, so a damaged sheet fails here, not when opening.
+        rows = list(workbook.get_sheet_by_name(chosen).to_python(skip_empty_area=False))
+    except Exception as exc:  # calamine raises its own error types
+        raise DataFileError(
+            f"{path}: sheet {chosen!r} of the XLSX workbook cannot be read "
+            f"({type(exc).__name__}); the file is damaged."
+        ) from None
     while rows and all(_cell_text(c) == "" for c in rows[-1]):
         rows.pop()
     if not rows:
@@ -525,14 +535,23 @@ def _read_parquet(data: bytes, path: Path) -> pd.DataFrame:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    # A damaged file fails in many places, each with its own error: reading (ArrowException is
+    # the base of pyarrow's), decoding column names that are not UTF-8, and converting to pandas,
+    # which parses the pandas metadata (JSON, dtype names) stored in the file.
     try:
         table = pq.read_table(io.BytesIO(data))
-    except (pa.ArrowInvalid, OSError) as exc:
+        names = list(table.column_names)
+    except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:
         raise DataFileError(
             f"{path}: the Parquet file cannot be read ({type(exc).__name__})."
         ) from None
-    check_column_names(list(table.column_names), path)
-    frame = table.to_pandas()
+    check_column_names(names, path)
+    try:
+        frame = table.to_pandas()
+    except (pa.ArrowException, ValueError, TypeError, KeyError) as exc:
+        raise DataFileError(
+            f"{path}: the Parquet file cannot be read ({type(exc).__name__})."
+        ) from None
     out = {}
     for name in frame.columns:
         col = frame[name]

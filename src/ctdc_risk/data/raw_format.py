@@ -55,6 +55,9 @@ def to_release_frame(frame: pd.DataFrame, release_id: str, *, seed: int = 0) -> 
     recorded are coded ``meansOfControlNotSpecified = 1``, as in the real files.
     """
     release = RELEASE_BY_ID[release_id]
+    # Rows are written by position: a filtered frame keeps its index labels, which would
+    # otherwise misalign the columns built as fresh arrays.
+    frame = frame.reset_index(drop=True)
     if release.id == "ctdc_risk_canonical":
         return _canonical_text(frame)
     rng = np.random.default_rng(seed)
