@@ -22,7 +22,7 @@ from ctdc_risk.cli.help import COMMANDS, help_text
 from ctdc_risk.errors import CtdcRiskError
 
 if TYPE_CHECKING:
-    from ctdc_risk.cli.sweep import SweepJob
+    from ctdc_risk.cli.sweep import SweepJob, SweepOutcome
 
 log = logging.getLogger("ctdc_risk")
 # ${pid:} in run folder names (conf/config.yaml): two runs started in the same microsecond
@@ -218,23 +218,24 @@ def main() -> None:
         message = "the sweeper stopped" if isinstance(exc, SystemExit) else str(exc)
         stopped = sweep.end_interrupted_sweep(message or type(exc).__name__)
         if stopped is not None:
-            from ctdc_risk.cli import console
-
-            console.print_sweep_summary(stopped)
-            if stopped.failed:
-                print(f"ctdc-risk: error: {sweep.describe_failures(stopped)}", file=sys.stderr)
+            _report_sweep(stopped)
         if isinstance(exc, KeyboardInterrupt):
             print(f"ctdc-risk: stopped ({exc or 'interrupted'})", file=sys.stderr)
             raise SystemExit(130) from None
         raise
-    outcome = sweep.LAST_OUTCOME
-    if outcome is not None:
-        from ctdc_risk.cli import console
+    if sweep.LAST_OUTCOME is not None and _report_sweep(sweep.LAST_OUTCOME):
+        raise SystemExit(1)
 
-        console.print_sweep_summary(outcome)
-        if outcome.failed:
-            print(f"ctdc-risk: error: {sweep.describe_failures(outcome)}", file=sys.stderr)
-            raise SystemExit(1)
+
+def _report_sweep(outcome: SweepOutcome) -> bool:
+    """Print a sweep's summary and its failed jobs; True if any failed."""
+    from ctdc_risk.cli import console
+    from ctdc_risk.cli.sweep import describe_failures
+
+    console.print_sweep_summary(outcome)
+    if outcome.failed:
+        print(f"ctdc-risk: error: {describe_failures(outcome)}", file=sys.stderr)
+    return bool(outcome.failed)
 
 
 if __name__ == "__main__":  # pragma: no cover
