@@ -70,6 +70,7 @@ SHARE_PAIRS = (
     ("n_without", "share_without"),
     ("n", "share"),
     ("n", "observed_rate"),
+    ("n_heldout", "rate"),
 )
 
 

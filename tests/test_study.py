@@ -97,3 +97,33 @@ def test_cli_runs_the_default_study(tmp_path):
     assert 0.5 < metrics["cv/roc_auc_mean"] <= 1
     assert "factors.csv" in out.stdout
     assert out.stdout.strip().splitlines()[-1].endswith("report.html")
+
+
+def test_targeting_table_joins_the_run_folder_report_and_metrics(study):
+    with (study.out_dir / "targeting.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == len(study.targeting.rows) >= 2
+    assert [int(r["rank"]) for r in rows] == list(range(1, len(rows) + 1))
+    assert all(int(r["n_cases"]) >= 50 for r in rows)
+    document = json.loads((study.out_dir / "targeting.json").read_text())
+    assert document["factors"] == ["age_band", "gender", "citizenship_subregion", "cross_border"]
+    assert set(document["columns"]) == set(rows[0])
+    metrics = json.loads((study.out_dir / "metrics.json").read_text())
+    coverage, share = metrics["targeting/top3_coverage"], metrics["targeting/top3_share_of_cases"]
+    assert 0 < share < 1 and coverage > share  # the top profiles concentrate the outcome
+    assert metrics["targeting/top3_lift"] == pytest.approx(coverage / share, abs=1e-5)
+    assert (study.out_dir / "figures" / "targeting_gain.png").stat().st_size > 5000
+    markdown = (study.out_dir / "report.md").read_text()
+    assert "## Whom a prevention program could reach" in markdown
+    assert f"would reach about {coverage:.0%} of the 'children' cases" in markdown
+    assert "not who is at risk in a population" in markdown
+    html = (study.out_dir / "report.html").read_text()
+    assert 'id="targeting"' in html and 'alt="gain chart of the targeting profiles"' in html
+
+
+def test_targeting_can_be_switched_off(tmp_path):
+    result = run_study(_spec([*FAST, "targeting=off", "model=logistic"]), tmp_path)
+    assert result.targeting is None
+    assert not (tmp_path / "targeting.csv").exists()
+    assert not any(key.startswith("targeting/") for key in result.metrics)
+    assert "Whom a prevention program" not in (tmp_path / "report.md").read_text()

@@ -21,6 +21,7 @@ from ctdc_risk.features import FeatureSetSpec
 from ctdc_risk.models import MODEL_NAMES, ModelSpec
 from ctdc_risk.privacy import PrivacySpec
 from ctdc_risk.target import TargetSpec
+from ctdc_risk.targeting.profiles import TargetingSpec
 
 COMMANDS = ("study", "describe")
 SUBGROUPS = ("boys_girls", "age_0_8_9_17", "citizenship_region")
@@ -87,6 +88,7 @@ class RunSpec:
     cv: CVSpec = field(default_factory=CVSpec)
     explain: ExplainSpec = field(default_factory=ExplainSpec)
     stability: StabilitySpec = field(default_factory=StabilitySpec)
+    targeting: TargetingSpec = field(default_factory=TargetingSpec)
 
 
 def _typed(cls: type, data: Mapping[str, Any], key: str) -> Any:
@@ -127,7 +129,7 @@ def run_spec_from_mapping(cfg: Mapping[str, Any]) -> RunSpec:
     # compare command); the study itself ignores them.
     allowed = {
         "command", "seed", "data", "cohort", "privacy", "target", "features", "model", "cv",
-        "explain", "stability", "tracking", "compare",
+        "explain", "stability", "targeting", "tracking", "compare",
     }  # fmt: skip
     reject_unknown_keys(cfg, allowed, "", word="top-level config key")
     command = cfg.get("command", "study")
@@ -150,6 +152,7 @@ def run_spec_from_mapping(cfg: Mapping[str, Any]) -> RunSpec:
         explain_cfg["subgroups"] = tuple(explain_cfg["subgroups"])
     explain = _typed(ExplainSpec, explain_cfg, "explain")
     stability = StabilitySpec.from_mapping(cfg.get("stability") or {}, key="stability")
+    targeting = TargetingSpec.from_mapping(cfg.get("targeting") or {}, key="targeting")
     return RunSpec(
         command=command,
         seed=seed,
@@ -162,6 +165,7 @@ def run_spec_from_mapping(cfg: Mapping[str, Any]) -> RunSpec:
         cv=cv,
         explain=explain,
         stability=stability,
+        targeting=targeting,
     )
 
 

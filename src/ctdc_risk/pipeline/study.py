@@ -12,7 +12,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -45,6 +45,8 @@ from ctdc_risk.privacy import check_share
 from ctdc_risk.report.content import ReportInputs
 from ctdc_risk.report.render import RenderedReport, render_report
 from ctdc_risk.target import Target
+from ctdc_risk.targeting.table import COLUMNS as TARGETING_COLUMNS
+from ctdc_risk.targeting.table import TargetingTable, build_targeting_table
 
 log = logging.getLogger(__name__)
 METRICS = ("roc_auc", "average_precision", "brier", "log_loss", "ece")
@@ -70,6 +72,8 @@ class StudyResult:
     primary_model: str
     files: tuple[Path, ...]
     seconds: dict[str, float]
+    targeting: TargetingTable | None = None
+    """Prevention-targeting profiles (None when ``targeting.enabled`` is false)."""
 
 
 def _subgroup_masks(frame: pd.DataFrame, names: tuple[str, ...]) -> dict[str, np.ndarray]:
@@ -192,19 +196,39 @@ def run_study(spec: RunSpec, out_dir: Path, *, progress: Progress | None = None)
         k=k,
         min_sign_agreement=spec.stability.min_sign_agreement,
     )
+    targeting = None
+    if spec.targeting.enabled:
+        say("prevention targeting: profiles learnt and measured across folds")
+        targeting = build_targeting_table(
+            target.frame,
+            target.y,
+            splits,
+            spec=spec.targeting,
+            leakage=spec.target.leakage_patterns,
+            k=k,
+            positive_only=positive_only,
+        )
+        lap("targeting")
     metrics = _metrics(dataset.report, flow, target, cv, primary, table)
+    metrics.update(targeting.metrics() if targeting else {})
     say("writing the report")
-    report = render_report(
-        _report_inputs(spec, dataset.report, flow, target, cv, subgroups, table, primary, out_dir)
+    inputs = _report_inputs(
+        spec, dataset.report, flow, target, cv, subgroups, table, primary, out_dir
     )
+    report = render_report(replace(inputs, targeting=targeting))
     lap("report")
     files = _write(out_dir, spec, dataset.report, flow, cv, shap, subgroups, table, metrics, k)
-    files = (*files, *_write_report(out_dir, report), *_write_models(out_dir, fitted, k))
+    files = (
+        *files,
+        *_write_targeting(out_dir, targeting, k),
+        *_write_report(out_dir, report),
+        *_write_models(out_dir, fitted, k),
+    )
     lap("write")
     log.info("study finished: %s", ", ".join(f"{n} {s:.1f}s" for n, s in seconds.items()))
     return StudyResult(
         out_dir, spec, dataset.report, flow, target, factors, cv, shap, subgroups, stability,
-        table, metrics, primary, files, seconds,
+        table, metrics, primary, files, seconds, targeting,
     )  # fmt: skip
 
 
@@ -406,6 +430,15 @@ def _report_inputs(
         run_id=out_dir.name,
         eligibility=" and ".join(rule.name for rule in spec.target.eligible),
         reference_shares=reference,
+    )
+
+
+def _write_targeting(out_dir: Path, targeting: TargetingTable | None, k: int) -> tuple[Path, ...]:
+    if targeting is None:
+        return ()
+    return (
+        write_csv(out_dir, "targeting.csv", list(TARGETING_COLUMNS), targeting.records(), k=k),
+        write_json(out_dir, "targeting.json", targeting.document(), k=k),
     )
 
 

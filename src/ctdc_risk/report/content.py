@@ -14,6 +14,7 @@ from typing import Any
 from ctdc_risk.data.report import DataReport
 from ctdc_risk.evaluate import ReliabilityBin
 from ctdc_risk.features import DOMV_LEVELS, FACTORS
+from ctdc_risk.targeting.table import TargetingTable
 
 # Words a generated sentence may never use (tested): causal claims or individual prediction.
 FORBIDDEN_WORDS = (
@@ -65,6 +66,8 @@ class ReportInputs:
     """The rules that make the outcome known, in words ("recruiter relation recorded")."""
     reference_shares: dict[str, tuple[int, int] | None] = field(default_factory=dict)
     """Group -> (n_known, n_yes) for children and adults when the outcome is family recruitment."""
+    targeting: TargetingTable | None = None
+    """Prevention-targeting profiles with held-out figures, when the study learnt them."""
 
 
 _VERB_LABELS = ("recruited", "trafficked")
@@ -157,6 +160,65 @@ def factor_sentence(row: dict[str, Any], outcome_words: str, *, positive_only: b
     )
 
 
+_NUMBERS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+
+
+def _count_word(n: int) -> str:
+    return _NUMBERS[n] if n < len(_NUMBERS) else f"{n:,}"
+
+
+def targeting_sentence(inputs: ReportInputs) -> str | None:
+    """What a program reaching the top profiles would reach, on held-out cases."""
+    table = inputs.targeting
+    if table is None:
+        return None
+    if len(table.rows) == 1:
+        return (
+            "No profile of characteristics visible before recruitment stood out: the cases "
+            f"{inputs.outcome_words} were spread across profiles like the cohort as a whole."
+        )
+    top, coverage, share, _ = table.top_point()
+    which = "profile" if top == 1 else f"{_count_word(top)} profiles"
+    return (
+        f"A program reaching the {which} at the top of the targeting table would reach about "
+        f"{coverage:.0%} of the '{inputs.cohort_name}' cases {inputs.outcome_words}, while "
+        f"those profiles are {share:.0%} of the '{inputs.cohort_name}' cases studied (measured "
+        "on cases held out while the profiles were learnt)."
+    )
+
+
+def targeting_caveats(inputs: ReportInputs) -> list[str]:
+    """What the targeting figures cannot say."""
+    table = inputs.targeting
+    if table is None:
+        return []
+    factors = ", ".join(FACTORS[f].label for f in table.factors)
+    items = [
+        "CTDC holds identified victims only: a profile describes where cases were found and "
+        "recorded, not who is at risk in a population, and its rate is a share of identified "
+        "cases.",
+        "Profiles are for deciding where prevention work goes, never for screening or "
+        "judging any one person.",
+        f"Profiles use only characteristics visible before recruitment ({factors}), at most "
+        f"{table.spec.max_depth} at a time.",
+    ]
+    if table.left_out:
+        left = ", ".join(FACTORS[f].label for f in table.left_out)
+        items.append(f"Left out: {left} (would reveal the outcome, or not recorded here).")
+    stable = sum(r.folds_found == table.folds for r in table.rows)
+    items.append(
+        f"Held-out figures: the profiles were learnt {table.folds} times, each time without "
+        f"one fold of cases, and measured on that fold. {stable} of {len(table.rows)} "
+        "profiles were learnt again every time; a profile learnt again less often rests more "
+        "on chance, and one never learnt again has no held-out figures."
+    )
+    items.append(
+        f"Every profile holds at least {table.min_size} cases, and at least {inputs.k} with and "
+        f"{inputs.k} without the outcome."
+    )
+    return items
+
+
 def summary_sentences(inputs: ReportInputs) -> list[str]:
     """At most ten sentences: question, cohort, main factors with sizes, reliability, framing."""
     positive_only = inputs.data.flag_semantics == "positive_only"
@@ -183,6 +245,9 @@ def summary_sentences(inputs: ReportInputs) -> list[str]:
         f"{auc:.2f} ± {sd:.2f} on cases held out from fitting; 0.5 would mean no better than "
         "chance)."
     )
+    targeting = targeting_sentence(inputs)
+    if targeting:
+        sentences.append(targeting)
     sentences.append(
         "These are associations among identified victims, not causes, and they say nothing "
         "certain about any one person."

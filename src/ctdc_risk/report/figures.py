@@ -146,3 +146,37 @@ def flow_bars(steps: Sequence[tuple[str, int | None]], *, title: str) -> bytes:
     ax.set_title(title)
     ax.margins(x=0.2)
     return _png(fig)
+
+
+def gain_chart(
+    heldout: Sequence[tuple[float, float]],
+    training: Sequence[tuple[float, float]],
+    *,
+    top: int,
+    title: str,
+) -> bytes:
+    """Cumulative share of outcome cases reached vs share of cases targeted, by profile."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6, 5.5))
+    ax.plot([0, 1], [0, 1], color="black", ls="--", lw=1, label="no targeting (every case alike)")
+    xs, ys = zip(*heldout, strict=True)
+    ax.plot(xs, ys, "o-", color=NEUTRAL, lw=2.5, ms=7, label="on held-out cases")
+    # drawn on top, thinner: where the two agree, both stay visible
+    xs, ys = zip(*training, strict=True)
+    ax.plot(xs, ys, "o:", color="#555555", lw=1, ms=3, label="where the profiles were learnt")
+    if 0 < top < len(heldout):
+        x, y = heldout[top]
+        ax.annotate(
+            f"top {top}: {y:.0%} of outcome cases\nin {x:.0%} of cases",
+            (x, y),
+            textcoords="offset points",
+            xytext=(12, -28),
+            arrowprops={"arrowstyle": "-", "color": "#555555"},
+        )
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("share of cases in the profiles reached (highest rate first)")
+    ax.set_ylabel("share of outcome cases reached")
+    ax.set_title(title)
+    ax.legend(frameon=False, loc="lower right", fontsize=8)
+    return _png(fig)

@@ -22,6 +22,8 @@ from ctdc_risk.report.content import (
     caveats,
     short_phrase,
     summary_sentences,
+    targeting_caveats,
+    targeting_sentence,
 )
 
 _STYLE = """
@@ -134,6 +136,13 @@ def build_figures(inputs: ReportInputs) -> dict[str, bytes]:
     out["calibration.png"] = figures.reliability_plot(
         curves, title="Do predicted chances match what was observed?"
     )
+    if inputs.targeting is not None and len(inputs.targeting.rows) > 1:
+        out["targeting_gain.png"] = figures.gain_chart(
+            inputs.targeting.heldout_curve,
+            inputs.targeting.training_curve,
+            top=inputs.targeting.boundaries.index(inputs.targeting.top) + 1,
+            title="Outcome cases reached by targeting profiles",
+        )
     steps = [(name, n if n >= inputs.k or n == 0 else None) for name, n in inputs.flow]
     out["cohort_flow.png"] = figures.flow_bars(steps, title="Cases left after each selection rule")
     return out
@@ -226,6 +235,9 @@ def _sections(inputs: ReportInputs, figs: dict[str, bytes]) -> list[Section]:
          ("table", (["step", "cases"], [[name, n if n >= k or n == 0 else f"<{k}"]
                                         for name, n in inputs.flow]))],
     ))  # fmt: skip
+    if inputs.targeting is not None:
+        sections.append(("targeting", "Whom a prevention program could reach",
+                         _targeting_blocks(inputs, figs)))  # fmt: skip
     sections.append(("caveats", "What this data cannot tell you", [("ul", caveats(inputs))]))
     reference = _reference_block(inputs)
     if reference:
@@ -242,6 +254,44 @@ def _sections(inputs: ReportInputs, figs: dict[str, bytes]) -> list[Section]:
         ]))],
     ))  # fmt: skip
     return sections
+
+
+def _targeting_blocks(inputs: ReportInputs, figs: dict[str, bytes]) -> list[tuple[str, Any]]:
+    table = inputs.targeting
+    assert table is not None
+    blocks: list[tuple[str, Any]] = [("p", targeting_sentence(inputs) or "")]
+    if "targeting_gain.png" in figs:
+        blocks.append(("p", "The green line is what a program reaching profiles in order of "
+                            "their rate would reach, measured on cases held out while the "
+                            "profiles were learnt; the dashed diagonal is what reaching cases "
+                            "without regard to profile would give."))  # fmt: skip
+        blocks.append(("img", ("targeting_gain.png", "gain chart of the targeting profiles")))
+    rows = []
+    for r in table.rows:
+        h = r.heldout
+        rate = coverage = lift = shrink = "not learnt again" if not r.folds_found else "—"
+        if h is not None:
+            low, high = h.interval
+            rate = f"{h.rate:.0%} [{low:.0%}-{high:.0%}]"
+            coverage = f"{h.coverage:.0%}"
+            lift = f"{r.lift:.2f}"
+            shrink = f"{h.training_rate:.0%} → {h.rate:.0%}"
+        reached = (
+            f"{r.cumulative[0]:.0%} in {r.cumulative[1]:.0%}" if r.cumulative else "(pooled below)"
+        )
+        rows.append([r.rank, r.profile, f"{r.n_cases:,}", rate, lift, coverage, reached,
+                     f"{r.folds_found} of {table.folds}", shrink])  # fmt: skip
+    header = ["rank", "profile", "cases",
+              f"share {inputs.outcome_words} (held-out) [95 % CI]", "lift", "coverage",
+              "cumulative: outcome cases reached in share of cases", "learnt again in folds",
+              "rate where learnt → held-out"]  # fmt: skip
+    blocks.append(("p", "Lift: the profile's rate divided by the rate of all cases. Coverage: "
+                        "the share of all outcome cases the profile holds. Cumulative: what "
+                        "reaching this profile and every profile above it reaches. Figures in "
+                        "targeting.csv and targeting.json."))  # fmt: skip
+    blocks.append(("table", (header, rows)))
+    blocks.append(("ul", targeting_caveats(inputs)))
+    return blocks
 
 
 def _reference_block(inputs: ReportInputs) -> list[tuple[str, Any]]:

@@ -1,0 +1,305 @@
+"""Profiles: a shallow tree over before-recruitment factor levels, read back as plain segments.
+
+A program designer decides whom a program reaches, and can only use what is visible before
+recruitment: age band, gender, citizenship, whether the route crosses a border, the period.
+:func:`learn_profiles` fits a shallow decision tree on those factors' one-hot levels (levels
+learnt from the training rows, rare levels pooled under the privacy floor, "unknown" its own
+level) and turns every leaf into a :class:`Profile`: for each factor the levels it allows.
+
+Every profile holds at least ``min_cases`` cases, and at least ``k`` with and ``k`` without
+the outcome on the rows it was learnt from: a leaf that falls short is merged back into its
+sibling (the parent becomes the leaf), so a profile's rate and coverage can always be
+published without revealing a small count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ctdc_risk.encoding import FactorEncoder
+from ctdc_risk.errors import ConfigError, reject_unknown_keys
+from ctdc_risk.features import FACTORS, Factor, matches, source_columns
+
+ALLOWED_FACTORS = (
+    "age_band",
+    "gender",
+    "citizenship_subregion",
+    "cross_border",
+    "registration_period",
+)
+"""Factors a profile may use: what a program can see before recruitment, and the registration
+period. The catalogue files the period under registration context (exploitation phase); it is
+allowed here as the one time factor, saying when cases were found (``targeting=with_period``)."""
+DEFAULT_FACTORS = ("age_band", "gender", "citizenship_subregion", "cross_border")
+MAX_DEPTH = 6
+
+
+@dataclass(frozen=True)
+class TargetingSpec:
+    """How prevention-targeting profiles are learnt.
+
+    Attributes
+    ----------
+    enabled : bool
+        Learn profiles after the factor study.
+    factors : tuple of str
+        Factors profiles may use; only those in :data:`ALLOWED_FACTORS` (no means of control,
+        type of exploitation or other exploitation-phase factor). The target's leakage
+        columns are left out.
+    max_depth : int
+        Deepest combination of conditions in one profile (3 by default: synthetic CTDC releases
+        only preserve short attribute combinations).
+    min_cases : int
+        Fewest cases in a profile (never fewer than the privacy floor k).
+    top : int
+        How many leading profiles the summary figures (``targeting/top3_coverage``) count.
+
+    Examples
+    --------
+    >>> TargetingSpec.from_mapping({"max_depth": 2}).factors
+    ('age_band', 'gender', 'citizenship_subregion', 'cross_border')
+    """
+
+    enabled: bool = True
+    factors: tuple[str, ...] = DEFAULT_FACTORS
+    max_depth: int = 3
+    min_cases: int = 50
+    top: int = 3
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any], *, key: str = "targeting") -> TargetingSpec:
+        reject_unknown_keys(data, {"enabled", "factors", "max_depth", "min_cases", "top"}, key)
+        enabled = data.get("enabled", True)
+        if not isinstance(enabled, bool):
+            raise ConfigError(f"{key}.enabled: expected true or false, got {enabled!r}.")
+        factors = data.get("factors", DEFAULT_FACTORS)
+        if isinstance(factors, str) or not isinstance(factors, Sequence) or not factors:
+            raise ConfigError(
+                f"{key}.factors must be a non-empty list of factor names, e.g. "
+                f"[{', '.join(DEFAULT_FACTORS)}]; got {factors!r}."
+            )
+        for name in factors:
+            if name not in ALLOWED_FACTORS:
+                phase = FACTORS[name].phase if name in FACTORS else None
+                why = (
+                    f"it is a {phase.replace('_', ' ')}-phase factor, not visible before "
+                    "recruitment"
+                    if phase
+                    else "there is no such factor"
+                )
+                raise ConfigError(
+                    f"{key}.factors: {name!r} cannot describe a profile ({why}); allowed "
+                    f"factors are {', '.join(ALLOWED_FACTORS)}."
+                )
+        ints = {n: data.get(n, getattr(cls, n)) for n in ("max_depth", "min_cases", "top")}
+        for name, value in ints.items():
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ConfigError(f"{key}.{name} must be a positive integer; got {value!r}.")
+        if ints["max_depth"] > MAX_DEPTH:
+            raise ConfigError(
+                f"{key}.max_depth must be at most {MAX_DEPTH}; got {ints['max_depth']}. Longer "
+                "combinations of characteristics are not preserved by synthetic releases and "
+                "make profiles no program can act on."
+            )
+        return cls(enabled=enabled, factors=tuple(dict.fromkeys(factors)), **ints)
+
+
+def targeting_factors(
+    spec: TargetingSpec, *, leakage: Sequence[str], frame: pd.DataFrame
+) -> tuple[Factor, ...]:
+    """The spec's factors that do not leak the target and are recorded in ``frame``."""
+    chosen = []
+    for name in spec.factors:
+        factor = FACTORS[name]
+        columns = (factor.name, *source_columns(factor))
+        if any(matches(c, leakage) for c in columns):
+            continue
+        if name in frame and frame[name].notna().any():
+            chosen.append(factor)
+    return tuple(chosen)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One segment of cases: for each restricted factor, the levels it allows."""
+
+    conditions: tuple[tuple[str, tuple[str, ...]], ...]
+    """``(factor, allowed levels)`` in the order of the factors; unrestricted factors absent."""
+
+    @property
+    def key(self) -> str:
+        """A canonical text of the conditions, equal for equal profiles from different fits."""
+        return "; ".join(f"{f}={'|'.join(sorted(levels))}" for f, levels in self.conditions)
+
+
+@dataclass(frozen=True)
+class Split:
+    """An inner node of the profile tree: rows with ``column`` set go right."""
+
+    column: int
+    left: int
+    right: int
+
+
+@dataclass(frozen=True)
+class ProfileTree:
+    """Profiles learnt on some rows, able to place any rows of the same cohort."""
+
+    encoder: FactorEncoder
+    nodes: tuple[Split | int, ...]
+    """Node 0 is the root; an ``int`` node is a leaf holding that index into ``profiles``."""
+    profiles: tuple[Profile, ...]
+    """Ordered by outcome rate on the rows they were learnt from, highest first."""
+    train_n: np.ndarray
+    train_positive: np.ndarray
+
+    def assign(self, frame: pd.DataFrame) -> np.ndarray:
+        """The profile index of every row of ``frame``."""
+        X = _dense(self.encoder.transform(frame))
+        out = np.empty(len(frame), dtype=np.int64)
+
+        def route(node: int, rows: np.ndarray) -> None:
+            split = self.nodes[node]
+            if isinstance(split, int):
+                out[rows] = split
+                return
+            on = X[rows, split.column]
+            route(split.left, rows[~on])
+            route(split.right, rows[on])
+
+        route(0, np.arange(len(frame)))
+        return out
+
+
+def min_profile_size(spec: TargetingSpec, k: int) -> int:
+    """The fewest cases a profile may hold: the configured minimum, never below k."""
+    return max(spec.min_cases, k)
+
+
+def learn_profiles(
+    frame: pd.DataFrame,
+    y: np.ndarray,
+    factors: tuple[Factor, ...],
+    *,
+    spec: TargetingSpec,
+    k: int,
+    positive_only: bool,
+) -> ProfileTree:
+    """Grow the profile tree on ``frame`` and read its leaves back as profiles.
+
+    A greedy binary tree on the one-hot levels, split by information gain (as CART with the
+    entropy criterion), up to ``spec.max_depth``. A split is allowed only if both sides hold
+    at least :func:`min_profile_size` cases and at least ``k`` cases with and ``k`` without the
+    outcome, so every profile can be published. Equal gains go to the first column, so the same
+    rows give the same tree.
+    """
+    encoder = FactorEncoder(
+        tuple((f.name, f.kind) for f in factors), min_count=k, positive_only=positive_only
+    ).fit(frame)
+    X = _dense(encoder.transform(frame))
+    y = np.asarray(y, dtype=bool)
+    grower = _Grower(X, y, encoder, depth=spec.max_depth, min_size=min_profile_size(spec, k), k=k)
+    grower.grow(np.arange(len(y)), 0, {})
+    leaves = grower.leaves  # (node id, rows, conditions)
+    n = np.array([len(rows) for _, rows, _ in leaves], dtype=np.int64)
+    positive = np.array([int(y[rows].sum()) for _, rows, _ in leaves], dtype=np.int64)
+    profiles = [Profile(_ordered(cond, encoder)) for _, _, cond in leaves]
+    # Highest rate first; ties by size, then by the conditions' text (same bytes every run).
+    order = sorted(range(len(leaves)), key=lambda i: (-positive[i] / n[i], -n[i], profiles[i].key))
+    rank = {leaves[i][0]: r for r, i in enumerate(order)}
+    nodes = tuple(rank[i] if node is None else node for i, node in enumerate(grower.nodes))
+    return ProfileTree(
+        encoder=encoder,
+        nodes=nodes,
+        profiles=tuple(profiles[i] for i in order),
+        train_n=n[order],
+        train_positive=positive[order],
+    )
+
+
+def _dense(X: Any) -> np.ndarray:
+    out: np.ndarray = X.toarray().astype(bool) if hasattr(X, "toarray") else X.astype(bool)
+    return out
+
+
+def _ordered(
+    conditions: dict[str, tuple[str, ...]], encoder: FactorEncoder
+) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    return tuple(
+        (name, conditions[name])
+        for name, _ in encoder.factors
+        if name in conditions and conditions[name] != encoder.levels_[name]
+    )
+
+
+def _entropy(pos: np.ndarray, n: np.ndarray) -> np.ndarray:
+    p = np.divide(pos, n, out=np.zeros(pos.shape, dtype=np.float64), where=n > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        h = -(p * np.log2(p) + (1 - p) * np.log2(1 - p))
+    out: np.ndarray = np.nan_to_num(h)
+    return out
+
+
+class _Grower:
+    """Grows the tree depth first; ``nodes[i]`` is a :class:`Split` or None for a leaf."""
+
+    def __init__(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        encoder: FactorEncoder,
+        *,
+        depth: int,
+        min_size: int,
+        k: int,
+    ) -> None:
+        self.X, self.y, self.encoder = X, y, encoder
+        self.depth, self.min_size, self.k = depth, min_size, k
+        self.nodes: list[Split | None] = []
+        self.leaves: list[tuple[int, np.ndarray, dict[str, tuple[str, ...]]]] = []
+
+    def grow(self, rows: np.ndarray, depth: int, conditions: dict[str, tuple[str, ...]]) -> int:
+        node = len(self.nodes)
+        self.nodes.append(None)
+        column = self._best_split(rows) if depth < self.depth else None
+        if column is None:
+            self.leaves.append((node, rows, conditions))
+            return node
+        on = self.X[rows, column]
+        factor, level, levels = self._level(column, conditions)
+        rest = tuple(lv for lv in levels if lv != level)
+        left = self.grow(rows[~on], depth + 1, {**conditions, factor: rest})
+        right = self.grow(rows[on], depth + 1, {**conditions, factor: (level,)})
+        self.nodes[node] = Split(column, left, right)
+        return node
+
+    def _best_split(self, rows: np.ndarray) -> int | None:
+        X, y = self.X[rows], self.y[rows]
+        n, pos = len(rows), int(y.sum())
+        n_on = X.sum(axis=0).astype(np.int64)
+        pos_on = X[y].sum(axis=0).astype(np.int64)
+        n_off, pos_off = n - n_on, pos - pos_on
+        ok = (
+            (np.minimum(n_on, n_off) >= self.min_size)
+            & (np.minimum(pos_on, pos_off) >= self.k)
+            & (np.minimum(n_on - pos_on, n_off - pos_off) >= self.k)
+        )
+        if not ok.any():
+            return None
+        parent = _entropy(np.array([pos]), np.array([n]))[0]
+        gain = parent - (n_on * _entropy(pos_on, n_on) + n_off * _entropy(pos_off, n_off)) / n
+        gain[~ok] = -np.inf
+        best = int(np.argmax(gain))  # the first of equal gains
+        return best if gain[best] > 1e-12 else None
+
+    def _level(
+        self, column: int, conditions: dict[str, tuple[str, ...]]
+    ) -> tuple[str, str, tuple[str, ...]]:
+        encoded = self.encoder.columns_[column]
+        levels = conditions.get(encoded.factor, self.encoder.levels_[encoded.factor])
+        return encoded.factor, encoded.level, levels
