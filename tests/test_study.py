@@ -127,3 +127,15 @@ def test_targeting_can_be_switched_off(tmp_path):
     assert not (tmp_path / "targeting.csv").exists()
     assert not any(key.startswith("targeting/") for key in result.metrics)
     assert "Whom a prevention program" not in (tmp_path / "report.md").read_text()
+
+
+def test_targeting_words_claim_no_cause_and_no_screening(study):
+    from ctdc_risk.report.content import FORBIDDEN_WORDS
+
+    section = (study.out_dir / "report.md").read_text().split("## Whom a prevention")[1]
+    section = section.split("\n## ")[0].lower()
+    for word in FORBIDDEN_WORDS:
+        assert f" {word} " not in section, word
+    assert "never for screening" in section
+    for row in study.targeting.rows:
+        assert row.profile in section or row.profile.lower() in section

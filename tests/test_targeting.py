@@ -198,7 +198,22 @@ LEVELS = {
         (
             (("citizenship_subregion", ("South-eastern Asia", "Western Africa", UNKNOWN)),),
             True,
-            "children: not citizens of countries in Eastern Europe (or citizenship not recorded)",
+            "children: citizens of countries outside Eastern Europe, or citizenship not recorded",
+        ),
+        (
+            (("citizenship_subregion", ("South-eastern Asia", "Western Africa")),),
+            True,
+            "children: citizens of countries outside Eastern Europe",
+        ),
+        (
+            (
+                (
+                    "citizenship_subregion",
+                    ("Eastern Europe", "South-eastern Asia", "Western Africa"),
+                ),
+            ),
+            True,
+            "children: citizenship recorded",
         ),
         ((("registration_period", ("2015-2017",)),), True, "children: registered 2015-2017"),
         ((), True, "all children in the cohort"),
@@ -206,3 +221,17 @@ LEVELS = {
 )
 def test_profiles_read_as_plain_words(conditions, children, words):
     assert describe_profile(conditions, LEVELS, children=children) == words
+
+
+@pytest.mark.parametrize("factor", sorted(LEVELS))
+def test_every_set_of_levels_reads_as_a_whole_phrase(factor):
+    levels = LEVELS[factor]
+    for size in range(1, len(levels)):
+        for allowed in itertools.combinations(levels, size):
+            for children in (True, False):
+                words = describe_profile(((factor, allowed),), LEVELS, children=children)
+                assert words and words == words.strip() and "  " not in words, words
+                assert not words.endswith((" in", " of", " outside", ",", " or")), words
+                assert " ," not in words and ", ," not in words, words
+                if UNKNOWN in allowed and factor != "gender":
+                    assert "not recorded" in words or "unrecorded" in words, words

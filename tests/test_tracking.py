@@ -45,13 +45,14 @@ def test_a_study_is_one_finished_run_with_params_metrics_tags_and_artifacts(stor
     run = runs[0]
     assert run.data.params["cohort.name"] == "children"
     assert run.data.params["target.name"] == "family_recruitment"
-    for key in ("cv/roc_auc_mean", "cv/roc_auc_std", "baseline/roc_auc_mean", "cohort/n_rows"):
+    for key in ("cv/roc_auc_mean", "cv/roc_auc_std", "baseline/roc_auc_mean", "cohort/n_rows",
+                "targeting/top3_coverage", "targeting/top3_share_of_cases"):  # fmt: skip
         assert key in run.data.metrics
     for tag in ("cohort", "target", "model", "data_release", "data_sha256", "package_version",
                 "git_commit", "experiment"):  # fmt: skip
         assert run.data.tags.get(tag), tag
     names = {a.path for a in client.list_artifacts(run.info.run_id)}
-    assert {"report.html", "factors.csv", "metrics.json", "models"} <= names
+    assert {"report.html", "factors.csv", "metrics.json", "models", "targeting.csv"} <= names
     models = {a.path for a in client.list_artifacts(run.info.run_id, "models")}
     assert "models/lightgbm_model.txt" in models and "models/sha256.json" in models
 

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from ctdc_risk.pipeline.describe import DescribeResult
     from ctdc_risk.pipeline.study import StudyResult
     from ctdc_risk.report.comparison import Comparison
+    from ctdc_risk.targeting.table import TargetingTable
 
 
 def _console() -> Console:
@@ -98,6 +99,8 @@ def print_study_summary(result: StudyResult, *, tracking: tuple[str, str] | None
             shown += 1
     if shown == 0:
         console.print("  no factor met the rule for risk or protective (see factors.csv)")
+    if result.targeting is not None:
+        _print_targeting(console, result.targeting, spec.target.outcome_words)
     console.print()
     names = sorted(p.name for p in result.files if p.parent == result.out_dir)
     console.print(f"[bold]Outputs[/bold] in {result.out_dir}: {', '.join(names)}")
@@ -109,6 +112,25 @@ def print_study_summary(result: StudyResult, *, tracking: tuple[str, str] | None
         console.print(f"[bold]MLflow run[/bold] {run_id} in {redact(uri)}")
         console.print(f"  open the UI with: {mlflow_exe} ui --backend-store-uri {redact(uri)}")
     console.print(f"[bold]Report[/bold]: {result.out_dir / 'report.html'}")
+
+
+def _print_targeting(console: Console, table: TargetingTable, outcome_words: str) -> None:
+    console.print()
+    top, coverage, share, _ = table.top_point()
+    console.print(
+        f"[bold]Targeting[/bold] (held-out): the top {top} of {len(table.rows)} profiles hold "
+        f"{coverage:.0%} of the cases {outcome_words}, in {share:.0%} of all cases"
+    )
+    for row in table.rows[:top]:
+        h = row.heldout
+        figures = (
+            f"{h.rate:.0%} {outcome_words}, {h.coverage:.0%} of such cases"
+            if h is not None
+            else "not learnt again without the held-out cases"
+            if not row.folds_found
+            else f"held-out figures rest on fewer than {table.k} cases on one side"
+        )
+        console.print(f"  {row.rank}. {row.profile} ({row.n_cases:,} cases): {figures}")
 
 
 def print_sweep_summary(outcome: SweepOutcome) -> None:

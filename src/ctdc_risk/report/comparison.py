@@ -30,6 +30,9 @@ METRICS = (
     "baseline/roc_auc_mean",
     "target/n_rows",
     "target/prevalence",
+    "targeting/top3_coverage",
+    "targeting/top3_share_of_cases",
+    "targeting/top3_lift",
 )
 CONTEXT_TAGS = ("cohort", "target", "model", "data_release")
 _COMPARED_LABELS = frozenset({"risk", "protective", "unclear"})

@@ -269,7 +269,8 @@ def _targeting_blocks(inputs: ReportInputs, figs: dict[str, bytes]) -> list[tupl
     rows = []
     for r in table.rows:
         h = r.heldout
-        rate = coverage = lift = shrink = "not learnt again" if not r.folds_found else "—"
+        missing = "not learnt again" if not r.folds_found else f"<{table.k} on one side"
+        rate = coverage = lift = shrink = missing
         if h is not None:
             low, high = h.interval
             rate = f"{h.rate:.0%} [{low:.0%}-{high:.0%}]"

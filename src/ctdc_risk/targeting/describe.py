@@ -47,13 +47,16 @@ def _region(level: str) -> str:
 
 
 def _citizenship(levels: tuple[str, ...], all_levels: tuple[str, ...]) -> str:
-    left_out = [lv for lv in all_levels if lv not in levels]
     known = [lv for lv in levels if lv != UNKNOWN]
-    if len(left_out) < len(levels) and UNKNOWN not in left_out:
-        unknown = " (or citizenship not recorded)" if UNKNOWN in levels else ""
-        return f"not citizens of countries in {_join([_region(lv) for lv in left_out])}{unknown}"
-    text = f"citizens of countries in {_join([_region(lv) for lv in known])}" if known else ""
-    if UNKNOWN in levels:
+    left_out = [lv for lv in all_levels if lv not in levels and lv != UNKNOWN]
+    unknown = UNKNOWN in levels
+    if known and not left_out:
+        text = "citizenship recorded"
+    elif known and len(left_out) < len(known):  # say the shorter list
+        text = f"citizens of countries outside {_join([_region(lv) for lv in left_out])}"
+    else:
+        text = f"citizens of countries in {_join([_region(lv) for lv in known])}" if known else ""
+    if unknown:
         text = f"{text}, or citizenship not recorded" if text else "citizenship not recorded"
     return text
 
@@ -69,15 +72,20 @@ _BORDER = {
 
 
 def _period(levels: tuple[str, ...], all_levels: tuple[str, ...]) -> str:
-    left_out = [lv for lv in all_levels if lv not in levels]
-    if len(left_out) < len(levels):
-        return (
-            f"registered outside {_join([lv.replace(UNKNOWN, 'unknown years') for lv in left_out])}"
-        )
     known = [lv for lv in levels if lv != UNKNOWN]
-    text = f"registered {_join(known)}" if known else ""
+    left_out = [lv for lv in all_levels if lv not in levels and lv != UNKNOWN]
+    if known and not left_out:
+        text = "registration year recorded"
+    elif known and len(left_out) < len(known):
+        text = f"registered outside {_join(left_out)}"
+    else:
+        text = f"registered {_join(known)}" if known else ""
     if UNKNOWN in levels:
-        text = f"{text} or in an unrecorded year" if text else "registration year not recorded"
+        text = (
+            f"{text}, or registration year not recorded"
+            if text
+            else ("registration year not recorded")
+        )
     return text
 
 

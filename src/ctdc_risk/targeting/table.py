@@ -128,6 +128,8 @@ class TargetingTable:
     n_cases: int
     n_positive: int
     spec: TargetingSpec
+    k: int
+    """The privacy floor: held-out figures resting on fewer cases on one side are not given."""
     min_size: int
     heldout_curve: tuple[tuple[float, float], ...]
     """(cumulative share of cases, cumulative share of outcome cases) by rank, from (0, 0)."""
@@ -286,6 +288,7 @@ def build_targeting_table(
         n_cases=total_n,
         n_positive=total_pos,
         spec=spec,
+        k=k,
         min_size=min_profile_size(spec, k),
         heldout_curve=_curve(by_rank, ends),
         training_curve=_curve(trained_by_rank, ends),
