@@ -2,6 +2,7 @@
 
 from importlib.resources import files
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -31,7 +32,22 @@ def test_planted_factors_outrank_noise_with_the_planted_direction(target, model)
     pipeline = build_model(
         ModelSpec.from_mapping(model, {}, key="model"), factors, k=10, positive_only=False, seed=0
     ).fit(t.frame, t.y)
-    summary = summarise_contributions(explain_model(pipeline, t.frame), k=10)
+    contrib = explain_model(pipeline, t.frame)
+    # Each planted level is compared with the most common level carrying no planted effect
+    # (the contrast an odds ratio makes).
+    reference = {}
+    for p in PLANTED_EFFECTS:
+        levels = contrib.levels[p.column]
+        counts = np.bincount(
+            contrib.codes[:, contrib.factors.index(p.column)], minlength=len(levels)
+        )
+        planted_level = "yes" if p.level is True else str(p.level)
+        others = [
+            i for i, lv in enumerate(levels)
+            if lv not in (planted_level, "unknown") and not lv.startswith("other")
+        ]  # fmt: skip
+        reference[p.column] = levels[max(others, key=lambda i: counts[i])]
+    summary = summarise_contributions(contrib, k=10, reference=reference)
     planted = {p.column for p in PLANTED_EFFECTS}
     weakest_planted = min(summary.importance[c] for c in planted)
     strongest_noise = max(summary.importance[c] for c in NOISE)

@@ -7,18 +7,25 @@ cross-validation refits it per fold (no leakage of level counts from test rows).
 - flags are ``yes`` / ``no`` / ``unknown``; for positive-only releases ``recorded`` /
   ``not recorded`` (blank cannot mean "no" there, and the names say so);
 - category levels with fewer than ``min_count`` (the privacy floor k) training rows are pooled
-  into ``other (fewer than k cases)``; if the pool itself is still smaller than k it joins the
-  reference level, so no model column rests on fewer than k rows;
-- the reference level is ``no`` / ``not recorded`` for flags and the most common known level
-  for categories (adjusted odds ratios compare against it).
+  into their own level, ``other (fewer than k cases)``, whatever its size; no level is ever
+  merged into another named level (a pooled level is never labelled, and figures resting on
+  fewer than k cases are suppressed when published);
+- the **reference level** (what adjusted odds ratios and SHAP directions compare against) is
+  chosen by one documented rule: the level set in ``reference`` for that factor; otherwise, for
+  a yes/no factor, ``no`` (``not recorded``) when it has at least ``min_count`` training cases
+  with and without the outcome; otherwise the largest known level that has; and when no level
+  has, the largest known level (the factor's contrasts are then never labelled: see
+  :attr:`FactorEncoder.reference_ok_`).
 
 ``output="onehot"`` gives a sparse indicator matrix (one column per level, reference included);
 ``output="ordinal"`` gives one integer-coded column per factor for LightGBM's categorical
-splits, so tree contributions are already per factor.
+splits, so tree contributions are already per factor. Level order (and so the ordinal codes)
+does not depend on the reference: yes/no factors are always ``no < unknown < yes``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -26,6 +33,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
+
+from ctdc_risk.errors import StudyError
 
 UNKNOWN = "unknown"
 POOLED = "other (fewer than k cases)"
@@ -64,7 +73,7 @@ def factor_codes(
 
 
 class FactorEncoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
-    """Encode factor columns of the canonical frame; levels learnt in ``fit``.
+    """Encode factor columns of the canonical frame; levels and references learnt in ``fit``.
 
     Parameters
     ----------
@@ -72,11 +81,26 @@ class FactorEncoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         ``(name, kind)`` pairs, kind ``"category"``, ``"flag"`` (a release's yes/no item) or
         ``"binary"`` (a yes/no/unknown column derived by this package, never positive-only).
     min_count
-        Levels with fewer training rows are pooled (the privacy floor k).
+        Category levels with fewer training rows are pooled (the privacy floor k); a reference
+        level needs this many training cases with and without the outcome.
     positive_only
         Flags are positive-only (``recorded`` / ``not recorded``).
     output
         ``"onehot"`` (sparse indicators) or ``"ordinal"`` (integer codes per factor).
+    reference
+        Factor name -> the reference level to use (``explain.reference`` in the config).
+
+    Attributes
+    ----------
+    levels_ : dict of str to tuple of str
+        Levels per factor in code order.
+    reference_ : dict of str to str
+        The reference level per factor.
+    reference_ok_ : dict of str to bool
+        Whether the reference has at least ``min_count`` cases with and without the outcome
+        (always true when ``fit`` got no outcome).
+    counts_ : dict of str to tuple of int
+        Training rows per level, in :attr:`levels_` order.
     """
 
     def __init__(
@@ -86,62 +110,122 @@ class FactorEncoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         min_count: int = 10,
         positive_only: bool = False,
         output: Literal["onehot", "ordinal"] = "onehot",
+        reference: Mapping[str, str] | None = None,
     ) -> None:
         self.factors = factors
         self.min_count = min_count
         self.positive_only = positive_only
         self.output = output
+        self.reference = reference
 
     def fit(self, X: pd.DataFrame, y: Any = None) -> FactorEncoder:
         if self.output not in ("onehot", "ordinal"):
             raise ValueError(f"output must be 'onehot' or 'ordinal'; got {self.output!r}")
+        yv = None if y is None else np.asarray(y).astype(bool)
         self.levels_: dict[str, tuple[str, ...]] = {}
         self.mapping_: dict[str, dict[str, str]] = {}
+        self.reference_: dict[str, str] = {}
+        self.reference_ok_: dict[str, bool] = {}
+        self.counts_: dict[str, tuple[int, ...]] = {}
         for name, kind in self.factors:
             codes, labels = factor_codes(X, name, kind, self.positive_only)
             counts = np.bincount(codes, minlength=len(labels))
-            levels, mapping = self._learn_levels(
-                dict(zip(labels, counts.tolist(), strict=True)), kind
+            yes = counts if yv is None else np.bincount(codes[yv], minlength=len(labels))
+            by_level = dict(zip(labels, counts.tolist(), strict=True))
+            yes_by_level = dict(zip(labels, yes.tolist(), strict=True))
+            levels, mapping, reference, ok = self._learn_levels(
+                name, kind, by_level, None if yv is None else yes_by_level
             )
             self.levels_[name] = levels
             self.mapping_[name] = mapping
+            self.reference_[name] = reference
+            self.reference_ok_[name] = ok
+            pooled = dict.fromkeys(levels, 0)
+            for lv, n in by_level.items():
+                if n > 0:
+                    pooled[mapping[lv]] += n
+            self.counts_[name] = tuple(pooled[lv] for lv in levels)
         self.columns_: tuple[EncodedColumn, ...] = tuple(
-            EncodedColumn(name, level, i == 0)
+            EncodedColumn(name, level, level == self.reference_[name])
             for name, _ in self.factors
-            for i, level in enumerate(self.levels_[name])
+            for level in self.levels_[name]
         )
         self.n_features_in_ = len(self.factors)
         return self
 
-    def _learn_levels(
-        self, all_counts: dict[str, int], kind: str
-    ) -> tuple[tuple[str, ...], dict[str, str]]:
-        count = {lv: n for lv, n in all_counts.items() if n > 0}
+    def _natural_first(self, kind: str, count: dict[str, int]) -> str:
         if kind in ("flag", "binary"):
-            reference = "not recorded" if self.positive_only and kind == "flag" else "no"
-        else:
-            known = {lv: n for lv, n in count.items() if lv != UNKNOWN}
-            reference = max(sorted(known), key=lambda lv: known[lv]) if known else UNKNOWN
+            return "not recorded" if self.positive_only and kind == "flag" else "no"
+        known = {lv: n for lv, n in count.items() if lv != UNKNOWN}
+        return max(sorted(known), key=lambda lv: known[lv]) if known else UNKNOWN
+
+    def _learn_levels(
+        self,
+        name: str,
+        kind: str,
+        all_counts: dict[str, int],
+        all_yes: dict[str, int] | None,
+    ) -> tuple[tuple[str, ...], dict[str, str], str, bool]:
+        count = {lv: n for lv, n in all_counts.items() if n > 0}
+        first = self._natural_first(kind, count)
         mapping = {lv: lv for lv in count}
-        rare = [lv for lv, n in count.items() if n < self.min_count and lv != reference]
-        if kind == "category" and rare:
-            pooled_n = sum(count[lv] for lv in rare)
-            target = POOLED if pooled_n >= self.min_count else reference
+        rare = [lv for lv, n in count.items() if n < self.min_count and lv not in (first, UNKNOWN)]
+        if kind == "category":
             for lv in rare:
-                mapping[lv] = target
-        elif rare:  # a rare flag level joins the reference: never a column under k rows
-            for lv in rare:
-                mapping[lv] = reference
-        kept = sorted({mapping[lv] for lv in count} - {reference})
-        return (reference, *kept), mapping
+                mapping[lv] = POOLED
+        kept = sorted({mapping[lv] for lv in count} - {first})
+        levels = (first, *kept)
+        reference, ok = self._choose_reference(name, kind, levels, count, all_yes)
+        return levels, mapping, reference, ok
+
+    def _choose_reference(
+        self,
+        name: str,
+        kind: str,
+        levels: tuple[str, ...],
+        count: dict[str, int],
+        all_yes: dict[str, int] | None,
+    ) -> tuple[str, bool]:
+        k = self.min_count
+
+        def n_of(level: str) -> int:
+            return count.get(level, 0)
+
+        def enough(level: str) -> bool:
+            if level not in count or level in (UNKNOWN, POOLED):
+                return False
+            if all_yes is None:
+                return count[level] >= k
+            yes = all_yes.get(level, 0)
+            return yes >= k and count[level] - yes >= k
+
+        configured = (self.reference or {}).get(name)
+        if configured is not None:
+            if configured not in levels or n_of(configured) == 0:
+                shown = ", ".join(lv for lv in levels if n_of(lv) > 0)
+                raise StudyError(
+                    f"explain.reference.{name}: {configured!r} is not a level of this factor in "
+                    f"the study's cases (levels with cases: {shown})."
+                )
+            return configured, enough(configured)
+        known = [lv for lv in levels if lv not in (UNKNOWN, POOLED) and n_of(lv) > 0]
+        if kind in ("flag", "binary") and enough(levels[0]):
+            return levels[0], True
+        qualifying = [lv for lv in known if enough(lv)]
+        if qualifying:
+            return max(qualifying, key=lambda lv: (n_of(lv), -known.index(lv))), True
+        fallback = max(known, key=lambda lv: (n_of(lv), -known.index(lv))) if known else levels[0]
+        return fallback, False
 
     def _codes(self, X: pd.DataFrame, name: str, kind: str) -> np.ndarray:
         codes, labels = factor_codes(X, name, kind, self.positive_only)
         levels = self.levels_[name]
         index = {lv: i for i, lv in enumerate(levels)}
         mapping = self.mapping_[name]
-        # A level never seen in training goes to the reference (it has no column of its own).
-        lookup = np.array([index.get(mapping.get(lb, levels[0]), 0) for lb in labels])
+        # A level never seen in training (only in a test fold) is scored as the reference: it
+        # has no column of its own. Published estimates come from fits that saw every level.
+        ref = index[self.reference_[name]]
+        lookup = np.array([index.get(mapping.get(lb, ""), ref) for lb in labels])
         out: np.ndarray = lookup[codes]
         return out
 

@@ -3,8 +3,9 @@
 Three ways to split the cohort answer three questions:
 
 ``stratified``
-    k folds with the outcome share kept in every fold: how well does the model rank and
-    calibrate cases like the ones it was trained on?
+    k folds with the outcome share kept in every fold and every set of identical records on one
+    side (a copy of a test case in the training rows would flatter the score): how well does
+    the model rank and calibrate cases like the ones it was trained on?
 ``grouped``
     k folds where all cases of one group (by default the citizenship country) fall on the same
     side: does the model carry over to countries it has not seen? Missing group values form one
@@ -133,7 +134,14 @@ def _check_spec_values(values: Mapping[str, Any], *, key: str) -> None:
         raise ConfigError(f"{key}.n_bins must be an integer of at least 1; got {n_bins!r}.")
 
 
-def make_splits(spec: CVSpec, frame: pd.DataFrame, y: np.ndarray, *, seed: int) -> list[Split]:
+def make_splits(
+    spec: CVSpec,
+    frame: pd.DataFrame,
+    y: np.ndarray,
+    *,
+    seed: int,
+    records: np.ndarray | None = None,
+) -> list[Split]:
     """Positional train/test index pairs for ``frame`` as ``spec`` asks.
 
     Parameters
@@ -146,6 +154,9 @@ def make_splits(spec: CVSpec, frame: pd.DataFrame, y: np.ndarray, *, seed: int) 
         Binary outcome per row of ``frame`` (0/1 or bool).
     seed
         Seed of the shuffles; the same seed gives the same splits.
+    records
+        Identical-record group per row (:func:`~ctdc_risk.data.records.record_groups`):
+        stratified folds keep each group on one side. ``None`` treats every row as distinct.
 
     Returns
     -------
@@ -176,8 +187,17 @@ def make_splits(spec: CVSpec, frame: pd.DataFrame, y: np.ndarray, *, seed: int) 
         splits = _grouped_splits(spec, frame, y_int, seed)
     else:
         _check_class_counts(y_int, spec.n_splits, "stratified")
-        splitter = StratifiedKFold(n_splits=spec.n_splits, shuffle=True, random_state=seed)
-        splits = list(splitter.split(np.zeros((len(y_int), 1)), y_int))
+        if records is not None and len(np.unique(records)) < len(y_int):
+            if len(np.unique(records)) < spec.n_splits:
+                raise StudyError(
+                    f"cv.n_splits: {spec.n_splits} folds need at least {spec.n_splits} distinct "
+                    f"records; found {len(np.unique(records))}. Lower cv.n_splits."
+                )
+            grouped = StratifiedGroupKFold(n_splits=spec.n_splits, shuffle=True, random_state=seed)
+            splits = list(grouped.split(np.zeros((len(y_int), 1)), y_int, records))
+        else:
+            splitter = StratifiedKFold(n_splits=spec.n_splits, shuffle=True, random_state=seed)
+            splits = list(splitter.split(np.zeros((len(y_int), 1)), y_int))
     return [(np.sort(tr).astype(np.intp), np.sort(te).astype(np.intp)) for tr, te in splits]
 
 

@@ -10,7 +10,7 @@ registration context): reports present them as context, not causes.
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -60,7 +60,11 @@ def _catalogue() -> dict[str, Factor]:
             "before_recruitment",
             "structural",
         ),
-        Factor("cross_border", "trafficked across a border", "binary", "recruitment", "structural"),
+        # Cross-border is derived from the country of exploitation, which is known only once the
+        # exploitation has happened: it is exploitation-phase, like the place of exploitation.
+        Factor(
+            "cross_border", "trafficked across a border", "binary", "exploitation", "structural"
+        ),
         Factor("is_abduction", "recruited by abduction", "flag", "recruitment", "individual"),
         Factor(
             "recruiter_family",
@@ -201,6 +205,75 @@ def select_factors(
         if factor.name in frame and frame[factor.name].notna().any():
             chosen.append(factor)
     return tuple(chosen)
+
+
+@dataclass(frozen=True)
+class FactorSelection:
+    """The factors of one study, by role, and the ones left out with the reason.
+
+    Attributes
+    ----------
+    covariates
+        Factors the models use, adjusted for one another and eligible for a label.
+    context
+        Factors of a later case phase than the outcome (exploitation, for a recruitment
+        outcome): described with crude shares beside the results, never adjusted or labelled.
+    dropped
+        ``(factor name, reason)`` for every factor of the feature set left out.
+    """
+
+    covariates: tuple[Factor, ...]
+    context: tuple[Factor, ...]
+    dropped: tuple[tuple[str, str], ...]
+
+
+NOT_RECORDED = "not recorded in this data"
+CONSTANT = "the same for every case (constant): it cannot go with any difference"
+
+
+def select_study_factors(
+    spec: FeatureSetSpec,
+    *,
+    leakage_reason: Callable[[str], str | None],
+    covariate_phases: Iterable[str],
+    frame: pd.DataFrame,
+) -> FactorSelection:
+    """Split the feature set's factors into covariates, context and dropped (with reasons).
+
+    Parameters
+    ----------
+    spec
+        The feature set.
+    leakage_reason
+        Column name -> why it would leak the outcome, or None (``TargetSpec.leakage_reason``).
+    covariate_phases
+        Case phases whose factors may be covariates (``TargetSpec.covariate_phases``); factors
+        of other phases become context.
+    frame
+        The study's cases (after cohort and target rules).
+    """
+    phases = tuple(covariate_phases)
+    covariates: list[Factor] = []
+    context: list[Factor] = []
+    dropped: list[tuple[str, str]] = []
+    for factor in FACTORS.values():
+        wanted = (factor.phase in spec.phases and factor.domv in spec.domv) or matches(
+            factor.name, spec.include
+        )
+        if not wanted or matches(factor.name, spec.exclude):
+            continue
+        reasons = [r for c in (factor.name, *source_columns(factor)) if (r := leakage_reason(c))]
+        if reasons:
+            dropped.append((factor.name, f"would leak the outcome: {reasons[0]}"))
+        elif factor.name not in frame or not frame[factor.name].notna().any():
+            dropped.append((factor.name, NOT_RECORDED))
+        elif frame[factor.name].nunique(dropna=False) <= 1:
+            dropped.append((factor.name, CONSTANT))
+        elif factor.phase in phases:
+            covariates.append(factor)
+        else:
+            context.append(factor)
+    return FactorSelection(tuple(covariates), tuple(context), tuple(dropped))
 
 
 def source_columns(factor: Factor) -> tuple[str, ...]:

@@ -203,6 +203,7 @@ def build_model(
     k: int,
     positive_only: bool,
     seed: int,
+    reference: Mapping[str, str] | None = None,
 ) -> Pipeline:
     """The model's Pipeline: factor encoder then the (weighted) classifier."""
     factor_kinds = tuple((f.name, f.kind) for f in factors)
@@ -217,7 +218,9 @@ def build_model(
         elif p["penalty"] == "elasticnet":
             kwargs["l1_ratio"] = float(p["l1_ratio"])
         model = LogisticRegression(random_state=seed, **kwargs)
-        encoder = FactorEncoder(factor_kinds, min_count=k, positive_only=positive_only)
+        encoder = FactorEncoder(
+            factor_kinds, min_count=k, positive_only=positive_only, reference=reference
+        )
         classifier = WeightedClassifier(model, p["class_weight"])
         return Pipeline([("encode", encoder), ("model", classifier)])
     import lightgbm as lgb
@@ -235,7 +238,11 @@ def build_model(
     # Flag codes are ordered no < unknown < yes (reference first, then sorted levels), so a
     # monotone constraint on a yes/no factor treats its codes as numbers, not categories.
     encoder = FactorEncoder(
-        factor_kinds, min_count=k, positive_only=positive_only, output="ordinal"
+        factor_kinds,
+        min_count=k,
+        positive_only=positive_only,
+        output="ordinal",
+        reference=reference,
     )
     names = [name for name, _ in factor_kinds]
     booster = lgb.LGBMClassifier(

@@ -49,3 +49,51 @@ def ratio_of_proportions(
     se = math.sqrt(1 / x1 - 1 / n1 + 1 / x2 - 1 / n2)
     log_r = math.log(ratio)
     return ratio, (math.exp(log_r - z * se), math.exp(log_r + z * se))
+
+
+def two_sided_p(z: float) -> float:
+    """Two-sided p-value of a standard normal statistic.
+
+    Examples
+    --------
+    >>> round(two_sided_p(1.959963984540054), 6)
+    0.05
+    """
+    return math.erfc(abs(z) / math.sqrt(2.0))
+
+
+def holm_adjust(p_values: list[float]) -> list[float]:
+    """Holm's step-down adjusted p-values (family-wise error control), in input order.
+
+    Examples
+    --------
+    >>> [round(q, 3) for q in holm_adjust([0.01, 0.04, 0.03])]
+    [0.03, 0.06, 0.06]
+    """
+    m = len(p_values)
+    order = sorted(range(m), key=lambda i: p_values[i])
+    out = [0.0] * m
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p_values[i]))
+        out[i] = running
+    return out
+
+
+def bh_adjust(p_values: list[float]) -> list[float]:
+    """Benjamini-Hochberg adjusted p-values (false discovery rate control), in input order.
+
+    Examples
+    --------
+    >>> [round(q, 3) for q in bh_adjust([0.01, 0.04, 0.03])]
+    [0.03, 0.04, 0.04]
+    """
+    m = len(p_values)
+    order = sorted(range(m), key=lambda i: p_values[i], reverse=True)
+    out = [0.0] * m
+    running = 1.0
+    for position, i in enumerate(order):
+        rank = m - position
+        running = min(running, p_values[i] * m / rank)
+        out[i] = min(1.0, running)
+    return out

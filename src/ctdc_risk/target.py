@@ -1,9 +1,14 @@
 """Targets: the outcome a study explains, who it is defined for, and what would leak it.
 
 A target names its outcome flag, the rules that make the outcome *known* (e.g. the recruiter's
-relation is recorded), and the columns that would leak it into the features (e.g. every
-recruiter-relation field for family recruitment). Leakage patterns are globs over canonical
-column names; the outcome and eligibility columns are always added to them.
+relation is recorded), its case phase, and the columns that would leak it into the features,
+each with the written reason it is left out (e.g. every recruiter-relation field for family
+recruitment). Leakage patterns are globs over canonical column names; the outcome and
+eligibility columns are always added to them.
+
+The phase decides the role of every other factor: for a recruitment outcome, what was recorded
+about the exploitation that followed is a consequence as much as a context, so it is described
+beside the results and never adjusted for or labelled (see :func:`covariate_phases`).
 """
 
 from __future__ import annotations
@@ -18,7 +23,10 @@ import pandas as pd
 from ctdc_risk.cohort import CohortRule, apply_rules, parse_rules
 from ctdc_risk.data.schema import CANONICAL_NAMES, COLUMN_BY_NAME
 from ctdc_risk.errors import ConfigError, StudyError, reject_unknown_keys
-from ctdc_risk.features import matches
+from ctdc_risk.features import FACTORS, PHASES, matches
+
+OUTCOME_LEAKS = "the outcome itself"
+ELIGIBILITY_LEAKS = "decides whether the outcome is known"
 
 
 @dataclass(frozen=True)
@@ -38,6 +46,11 @@ class TargetSpec:
         Rules that make the outcome known; rows failing them are not part of the study.
     leakage
         Glob patterns of canonical columns that would leak the outcome.
+    leakage_reasons
+        One written reason per pattern of ``leakage`` (same order).
+    phase
+        The outcome's case phase (``recruitment`` or ``exploitation``; by default the phase of
+        the outcome's factor in the catalogue).
     """
 
     name: str
@@ -46,10 +59,14 @@ class TargetSpec:
     outcome_words: str
     eligible: tuple[CohortRule, ...]
     leakage: tuple[str, ...]
+    leakage_reasons: tuple[str, ...] = ()
+    phase: str = "exploitation"
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], *, key: str = "target") -> TargetSpec:
-        allowed = {"name", "description", "outcome", "outcome_words", "eligible", "leakage"}
+        allowed = {
+            "name", "description", "outcome", "outcome_words", "eligible", "leakage", "phase",
+        }  # fmt: skip
         reject_unknown_keys(data, allowed, key)
         for required in ("name", "outcome"):
             if required not in data:
@@ -57,10 +74,27 @@ class TargetSpec:
         outcome = str(data["outcome"])
         if outcome not in COLUMN_BY_NAME or COLUMN_BY_NAME[outcome].kind not in ("flag", "bool"):
             raise ConfigError(f"{key}.outcome: {outcome!r} is not a yes/no canonical column.")
-        leakage = tuple(str(p) for p in data.get("leakage") or ())
-        for pattern in leakage:
+        raw = data.get("leakage") or {}
+        if not isinstance(raw, Mapping):
+            raise ConfigError(
+                f"{key}.leakage must map each column pattern to the reason it is left out "
+                f"(e.g. {{'recruiter_*': 'the recruiter fields give the answer away'}}); got "
+                f"{type(raw).__name__}."
+            )
+        leakage = tuple(str(p) for p in raw)
+        reasons = tuple(str(r or "").strip() for r in raw.values())
+        for pattern, reason in zip(leakage, reasons, strict=True):
             if not any(matches(c, [pattern]) for c in CANONICAL_NAMES):
                 raise ConfigError(f"{key}.leakage: {pattern!r} matches no canonical column.")
+            if not reason:
+                raise ConfigError(f"{key}.leakage.{pattern}: give the reason it is left out.")
+        default_phase = FACTORS[outcome].phase if outcome in FACTORS else "exploitation"
+        phase = str(data.get("phase") or default_phase)
+        if phase not in PHASES[1:]:
+            raise ConfigError(
+                f"{key}.phase must be recruitment or exploitation (the outcome's case phase); "
+                f"got {phase!r}."
+            )
         return cls(
             name=str(data["name"]),
             description=str(data.get("description", "")),
@@ -68,6 +102,8 @@ class TargetSpec:
             outcome_words=str(data.get("outcome_words", outcome)),
             eligible=parse_rules(data.get("eligible") or [], key=f"{key}.eligible"),
             leakage=leakage,
+            leakage_reasons=reasons,
+            phase=phase,
         )
 
     @property
@@ -75,6 +111,26 @@ class TargetSpec:
         """Declared leakage plus the outcome and every eligibility column."""
         eligibility = tuple(c for rule in self.eligible for c in rule.columns)
         return (*self.leakage, self.outcome, *eligibility)
+
+    def leakage_reason(self, column: str) -> str | None:
+        """Why ``column`` is left out of the features, or None when it is not."""
+        if column == self.outcome:
+            return OUTCOME_LEAKS
+        for pattern, reason in zip(self.leakage, self.leakage_reasons, strict=False):
+            if matches(column, [pattern]):
+                return reason
+        if any(column in rule.columns for rule in self.eligible):
+            return ELIGIBILITY_LEAKS
+        return None
+
+    @property
+    def covariate_phases(self) -> tuple[str, ...]:
+        """Case phases whose factors may be adjusted for and labelled for this outcome.
+
+        Only what exists before or at the outcome's phase: for a recruitment outcome, before
+        recruitment and recruitment; for an exploitation outcome, every phase.
+        """
+        return PHASES[: PHASES.index(self.phase) + 1]
 
 
 @dataclass(frozen=True)

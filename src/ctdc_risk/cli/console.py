@@ -83,6 +83,10 @@ def print_study_summary(result: StudyResult, *, tracking: tuple[str, str] | None
             f"± {m[f'cv/{name}/roc_auc_std']:.3f}"
         )
     console.print(f"  baseline  ROC AUC {m['baseline/roc_auc_mean']:.3f} (prevalence only)")
+    for kind, words in (("country", "grouped by country"), ("temporal", "on later years")):
+        auc = m.get(f"transport/{kind}/roc_auc")
+        if auc is not None:
+            console.print(f"  {result.primary_model} {words}: ROC AUC {auc:.3f}")
     console.print()
     console.print(
         f"[bold]Factors[/bold] (SHAP from {result.primary_model}; "
@@ -90,11 +94,11 @@ def print_study_summary(result: StudyResult, *, tracking: tuple[str, str] | None
     )
     shown = 0
     for row in result.table.rows:
-        if row["label"] in ("risk", "protective") and shown < 8:
-            odds = row["adjusted_or"]
+        if row.label in ("risk", "protective") and shown < 8:
             console.print(
-                f"  {row['label']:<10} {row['factor_label']}: {row['level']}"
-                f" (adjusted OR {odds:.2f} vs {row['reference_level']})"
+                f"  {row.label:<10} {row.factor_label}: {row.level}"
+                f" (adjusted OR {row.adjusted_or:.2f} vs {row.reference_level},"
+                f" q {row.q_value:.2g})"
             )
             shown += 1
     if shown == 0:

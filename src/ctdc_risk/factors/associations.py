@@ -6,20 +6,21 @@ Two lenses per one-hot level of the :class:`~ctdc_risk.encoding.FactorEncoder` d
   ratio (a prevalence ratio) with a Katz log interval; descriptive and unadjusted;
 - **adjusted**: the odds ratio from one multivariable logistic regression over every
   non-reference level, so each level is compared with its own factor's reference level while the
-  other factors are held fixed; 95 % Wald intervals, optionally cluster-robust by a grouping such
-  as country of citizenship.
+  other factors are held fixed.
 
-CTDC data are sparse and lumpy, so the design is screened before fitting: empty levels, levels
-whose rows all share one outcome (separation) and levels exactly collinear with earlier ones are
-left out and reported as not estimable, and a fit that still breaks marks the affected levels
-instead of raising. statsmodels is imported inside the fitting function (it takes seconds).
+The adjusted model is Firth's bias-reduced logistic regression (:mod:`.firth`), so a level whose
+cases all share one outcome (separation) keeps a finite estimate and stays in the model: no
+level is dropped into its factor's reference. It is fitted on distinct rows with frequency
+weights, and when ``groups`` says which rows are copies of one record, the interval uses the
+larger of the model-based and the cluster-robust standard error (copies are one piece of
+evidence). Only levels with no rows, and levels exactly collinear with others (their effect
+cannot be told apart; the levels they alias are marked too), are left out and said so.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -31,28 +32,22 @@ from scipy.linalg import solve_triangular
 
 from ctdc_risk.encoding import EncodedColumn
 from ctdc_risk.errors import StudyError
-from ctdc_risk.stats import Z95, ratio_of_proportions
+from ctdc_risk.factors.firth import firth_logit
+from ctdc_risk.stats import Z95, ratio_of_proportions, two_sided_p
 
 log = logging.getLogger(__name__)
 
 NOTE_REFERENCE = "reference level"
-NOTE_EMPTY = "not estimable (no rows)"
-NOTE_SEPARATION = "not estimable (separation)"
-NOTE_COLLINEAR = "not estimable (collinear)"
-NOTE_QUASI_SEPARATION = "not estimable (quasi-separation)"
-NOTE_NO_SE = "not estimable (no finite standard error)"
-NOTE_NOT_CONVERGED = "not estimable (fit did not converge)"
+NOTE_EMPTY = "not estimable: no cases"
+NOTE_SEPARATION = "every case has one outcome: Firth's penalised estimate"
+NOTE_COLLINEAR = "not estimable: collinear with other levels"
+NOTE_ALIASED = "aliased: a collinear level was left out beside it"
+NOTE_NO_SE = "not estimable: no finite standard error"
+NOTE_NOT_CONVERGED = "not estimable: the fit did not converge"
 
-MAXITER = 100
-# After screening, a genuine log odds ratio rests on at least one row of each outcome, which
-# bounds it near log(n) (about 12 for 200,000 rows) and its standard error near a few units.
-# Coefficients or standard errors far beyond that are the signature of (quasi-)separation.
-MAX_ABS_LOG_OR = 20.0
-MAX_SE = 50.0
 # A level is collinear when its squared distance from the span of the intercept and the earlier
 # kept levels is below this fraction of its own squared norm (its row count).
 COLLINEAR_TOL = 1e-9
-MAX_ROUNDS = 5
 
 
 @dataclass(frozen=True)
@@ -176,14 +171,13 @@ def adjusted_odds_ratios(
     groups: np.ndarray | None = None,
     cluster_robust: bool = False,
 ) -> tuple[AdjustedOddsRatio, ...]:
-    """Adjusted odds ratios from one multivariable logistic regression.
+    """Adjusted odds ratios from one multivariable Firth logistic regression.
 
     The model has an intercept and every non-reference column of ``X``; each odds ratio compares
-    a level with its factor's reference level, holding the other factors fixed. Levels that
-    cannot be estimated (no rows, one outcome class, exactly collinear with earlier levels,
-    (quasi-)separation found while fitting) come back with ``odds_ratio=None`` and a note; the
-    other levels are estimated without them. Nothing is raised for a difficult fit, and no
-    statsmodels warning escapes.
+    a level with its factor's reference level, holding the other factors fixed. Levels with no
+    rows or exactly collinear with earlier levels come back with ``odds_ratio=None`` and a note;
+    a level whose rows share one outcome is estimated (Firth) and noted. Nothing is raised for
+    a difficult fit.
 
     Parameters
     ----------
@@ -194,10 +188,10 @@ def adjusted_odds_ratios(
     y
         ``(n_rows,)`` binary outcome (0/1 or bool).
     groups
-        ``(n_rows,)`` cluster label per row (e.g. country of citizenship); used only when
+        ``(n_rows,)`` cluster label per row (e.g. the identical-record group); used only when
         ``cluster_robust`` is true. Missing labels form one cluster of their own.
     cluster_robust
-        Use a cluster-robust (sandwich) covariance by ``groups`` for the intervals.
+        Use the larger of the model-based and the cluster-robust (sandwich) standard error.
 
     Returns
     -------
@@ -224,23 +218,26 @@ def adjusted_odds_ratios(
     >>> ref, level = adjusted_odds_ratios(X, cols, y)
     >>> ref.odds_ratio, ref.note
     (1.0, 'reference level')
-    >>> round(level.odds_ratio, 6)  # (6 * 8) / (4 * 2)
-    6.0
+    >>> round(level.odds_ratio, 3)  # Firth: (6.5 * 8.5) / (4.5 * 2.5), not the raw 6.0
+    4.911
     """
     matrix, yv = _check_inputs(X, columns, y)
     cluster_codes = _cluster_codes(groups, matrix.shape[0]) if cluster_robust else None
     notes: dict[int, str] = {}
     candidates = _screen_levels(matrix, columns, yv, notes)
-    active = _drop_collinear(matrix, candidates, notes)
-    estimates = _fit_rounds(matrix, yv, active, cluster_codes, notes)
+    active = _drop_collinear(matrix, candidates, columns, notes)
+    estimates = _fit_firth(matrix, yv, active, cluster_codes, notes)
     out = []
     for j, col in enumerate(columns):
         if col.is_reference:
             out.append(AdjustedOddsRatio(col.factor, col.level, 1.0, None, None, NOTE_REFERENCE))
         elif j in estimates:
             odds_ratio, ci95, p_value = estimates[j]
-            note = notes.get(j, "")
-            out.append(AdjustedOddsRatio(col.factor, col.level, odds_ratio, ci95, p_value, note))
+            out.append(
+                AdjustedOddsRatio(
+                    col.factor, col.level, odds_ratio, ci95, p_value, notes.get(j, "")
+                )
+            )
         else:
             note = notes.get(j, NOTE_NOT_CONVERGED)
             out.append(AdjustedOddsRatio(col.factor, col.level, None, None, None, note))
@@ -288,7 +285,7 @@ def _cluster_codes(groups: np.ndarray | None, n_rows: int) -> np.ndarray:
 def _screen_levels(
     x: sp.csr_matrix, columns: Sequence[EncodedColumn], y: np.ndarray, notes: dict[int, str]
 ) -> list[int]:
-    """Non-reference columns with rows of both outcomes; the others get a note."""
+    """Non-reference columns with rows; a level whose rows share one outcome is noted."""
     n_with = np.asarray(x.sum(axis=0)).ravel()
     x_with = np.asarray(x.T @ y).ravel()
     kept = []
@@ -297,16 +294,24 @@ def _screen_levels(
             continue
         if n_with[j] == 0:
             notes[j] = NOTE_EMPTY
-        elif x_with[j] == 0 or x_with[j] == n_with[j]:
-            # Every row with this level has the same outcome: the MLE is infinite.
-            notes[j] = NOTE_SEPARATION
         else:
+            if x_with[j] == 0 or x_with[j] == n_with[j]:
+                # Maximum likelihood would be infinite; Firth's estimate is finite.
+                notes[j] = NOTE_SEPARATION
             kept.append(j)
     return kept
 
 
-def _drop_collinear(x: sp.csr_matrix, candidates: list[int], notes: dict[int, str]) -> list[int]:
+def _drop_collinear(
+    x: sp.csr_matrix,
+    candidates: list[int],
+    columns: Sequence[EncodedColumn],
+    notes: dict[int, str],
+) -> list[int]:
     """Keep each candidate that is not in the span of the intercept and earlier kept columns.
+
+    A dropped level's effect cannot be told apart from the kept levels it is a combination
+    of; those levels are marked aliased (their estimate carries the dropped one's too).
 
     Works on the Gram matrix of ``[1, x]`` (exact integer counts, built sparse), with an
     incremental Cholesky factor: the squared residual of column ``j`` after projecting on the
@@ -327,7 +332,11 @@ def _drop_collinear(x: sp.csr_matrix, candidates: list[int], notes: dict[int, st
         row = solve_triangular(chol, g, lower=True)
         residual = gram[pos, pos] - float(row @ row)
         if residual <= COLLINEAR_TOL * gram[pos, pos]:
-            notes[j] = NOTE_COLLINEAR
+            notes[j] = (
+                f"{NOTE_COLLINEAR} ({_alias_names(chol, row, kept_pos, candidates, columns)})"
+            )
+            for partner in _aliases(chol, row, kept_pos, candidates):
+                notes.setdefault(partner, NOTE_ALIASED)
             continue
         k = len(kept_pos)
         grown = np.zeros((k + 1, k + 1))
@@ -339,124 +348,161 @@ def _drop_collinear(x: sp.csr_matrix, candidates: list[int], notes: dict[int, st
     return [candidates[p - 1] for p in kept_pos[1:]]
 
 
-@dataclass(frozen=True)
-class _Fit:
-    params: np.ndarray
-    bse: np.ndarray
-    model_bse: np.ndarray
-    pvalues: np.ndarray
-    converged: bool
-    warnings: tuple[str, ...]
+def _aliases(
+    chol: np.ndarray, row: np.ndarray, kept_pos: list[int], candidates: list[int]
+) -> list[int]:
+    """Kept candidate columns with a non-zero weight in the combination giving a collinear one."""
+    weights = solve_triangular(chol.T, row, lower=False)
+    return [
+        candidates[pos - 1]
+        for pos, w in zip(kept_pos, weights.tolist(), strict=True)
+        if pos > 0 and abs(w) > 1e-6
+    ]
 
 
-def _dense_design(x: sp.csr_matrix, active: list[int]) -> np.ndarray:
-    """Intercept plus the active columns as a dense float64 array (filled column by column)."""
-    design = np.zeros((x.shape[0], len(active) + 1))
-    design[:, 0] = 1.0
-    csc = x[:, active].tocsc()
-    for k in range(len(active)):
-        start, stop = csc.indptr[k], csc.indptr[k + 1]
-        design[csc.indices[start:stop], k + 1] = csc.data[start:stop]
-    return design
+def _alias_names(
+    chol: np.ndarray,
+    row: np.ndarray,
+    kept_pos: list[int],
+    candidates: list[int],
+    columns: Sequence[EncodedColumn],
+) -> str:
+    partners = _aliases(chol, row, kept_pos, candidates)
+    names = [f"{columns[j].factor}={columns[j].level}" for j in partners]
+    return "same cases as " + (", ".join(names) if names else "the intercept")
 
 
-def _fit_logit(
-    design: np.ndarray, y: np.ndarray, method: str, cluster_codes: np.ndarray | None
-) -> _Fit | None:
-    """One statsmodels Logit fit; ``None`` when it raises. Warnings are recorded, not shown."""
-    from statsmodels.discrete.discrete_model import Logit
-    from statsmodels.tools.sm_exceptions import PerfectSeparationError
+def distinct_rows(
+    x: sp.csr_matrix, y: np.ndarray, groups: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, int]:
+    """Distinct (row, outcome) patterns of an indicator matrix, with weights.
 
-    kwargs: dict[str, Any] = {"method": method, "maxiter": MAXITER, "disp": 0}
-    if cluster_codes is not None:
-        kwargs.update(cov_type="cluster", cov_kwds={"groups": cluster_codes})
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            # The rank is checked before fitting; statsmodels' own QR check would repeat it.
-            result = Logit(y, design, check_rank=False).fit(**kwargs)
-            params = np.asarray(result.params, dtype=np.float64)
-            bse = np.asarray(result.bse, dtype=np.float64)
-            pvalues = np.asarray(result.pvalues, dtype=np.float64)
-            cov = result.normalized_cov_params
-            model_bse = (
-                np.full_like(params, np.nan)
-                if cov is None
-                else np.sqrt(np.abs(np.diag(np.asarray(cov, dtype=np.float64))))
-            )
-            converged = bool(result.mle_retvals.get("converged", False))
-        except (np.linalg.LinAlgError, PerfectSeparationError, ValueError, ArithmeticError) as e:
-            log.info("logistic fit (%s) failed: %s: %s", method, type(e).__name__, e)
-            return None
-    names = tuple(sorted({w.category.__name__ for w in caught}))
-    for w in caught:
-        log.debug("statsmodels (%s): %s: %s", method, w.category.__name__, w.message)
-    return _Fit(params, bse, model_bse, pvalues, converged, names)
+    Returns the pattern index of each row, a representative row per pattern, the number of rows
+    per pattern, the sum of squared cluster sizes per pattern (when ``groups`` is given; the
+    cluster-robust covariance needs it) and the number of clusters.
+    """
+    csr = x.tocsr()
+    csr.sort_indices()
+    nnz = np.diff(csr.indptr)
+    if len(nnz) and (nnz == nnz[0]).all():
+        keys = csr.indices.reshape(len(nnz), int(nnz[0])).astype(np.int64)
+    else:
+        keys = csr.toarray().astype(np.int64)
+    keys = np.column_stack([keys, y.astype(np.int64)])
+    _, first, inverse, counts = np.unique(
+        keys, axis=0, return_index=True, return_inverse=True, return_counts=True
+    )
+    inverse = inverse.ravel()
+    if groups is None:
+        return inverse, first, counts, None, 0
+    pairs, sizes = np.unique(np.column_stack([inverse, groups]), axis=0, return_counts=True)
+    squared = np.bincount(pairs[:, 0], weights=sizes.astype(np.float64) ** 2, minlength=len(first))
+    return inverse, first, counts, squared, len(np.unique(groups))
 
 
-def _fit_with_fallback(
-    design: np.ndarray, y: np.ndarray, cluster_codes: np.ndarray | None
-) -> _Fit | None:
-    """Newton, then BFGS if Newton raised, did not converge or gave non-finite estimates."""
-    newton = _fit_logit(design, y, "newton", cluster_codes)
-    if newton is not None and newton.converged and np.isfinite(newton.params).all():
-        return newton
-    bfgs = _fit_logit(design, y, "bfgs", cluster_codes)
-    if bfgs is not None and bfgs.converged and np.isfinite(bfgs.params).all():
-        return bfgs
-    # Neither converged: keep one with estimates so the diverging levels can be identified.
-    for fit in (newton, bfgs):
-        if fit is not None and np.isfinite(fit.params).any():
-            return fit
-    return None
-
-
-def _fit_rounds(
+def _fit_firth(
     x: sp.csr_matrix,
     y: np.ndarray,
     active: list[int],
     cluster_codes: np.ndarray | None,
     notes: dict[int, str],
 ) -> dict[int, tuple[float, tuple[float, float], float]]:
-    """Fit, drop levels that diverge (quasi-separation), refit; odds ratios of the rest."""
-    for _ in range(MAX_ROUNDS):
-        if not active:
-            return {}
-        fit = _fit_with_fallback(_dense_design(x, active), y, cluster_codes)
-        if fit is None:
-            break
-        coef, model_se = fit.params[1:], fit.model_bse[1:]
-        diverging = (
-            ~np.isfinite(coef)
-            | (np.abs(coef) > MAX_ABS_LOG_OR)
-            | (np.isfinite(model_se) & (model_se > MAX_SE))
-        )
-        if diverging.any():
-            # Separation by a combination of levels: drop those levels and refit the others.
-            for j in np.asarray(active)[diverging].tolist():
-                notes[j] = NOTE_QUASI_SEPARATION
-            active = [j for j, bad in zip(active, diverging.tolist(), strict=True) if not bad]
-            continue
-        if not fit.converged:
-            break
-        return _odds_ratios(fit, active, notes)
-    for j in active:
-        notes[j] = NOTE_NOT_CONVERGED
-    return {}
-
-
-def _odds_ratios(
-    fit: _Fit, active: list[int], notes: dict[int, str]
-) -> dict[int, tuple[float, tuple[float, float], float]]:
-    """exp(coef) with its Wald interval per active column; a fit warning becomes a note."""
-    warning_note = f"fit warning: {', '.join(fit.warnings)}" if fit.warnings else ""
+    """Odds ratio, Wald interval and p-value per active column from one Firth fit."""
+    if not active:
+        return {}
+    _, first, counts, squared, n_clusters = distinct_rows(x, y, cluster_codes)
+    design = np.ones((len(first), len(active) + 1))
+    design[:, 1:] = x[first][:, active].toarray()
+    try:
+        fit = firth_logit(design, y[first], counts, cluster_weights=squared, n_clusters=n_clusters)
+    except np.linalg.LinAlgError as exc:
+        log.info("Firth logistic fit failed: %s", exc)
+        return {}
+    if not fit.converged or not np.isfinite(fit.params).all():
+        log.info("Firth logistic fit did not converge in %d iterations", fit.n_iter)
+        return {}
+    se = fit.standard_errors()
     out = {}
     for k, j in enumerate(active, start=1):
-        b, se, p = float(fit.params[k]), float(fit.bse[k]), float(fit.pvalues[k])
-        if not (math.isfinite(se) and se > 0 and math.isfinite(p)):
+        b, s = float(fit.params[k]), float(se[k])
+        if not (math.isfinite(s) and s > 0):
             notes[j] = NOTE_NO_SE
             continue
-        out[j] = (math.exp(b), (math.exp(b - Z95 * se), math.exp(b + Z95 * se)), p)
-        if warning_note:
-            notes[j] = warning_note
+        out[j] = (math.exp(b), (math.exp(b - Z95 * s), math.exp(b + Z95 * s)), two_sided_p(b / s))
+    return out
+
+
+OVERLAP_FLOOR = 0.05
+NOT_KNOWN = frozenset({"unknown", "other (fewer than k cases)", "not recorded"})
+
+
+def overlap_notes(
+    codes: np.ndarray,
+    levels: dict[str, tuple[str, ...]],
+    reference: dict[str, str],
+    labels: dict[str, str],
+    *,
+    k: int,
+) -> dict[tuple[str, str], str]:
+    """Contrasts with almost no common ground between a level and its reference.
+
+    An adjusted odds ratio holds the other factors fixed; when the cases with a level and the
+    cases with its reference share (almost) no known value of another factor (every citizen of
+    one region crossed a border, every citizen of the other did not), the comparison "at the
+    same value" has no cases behind it and the estimate is an extrapolation. For each level and
+    each other factor, the overlap is the sum over that factor's known values of the smaller of
+    the two shares; below :data:`OVERLAP_FLOOR` the contrast is noted (and never labelled).
+
+    Parameters
+    ----------
+    codes
+        ``(n_rows, n_factors)`` level index per row, factors in ``levels`` order.
+    levels
+        Factor -> its levels in code order.
+    reference
+        Factor -> its reference level.
+    labels
+        Factor -> its name in words (for the note).
+    k
+        A side with fewer than ``k`` known values is not judged.
+
+    Examples
+    --------
+    >>> codes = np.array([[0, 0]] * 20 + [[1, 1]] * 20)
+    >>> levels = {"region": ("north", "south"), "border": ("no", "yes")}
+    >>> notes = overlap_notes(codes, levels, {"region": "north", "border": "no"},
+    ...                       {"region": "region", "border": "crossed a border"}, k=5)
+    >>> notes[("region", "south")]
+    'no common ground with the reference level in crossed a border (overlap 0%)'
+    """
+    factors = list(levels)
+    out: dict[tuple[str, str], str] = {}
+    for a, fa in enumerate(factors):
+        ref = levels[fa].index(reference[fa]) if reference.get(fa) in levels[fa] else -1
+        if ref < 0:
+            continue
+        for j, level in enumerate(levels[fa]):
+            if j == ref or level in NOT_KNOWN:
+                continue
+            rows_l, rows_r = codes[:, a] == j, codes[:, a] == ref
+            worst: tuple[float, str] | None = None
+            for b, fb in enumerate(factors):
+                if b == a:
+                    continue
+                known = [i for i, lv in enumerate(levels[fb]) if lv not in NOT_KNOWN]
+                if len(known) < 2:
+                    continue
+                n_b = len(levels[fb])
+                cl = np.bincount(codes[rows_l, b], minlength=n_b)[known]
+                cr = np.bincount(codes[rows_r, b], minlength=n_b)[known]
+                if cl.sum() < k or cr.sum() < k:
+                    continue
+                overlap = float(np.minimum(cl / cl.sum(), cr / cr.sum()).sum())
+                if overlap < OVERLAP_FLOOR and (worst is None or overlap < worst[0]):
+                    worst = (overlap, labels.get(fb, fb))
+            if worst is not None:
+                out[(fa, level)] = (
+                    f"no common ground with the reference level in {worst[1]} "
+                    f"(overlap {worst[0]:.0%})"
+                )
     return out

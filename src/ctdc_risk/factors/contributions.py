@@ -112,14 +112,24 @@ class ShapSummary:
     importance: dict[str, float]
     """mean |SHAP| per factor (log-odds)"""
     direction: dict[tuple[str, str], float | None]
-    """mean SHAP where the level is present minus where it is absent; None under k rows"""
+    """mean SHAP where the level is present minus where its factor's reference level is (the
+    contrast the odds ratio makes); None when either side has fewer than k rows"""
     n_with: dict[tuple[str, str], int]
 
 
 def summarise_contributions(
-    contrib: Contributions, *, k: int, rows: np.ndarray | None = None
+    contrib: Contributions,
+    *,
+    k: int,
+    rows: np.ndarray | None = None,
+    reference: dict[str, str] | None = None,
 ) -> ShapSummary:
-    """Importance and direction per factor level, over all rows or the rows in ``rows``."""
+    """Importance and direction per factor level, over all rows or the rows in ``rows``.
+
+    The direction of a level compares its rows with the rows of its factor's ``reference``
+    level (the same contrast as the adjusted odds ratio); without ``reference``, with the
+    factor's first level.
+    """
     values = contrib.values if rows is None else contrib.values[rows]
     codes = contrib.codes if rows is None else contrib.codes[rows]
     n = len(values)
@@ -132,12 +142,14 @@ def summarise_contributions(
         col = values[:, i]
         counts = np.bincount(codes[:, i], minlength=len(contrib.levels[factor]))
         sums = np.bincount(codes[:, i], weights=col, minlength=len(contrib.levels[factor]))
-        total = float(col.sum())
-        for j, level in enumerate(contrib.levels[factor]):
+        levels = contrib.levels[factor]
+        ref_level = (reference or {}).get(factor, levels[0])
+        r = levels.index(ref_level) if ref_level in levels else 0
+        for j, level in enumerate(levels):
             m = int(counts[j])
             n_with[(factor, level)] = m
-            if m < k or n - m < k:
+            if j == r or m < k or counts[r] < k:
                 direction[(factor, level)] = None
                 continue
-            direction[(factor, level)] = float(sums[j] / m - (total - sums[j]) / (n - m))
+            direction[(factor, level)] = float(sums[j] / m - sums[r] / counts[r])
     return ShapSummary(n, importance, direction, n_with)

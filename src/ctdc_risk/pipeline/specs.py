@@ -17,7 +17,8 @@ from ctdc_risk.data.synthetic import MAX_ROWS, MIN_ROWS
 from ctdc_risk.errors import ConfigError, reject_unknown_keys
 from ctdc_risk.evaluate import CVSpec
 from ctdc_risk.factors.stability import StabilitySpec
-from ctdc_risk.features import FeatureSetSpec
+from ctdc_risk.factors.table import MULTIPLICITY
+from ctdc_risk.features import FACTORS, FeatureSetSpec
 from ctdc_risk.models import MODEL_NAMES, ModelSpec
 from ctdc_risk.privacy import PrivacySpec
 from ctdc_risk.target import TargetSpec
@@ -60,10 +61,12 @@ class DataSpec:
 
 @dataclass(frozen=True)
 class ExplainSpec:
-    """Settings of the factor lenses."""
+    """Settings of the factor lenses and of the labelling rule."""
 
-    cluster_robust: bool = False
     subgroups: tuple[str, ...] = SUBGROUPS
+    alpha: float = 0.05
+    multiplicity: str = "holm"
+    reference: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for name in self.subgroups:
@@ -71,6 +74,22 @@ class ExplainSpec:
                 raise ConfigError(
                     f"explain.subgroups: {name!r} is not one of {', '.join(SUBGROUPS)}."
                 )
+        if isinstance(self.alpha, bool) or not 0 < float(self.alpha) < 0.5:
+            raise ConfigError(f"explain.alpha must be within 0..0.5; got {self.alpha!r}.")
+        if self.multiplicity not in MULTIPLICITY:
+            raise ConfigError(
+                f"explain.multiplicity must be one of {', '.join(MULTIPLICITY)} (Holm's "
+                f"family-wise or Benjamini-Hochberg's false-discovery control); got "
+                f"{self.multiplicity!r}."
+            )
+        for factor, level in self.reference.items():
+            if factor not in FACTORS:
+                raise ConfigError(
+                    f"explain.reference: {factor!r} is not a factor; factors are "
+                    f"{', '.join(FACTORS)}."
+                )
+            if not isinstance(level, str):
+                raise ConfigError(f"explain.reference.{factor} must be a level name (text).")
 
 
 @dataclass(frozen=True)
@@ -115,7 +134,11 @@ def _type_ok(value: Any, expected: str) -> bool:
     if isinstance(value, bool):
         return "bool" in expected
     if isinstance(value, int):
-        return "int" in expected
+        return "int" in expected or "float" in expected
+    if isinstance(value, float):
+        return "float" in expected
+    if isinstance(value, Mapping):
+        return "dict" in expected
     if isinstance(value, str):
         return "str" in expected
     if isinstance(value, list | tuple):
@@ -150,6 +173,8 @@ def run_spec_from_mapping(cfg: Mapping[str, Any]) -> RunSpec:
     explain_cfg = dict(cfg.get("explain") or {})
     if "subgroups" in explain_cfg:
         explain_cfg["subgroups"] = tuple(explain_cfg["subgroups"])
+    if isinstance(explain_cfg.get("reference"), Mapping):
+        explain_cfg["reference"] = {str(k): v for k, v in explain_cfg["reference"].items()}
     explain = _typed(ExplainSpec, explain_cfg, "explain")
     stability = StabilitySpec.from_mapping(cfg.get("stability") or {}, key="stability")
     targeting = TargetingSpec.from_mapping(cfg.get("targeting") or {}, key="targeting")

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -23,20 +24,36 @@ import pandas as pd
 
 from ctdc_risk import __version__
 from ctdc_risk.cohort import select_cohort
+from ctdc_risk.data.records import record_groups
 from ctdc_risk.data.report import DataReport
 from ctdc_risk.data.schema import FlagSemantics
 from ctdc_risk.encoding import FactorEncoder
 from ctdc_risk.errors import StudyError
 from ctdc_risk.evaluate import CVResult, cross_validate_model, make_splits
-from ctdc_risk.factors.associations import adjusted_odds_ratios, crude_associations
+from ctdc_risk.factors.associations import (
+    CrudeAssociation,
+    adjusted_odds_ratios,
+    crude_associations,
+    overlap_notes,
+)
 from ctdc_risk.factors.contributions import (
     ShapSummary,
     explain_model,
+    factor_codes,
     summarise_contributions,
 )
-from ctdc_risk.factors.stability import StabilityResult, bootstrap_stability
-from ctdc_risk.factors.table import COLUMNS, FactorTable, build_factor_table, table_records
-from ctdc_risk.features import Factor, add_derived_columns, select_factors
+from ctdc_risk.factors.refit import make_refit_plan
+from ctdc_risk.factors.stability import PointEstimates, StabilityResult, bootstrap_stability
+from ctdc_risk.factors.table import (
+    COLUMNS,
+    CONTEXT_COLUMNS,
+    FactorTable,
+    LabelRule,
+    build_factor_table,
+    context_records,
+    table_records,
+)
+from ctdc_risk.features import Factor, add_derived_columns, select_study_factors
 from ctdc_risk.models import build_model
 from ctdc_risk.outputs import write_bytes, write_csv, write_json, write_text
 from ctdc_risk.pipeline.describe import load_data
@@ -47,6 +64,7 @@ from ctdc_risk.report.render import RenderedReport, render_report
 from ctdc_risk.target import Target
 from ctdc_risk.targeting.table import COLUMNS as TARGETING_COLUMNS
 from ctdc_risk.targeting.table import TargetingTable, build_targeting_table
+from ctdc_risk.transport import TransportScore, score_transport
 
 log = logging.getLogger(__name__)
 METRICS = ("roc_auc", "average_precision", "brier", "log_loss", "ece")
@@ -74,6 +92,8 @@ class StudyResult:
     seconds: dict[str, float]
     targeting: TargetingTable | None = None
     """Prevention-targeting profiles (None when ``targeting.enabled`` is false)."""
+    transport: dict[str, tuple[TransportScore, TransportScore]] = field(default_factory=dict)
+    """Per model: scores with folds grouped by country and on a temporal split."""
 
 
 def _subgroup_masks(frame: pd.DataFrame, names: tuple[str, ...]) -> dict[str, np.ndarray]:
@@ -117,40 +137,66 @@ def run_study(spec: RunSpec, out_dir: Path, *, progress: Progress | None = None)
     flow = (*cohort.flow.steps, *target.flow[1:])
     for rule, n in flow:
         log.info("rows after %s: %d", rule, n)
-    factors = select_factors(
-        spec.features, leakage=spec.target.leakage_patterns, frame=target.frame
+    selection = select_study_factors(
+        spec.features,
+        leakage_reason=spec.target.leakage_reason,
+        covariate_phases=spec.target.covariate_phases,
+        frame=target.frame,
     )
+    factors = selection.covariates
     if not factors:
         raise StudyError(
             f"features {spec.features.name!r} leave no factor for target {spec.target.name!r} "
             "in this data; choose a wider feature set."
         )
     log.info("factors (%d): %s", len(factors), ", ".join(f.name for f in factors))
+    for name, reason in selection.dropped:
+        log.info("factor %s left out: %s", name, reason)
+    records = record_groups(target.frame)
+    log.info("%d cases are %d distinct records", len(records), len(np.unique(records)))
     positive_only = dataset.flag_semantics is FlagSemantics.POSITIVE_ONLY
     lap("prepare")
 
-    def make(name: str) -> Any:
-        model_spec = next(m for m in spec.models if m.name == name)
-        return build_model(model_spec, factors, k=k, positive_only=positive_only, seed=spec.seed)
-
-    splits = make_splits(spec.cv, target.frame, target.y, seed=spec.seed)
-    cv: dict[str, CVResult] = {}
-    for model_spec in spec.models:
-        say(f"cross-validating {model_spec.name} ({len(splits)} folds)")
-        cv[model_spec.name] = cross_validate_model(
-            model_spec.name,
-            partial(make, model_spec.name),
-            target.frame,
-            target.y,
-            splits,
+    make = {
+        m.name: partial(
+            build_model,
+            m,
+            factors,
             k=k,
-            n_bins=spec.cv.n_bins,
+            positive_only=positive_only,
+            seed=spec.seed,
+            reference=spec.explain.reference,
         )
+        for m in spec.models
+    }
+    splits = make_splits(spec.cv, target.frame, target.y, seed=spec.seed, records=records)
+    cv: dict[str, CVResult] = {}
+    transport: dict[str, tuple[TransportScore, TransportScore]] = {}
+    for model_spec in spec.models:
+        name = model_spec.name
+        say(f"cross-validating {name} ({len(splits)} folds, then by country and by year)")
+        cv[name] = cross_validate_model(
+            name, make[name], target.frame, target.y, splits, k=k, n_bins=spec.cv.n_bins
+        )
+        transport[name] = score_transport(
+            name, make[name], target.frame, target.y, records,
+            n_splits=spec.cv.n_splits, seed=spec.seed, k=k,
+        )  # fmt: skip
     lap("cross_validation")
     say("refitting on the whole cohort and explaining")
-    fitted = {m.name: make(m.name).fit(target.frame, target.y) for m in spec.models}
+    fitted = {name: build().fit(target.frame, target.y) for name, build in make.items()}
+    onehot = FactorEncoder(
+        tuple((f.name, f.kind) for f in factors),
+        min_count=k,
+        positive_only=positive_only,
+        reference=spec.explain.reference,
+    ).fit(target.frame, target.y)
+    reference = dict(onehot.reference_)
     contributions = {name: explain_model(model, target.frame) for name, model in fitted.items()}
-    shap = {name: summarise_contributions(c, k=k) for name, c in contributions.items()}
+    shap = {
+        name: summarise_contributions(c, k=k, reference=reference)
+        for name, c in contributions.items()
+    }
     primary = "lightgbm" if "lightgbm" in fitted else spec.models[0].name
     contrib = contributions[primary]
     log.info(
@@ -162,30 +208,41 @@ def run_study(spec: RunSpec, out_dir: Path, *, progress: Progress | None = None)
     subgroups = _subgroups(contrib, target.frame, spec, k)
     lap("refit_and_shap")
     say("crude and adjusted associations")
-    onehot = FactorEncoder(
-        tuple((f.name, f.kind) for f in factors), min_count=k, positive_only=positive_only
-    ).fit(target.frame)
     X1 = onehot.transform(target.frame)
     crude = crude_associations(X1, onehot.columns_, target.y)
-    groups = target.frame["citizenship_iso3"].astype(object).fillna("unknown").to_numpy()
     adjusted = adjusted_odds_ratios(
-        X1, onehot.columns_, target.y, groups=groups, cluster_robust=spec.explain.cluster_robust
+        X1, onehot.columns_, target.y, groups=records, cluster_robust=True
     )
+    context = _context_associations(selection.context, target, k, positive_only)
     lap("associations")
-    say(f"bootstrap stability ({spec.stability.n_boot} refits)")
-    pipeline = fitted[primary]
-    encoder = pipeline.named_steps["encode"]
-    stability = bootstrap_stability(
-        make(primary).named_steps["model"],
-        encoder,
-        encoder.transform(target.frame),
-        contrib.codes,
-        target.y,
-        shap[primary],
-        spec=spec.stability,
-        seed=spec.seed,
-        k=k,
+    point = PointEstimates(
+        factors=contrib.factors,
+        importance=shap[primary].importance,
+        log_or={
+            (a.factor, a.level): math.log(a.odds_ratio)
+            for a in adjusted
+            if a.odds_ratio is not None and a.ci95 is not None
+        },
+        direction=shap[primary].direction,
+        reference=reference,
+        codes=contrib.codes,
+        levels=contrib.levels,
     )
+    plan = make_refit_plan(
+        factors=tuple((f.name, f.kind) for f in factors),
+        k=k,
+        positive_only=positive_only,
+        reference=reference,
+        make_model=make[primary],
+        frame=target.frame,
+    )
+    n_boot = spec.stability.n_boot
+    say(f"bootstrap: {n_boot} refits of the whole pipeline")
+    stability = bootstrap_stability(
+        plan, target.frame, target.y, records, point,
+        spec=spec.stability, seed=spec.seed, k=k,
+        progress=lambda done, total: say(f"bootstrap: {done} of {total} refits done"),
+    )  # fmt: skip
     lap("stability")
     table = build_factor_table(
         crude,
@@ -194,7 +251,21 @@ def run_study(spec: RunSpec, out_dir: Path, *, progress: Progress | None = None)
         stability,
         shap_model=primary,
         k=k,
-        min_sign_agreement=spec.stability.min_sign_agreement,
+        rule=LabelRule(
+            alpha=spec.explain.alpha,
+            multiplicity=spec.explain.multiplicity,
+            min_sign_agreement=spec.stability.min_sign_agreement,
+        ),
+        reference_ok=dict(onehot.reference_ok_),
+        context=context,
+        dropped=selection.dropped,
+        overlap=overlap_notes(
+            factor_codes(onehot, target.frame),
+            dict(onehot.levels_),
+            reference,
+            {f.name: f.label for f in factors},
+            k=k,
+        ),
     )
     targeting = None
     if spec.targeting.enabled:
@@ -209,13 +280,21 @@ def run_study(spec: RunSpec, out_dir: Path, *, progress: Progress | None = None)
             positive_only=positive_only,
         )
         lap("targeting")
-    metrics = _metrics(dataset.report, flow, target, cv, primary, table)
+    metrics = _metrics(dataset.report, flow, target, cv, primary, table, transport, records)
     metrics.update(targeting.metrics() if targeting else {})
     say("writing the report")
     inputs = _report_inputs(
         spec, dataset.report, flow, target, cv, subgroups, table, primary, out_dir
     )
-    report = render_report(replace(inputs, targeting=targeting))
+    report = render_report(
+        replace(
+            inputs,
+            targeting=targeting,
+            transport=_transport_summary(transport[primary]),
+            transport_by_model={n: _transport_summary(t) for n, t in transport.items()},
+            n_distinct_records=len(np.unique(records)),
+        )
+    )
     lap("report")
     files = _write(out_dir, spec, dataset.report, flow, cv, shap, subgroups, table, metrics, k)
     files = (
@@ -228,8 +307,24 @@ def run_study(spec: RunSpec, out_dir: Path, *, progress: Progress | None = None)
     log.info("study finished: %s", ", ".join(f"{n} {s:.1f}s" for n, s in seconds.items()))
     return StudyResult(
         out_dir, spec, dataset.report, flow, target, factors, cv, shap, subgroups, stability,
-        table, metrics, primary, files, seconds, targeting,
+        table, metrics, primary, files, seconds, targeting, transport,
     )  # fmt: skip
+
+
+def _context_associations(
+    context: tuple[Factor, ...], target: Target, k: int, positive_only: bool
+) -> tuple[CrudeAssociation, ...]:
+    """Crude shares for the factors recorded after the outcome's phase (never adjusted)."""
+    if not context:
+        return ()
+    encoder = FactorEncoder(
+        tuple((f.name, f.kind) for f in context), min_count=k, positive_only=positive_only
+    ).fit(target.frame, target.y)
+    return crude_associations(encoder.transform(target.frame), encoder.columns_, target.y)
+
+
+def _transport_summary(scores: tuple[TransportScore, TransportScore]) -> dict[str, Any]:
+    return {s.kind: {"roc_auc": s.roc_auc, "ece": s.ece, "note": s.note} for s in scores}
 
 
 def _in_content_order(frame: pd.DataFrame) -> pd.DataFrame:
@@ -275,14 +370,24 @@ def _metrics(
     cv: dict[str, CVResult],
     primary: str,
     table: FactorTable,
+    transport: dict[str, tuple[TransportScore, TransportScore]],
+    records: np.ndarray,
 ) -> dict[str, float]:
     m: dict[str, float] = {
         "data/n_rows": float(report.rows_out),
         "cohort/n_rows": float(flow[len(flow) - len(target.flow)][1]),
         "target/n_rows": float(len(target.y)),
+        "target/n_distinct_records": float(len(np.unique(records))),
         "target/n_positive": float(target.n_positive),
         "target/prevalence": round(target.prevalence, 6),
     }
+    for name, scores in transport.items():
+        for score in scores:
+            for key, value in (("roc_auc", score.roc_auc), ("ece", score.ece)):
+                if value is not None:
+                    m[f"transport/{score.kind}/{name}/{key}"] = round(float(value), 6)
+                    if name == primary:
+                        m[f"transport/{score.kind}/{key}"] = round(float(value), 6)
     for name, result in cv.items():
         for key, value in result.summary().items():
             m[f"cv/{name}/{key}"] = round(float(value), 6)
@@ -354,6 +459,7 @@ def _write(
             k=k,
         ),
         write_csv(out_dir, "factors.csv", list(COLUMNS), table_records(table), k=k),
+        write_csv(out_dir, "context.csv", list(CONTEXT_COLUMNS), context_records(table), k=k),
         write_json(
             out_dir,
             "factors.json",
@@ -362,14 +468,34 @@ def _write(
                 "cohort": spec.cohort.name,
                 "privacy_k": k,
                 "n_boot": table.n_boot,
-                "label_rule": "risk/protective: adjusted OR 95% CI excludes 1, SHAP direction "
-                f"agrees, sign stable in >= {table.min_sign_agreement:.0%} of bootstrap refits; "
-                "unknown and pooled levels are never labelled",
-                "factors": [dict(r) for r in table.rows],
+                "label_rule": LABEL_RULE_TEXT.format(
+                    alpha=table.rule.alpha,
+                    multiplicity=table.rule.multiplicity,
+                    agreement=table.rule.min_sign_agreement,
+                ),
+                "reference_rule": REFERENCE_RULE_TEXT,
+                "factors": [r.to_record() for r in table.rows],
+                "context": [r.to_record() for r in table.context],
+                "dropped_factors": [{"factor": f, "reason": why} for f, why in table.dropped],
             },
             k=k,
         ),
     )
+
+
+LABEL_RULE_TEXT = (
+    "risk/protective: a case-describing level of a covariate factor (before or at the outcome's "
+    "phase), not suppressed, whose factor's reference has >= k cases with and without the "
+    "outcome; Firth adjusted OR 95% CI (larger of model-based and record-clustered SE) excludes "
+    "1; {multiplicity}-adjusted q < {alpha}; SHAP direction against the same reference agrees; "
+    "OR on the same side of 1 in >= {agreement:.0%} of whole-pipeline bootstrap refits "
+    "(identical records resampled together)"
+)
+REFERENCE_RULE_TEXT = (
+    "explain.reference when set; else 'no' ('not recorded') for a yes/no item when it has >= k "
+    "cases with and without the outcome; else the largest known level that has; levels are "
+    "never merged into the reference"
+)
 
 
 def _report_inputs(
@@ -400,7 +526,7 @@ def _report_inputs(
         "target": spec.target.name,
         "features": spec.features.name,
         "models": [m.name for m in spec.models],
-        "cv": f"{spec.cv.kind} x{spec.cv.n_splits}",
+        "cv": f"{spec.cv.kind} x{spec.cv.n_splits} (identical records kept together)",
         "bootstrap_refits": spec.stability.n_boot,
         "privacy_k": k,
     }
@@ -415,6 +541,10 @@ def _report_inputs(
         k=k,
         data=report,
         factor_rows=table.rows,
+        context_rows=table.context,
+        dropped=table.dropped,
+        alpha=table.rule.alpha,
+        multiplicity=table.rule.multiplicity,
         cv={name: r.summary() for name, r in cv.items()},
         baseline=cv[primary].baseline_summary(),
         reliability={name: r.reliability for name, r in cv.items()},
@@ -462,9 +592,16 @@ def _write_models(out_dir: Path, fitted: dict[str, Any], k: int) -> tuple[Path, 
             )
         else:
             model = classifier.estimator_
+            # A coefficient of a level under k training cases would say something about those
+            # few people: it is left out (the level stays in the model).
+            counts = [n for name, _ in encoder.factors for n in encoder.counts_[name]]
             coefficients = [
-                {"factor": c.factor, "level": c.level, "coefficient": round(float(b), 8)}
-                for c, b in zip(encoder.columns_, model.coef_.ravel(), strict=True)
+                {
+                    "factor": c.factor,
+                    "level": c.level,
+                    "coefficient": round(float(b), 8) if n >= k else f"<{k} cases",
+                }
+                for c, b, n in zip(encoder.columns_, model.coef_.ravel(), counts, strict=True)
             ]
             doc = {
                 "intercept": round(float(model.intercept_[0]), 8),

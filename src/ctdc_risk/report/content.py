@@ -13,6 +13,7 @@ from typing import Any
 
 from ctdc_risk.data.report import DataReport
 from ctdc_risk.evaluate import ReliabilityBin
+from ctdc_risk.factors.table import ContextRow, FactorRow
 from ctdc_risk.features import DOMV_LEVELS, FACTORS
 from ctdc_risk.targeting.table import TargetingTable
 
@@ -48,7 +49,7 @@ class ReportInputs:
     n_positive: int
     k: int
     data: DataReport
-    factor_rows: tuple[dict[str, Any], ...]
+    factor_rows: tuple[FactorRow, ...]
     cv: dict[str, dict[str, float]]
     baseline: dict[str, float]
     reliability: dict[str, tuple[ReliabilityBin, ...]]
@@ -68,6 +69,16 @@ class ReportInputs:
     """Group -> (n_known, n_yes) for children and adults when the outcome is family recruitment."""
     targeting: TargetingTable | None = None
     """Prevention-targeting profiles with held-out figures, when the study learnt them."""
+    transport: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Primary model: ``{"country"|"temporal": {"roc_auc", "ece", "note"}}``."""
+    transport_by_model: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    context_rows: tuple[ContextRow, ...] = ()
+    """Crude shares of the items recorded after the outcome's phase (never labelled)."""
+    dropped: tuple[tuple[str, str], ...] = ()
+    """Factors of the feature set left out, with the reason."""
+    alpha: float = 0.05
+    multiplicity: str = "holm"
+    n_distinct_records: int = 0
 
 
 _VERB_LABELS = ("recruited", "trafficked")
@@ -140,23 +151,24 @@ def _auc_words(auc: float) -> str:
     return "barely better than chance"
 
 
-def factor_sentence(row: dict[str, Any], outcome_words: str, *, positive_only: bool) -> str:
+def factor_sentence(row: FactorRow, outcome_words: str, *, positive_only: bool) -> str:
     """One sentence about a labelled factor level (risk or protective only)."""
-    if row["label"] not in ("risk", "protective"):
+    if row.label not in ("risk", "protective"):
         raise ValueError("only labelled levels get a sentence")
-    what = level_phrase(row["factor"], row["level"], positive_only=positive_only)
-    ref = level_phrase(row["factor"], row["reference_level"], positive_only=positive_only)
-    crude, share_with, share_without = row["crude_pr"], row["share_with"], row["share_without"]
-    agrees = crude is not None and (crude > 1) == (row["label"] == "risk")
-    if agrees and share_with is not None and share_without is not None:
+    what = level_phrase(row.factor, row.level, positive_only=positive_only)
+    ref = level_phrase(row.factor, row.reference_level, positive_only=positive_only)
+    crude, share_with, share_without = row.crude_pr, row.share_with, row.share_without
+    agrees = crude is not None and (crude > 1) == (row.label == "risk")
+    if agrees and crude is not None and share_with is not None and share_without is not None:
         return (
             f"Cases {what} were {outcome_words} {_ratio_words(crude)} other cases "
             f"({share_with:.0%} vs {share_without:.0%})."
         )
-    direction = "higher" if row["label"] == "risk" else "lower"
+    direction = "higher" if row.label == "risk" else "lower"
+    odds = row.adjusted_or if row.adjusted_or is not None else float("nan")
     return (
         f"Once the other factors are taken into account, cases {what} had {direction} odds of "
-        f"being {outcome_words} than cases {ref} (odds ratio {row['adjusted_or']:.2f})."
+        f"being {outcome_words} than cases {ref} (odds ratio {odds:.2f})."
     )
 
 
@@ -229,8 +241,8 @@ def summary_sentences(inputs: ReportInputs) -> list[str]:
         f"'{inputs.cohort_name}' cohort{known} and asks which case characteristics went with "
         f"being {inputs.outcome_words}: {share:.0%} of them were.",
     ]
-    risk = [r for r in inputs.factor_rows if r["label"] == "risk"][:3]
-    protective = [r for r in inputs.factor_rows if r["label"] == "protective"][:3]
+    risk = [r for r in inputs.factor_rows if r.label == "risk"][:3]
+    protective = [r for r in inputs.factor_rows if r.label == "protective"][:3]
     for row in risk + protective:
         sentences.append(factor_sentence(row, inputs.outcome_words, positive_only=positive_only))
     if not risk and not protective:
@@ -238,13 +250,7 @@ def summary_sentences(inputs: ReportInputs) -> list[str]:
             "No factor met the rule for being called a risk or protective factor; the factor "
             "table shows what was found and how uncertain it is."
         )
-    auc = inputs.cv[inputs.primary_model]["roc_auc_mean"]
-    sd = inputs.cv[inputs.primary_model]["roc_auc_std"]
-    sentences.append(
-        f"Taken together, these factors separate the two groups {_auc_words(auc)} (ROC AUC "
-        f"{auc:.2f} ± {sd:.2f} on cases held out from fitting; 0.5 would mean no better than "
-        "chance)."
-    )
+    sentences.append(auc_sentence(inputs))
     targeting = targeting_sentence(inputs)
     if targeting:
         sentences.append(targeting)
@@ -255,9 +261,66 @@ def summary_sentences(inputs: ReportInputs) -> list[str]:
     return sentences[:10]
 
 
-def missing_domv_levels(rows: tuple[dict[str, Any], ...]) -> list[str]:
+def auc_sentence(inputs: ReportInputs) -> str:
+    """How well the factors separate the groups, quoting the most conservative held-out AUC."""
+    default = inputs.cv[inputs.primary_model]["roc_auc_mean"]
+    candidates = [(default, "on held-out cases like the training ones")]
+    words = {"country": "in countries the model was not trained on", "temporal": "in later years"}
+    for kind, score in inputs.transport.items():
+        if score.get("roc_auc") is not None:
+            candidates.append((float(score["roc_auc"]), words.get(kind, kind)))
+    auc, where = min(candidates, key=lambda c: c[0])
+    others = ", ".join(f"{a:.2f} {w}" for a, w in candidates if (a, w) != (auc, where))
+    also = f"; {others}" if others else ""
+    return (
+        f"Taken together, these factors separate the two groups {_auc_words(auc)} (ROC AUC "
+        f"{auc:.2f} {where}, the lowest of the ways it was scored{also}; 0.5 would mean no "
+        "better than chance)."
+    )
+
+
+def method_notes(inputs: ReportInputs) -> list[str]:
+    """The labelling rule, references, duplicates and multiplicity in plain words."""
+    correction = (
+        "Holm's correction (it keeps the chance of even one false label across the whole table "
+        f"under {inputs.alpha:.0%})"
+        if inputs.multiplicity == "holm"
+        else "the Benjamini-Hochberg correction (it keeps the expected share of false labels "
+        f"among the labelled levels under {inputs.alpha:.0%})"
+    )
+    duplicates = (
+        f"The {inputs.n_cases:,} cases are {inputs.n_distinct_records:,} distinct records: "
+        if inputs.n_distinct_records and inputs.n_distinct_records < inputs.n_cases
+        else ""
+    )
+    return [
+        "Labelling rule: a level is called a risk (protective) factor only when its adjusted "
+        "odds ratio's 95 % interval lies above (below) 1, it still passes after correcting for "
+        f"the number of levels tested (q below {inputs.alpha:g}), the model's SHAP values point "
+        "the same way against the same reference level, and the odds ratio stays on the same "
+        f"side of 1 in at least {inputs.min_sign_agreement:.0%} of the bootstrap refits. "
+        "Unknown, 'not recorded' and pooled levels, and items recorded after the outcome's "
+        "phase, are never labelled.",
+        "Reference levels: each factor's levels are compared with one reference level, printed "
+        "in the 'compared with' column: 'no' (or 'not recorded') for a yes/no item, otherwise "
+        f"the largest level with at least {inputs.k} cases with and {inputs.k} without the "
+        "outcome (a setting can choose another). No level is ever merged into another; a "
+        "level where every case has the same outcome is estimated with Firth's penalised "
+        "regression, which keeps the estimate finite.",
+        f"Repeated records: {duplicates}copies of one record are counted as one piece of "
+        "evidence. Cross-validation keeps copies on one side of every split, intervals are "
+        "widened for them (clustered on identical records), and the bootstrap draws or leaves "
+        "out all copies of a record together.",
+        f"Many levels are tested at once, so some would look significant by chance; q is each "
+        f"level's p-value after {correction}.",
+        "Bootstrap interval: the range of the odds ratio over refits of the whole analysis "
+        "(levels, reference, models) on resampled records; beside the model's own interval.",
+    ]
+
+
+def missing_domv_levels(rows: tuple[FactorRow, ...]) -> list[str]:
     """DoMV levels with no factor in the study (what CTDC does not measure here)."""
-    present = {r["domv_level"] for r in rows}
+    present = {r.domv_level for r in rows}
     return [_DOMV_WORDS[d] for d in DOMV_LEVELS if d not in present]
 
 

@@ -14,12 +14,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ctdc_risk.factors.table import FactorRow
 from ctdc_risk.features import FACTORS, PHASE_WORDS
 from ctdc_risk.report import figures
 from ctdc_risk.report.content import (
     REFERENCE_FIGURES,
     ReportInputs,
     caveats,
+    method_notes,
     short_phrase,
     summary_sentences,
     targeting_caveats,
@@ -53,12 +55,12 @@ def _fmt(x: float | None, pattern: str = "{:.2f}") -> str:
 
 def _chart_rows(inputs: ReportInputs) -> list[dict[str, Any]]:
     rows = [
-        dict(r, display=_display(r))
+        {**r.to_record(), "display": _display(r)}
         for r in inputs.factor_rows
-        if r["label"] != "reference"
-        and r["adjusted_or"] is not None
-        and r["adjusted_or_low"] is not None
-        and r["level"] not in ("unknown", "other (fewer than k cases)", "not recorded")
+        if r.label != "reference"
+        and r.adjusted_or is not None
+        and r.adjusted_or_low is not None
+        and r.level not in ("unknown", "other (fewer than k cases)", "not recorded")
     ]  # fmt: skip
     order = {
         d: i for i, d in enumerate(("individual", "household_family", "community", "structural"))
@@ -68,19 +70,19 @@ def _chart_rows(inputs: ReportInputs) -> list[dict[str, Any]]:
     return rows[:40]
 
 
-def _display(row: dict[str, Any]) -> str:
-    domv = row["domv_level"].replace("_", "/")
-    phase = row["phase"].replace("_", " ")
-    return f"{short_phrase(row['factor'], row['level'])} [{domv}, {phase}]"
+def _display(row: FactorRow) -> str:
+    domv = row.domv_level.replace("_", "/")
+    phase = row.phase.replace("_", " ")
+    return f"{short_phrase(row.factor, row.level)} [{domv}, {phase}]"
 
 
 def _importance_items(inputs: ReportInputs) -> list[tuple[str, float, str]]:
     by_factor: dict[str, dict[str, Any]] = {}
     for r in inputs.factor_rows:
         entry = by_factor.setdefault(
-            r["factor"], {"importance": r["shap_importance"] or 0.0, "labels": set()}
+            r.factor, {"importance": r.shap_importance or 0.0, "labels": set()}
         )
-        entry["labels"].add(r["label"])
+        entry["labels"].add(r.label)
     items = []
     for factor, entry in sorted(by_factor.items(), key=lambda kv: -kv[1]["importance"])[:15]:
         labels = entry["labels"]
@@ -176,48 +178,69 @@ def _sections(inputs: ReportInputs, figs: dict[str, bytes]) -> list[Section]:
          _fmt(b["ece_mean"], "{:.3f}")]
     )  # fmt: skip
     stable = [
-        f"{short_phrase(r['factor'], r['level'])}: {r['label']} "
-        f"(same direction in {r['sign_agreement']:.0%} of {inputs.n_boot} refits; rank "
-        f"{r['rank_low']}-{r['rank_high']})"
+        f"{short_phrase(r.factor, r.level)}: {r.label} (odds ratio on the same side of 1 in "
+        f"{r.sign_agreement:.0%} of {inputs.n_boot} refits; rank {_rank(r)})"
         for r in inputs.factor_rows
-        if r["label"] in ("risk", "protective") and r["sign_agreement"] is not None
+        if r.label in ("risk", "protective") and r.sign_agreement is not None
     ]
+    transport_rows = _transport_rows(inputs)
     sections.append((
         "how-sure", "How sure are we",
         [
             ("p", f"Scores on cases held out from fitting ({inputs.n_splits}-fold "
-                  "cross-validation), mean ± spread across folds. ROC AUC: 0.5 is chance, 1 is "
-                  "perfect separation. Lower Brier score and calibration error are better."),
+                  "cross-validation, every set of identical records kept on one side), mean ± "
+                  "spread across folds. ROC AUC: 0.5 is chance, 1 is perfect separation. Lower "
+                  "Brier score and calibration error are better."),
             ("table", (["model", "ROC AUC", "average precision", "Brier score",
                         "calibration error"], metrics_rows)),
-            ("p", f"Stable factors (labelled, and their direction held in at least "
-                  f"{inputs.min_sign_agreement:.0%} of {inputs.n_boot} bootstrap refits):"),
+            ("p", "Does it carry over? The same models scored on countries they were not "
+                  "trained on (folds grouped by country of citizenship) and on later years "
+                  "(trained on earlier registrations). The summary quotes the lowest of these "
+                  "AUCs."),
+            ("table", (["model", "default folds", "grouped by country", "later years"],
+                       transport_rows)),
+            ("p", f"Stable factors (labelled, and on the same side of 1 in at least "
+                  f"{inputs.min_sign_agreement:.0%} of {inputs.n_boot} bootstrap refits of the "
+                  "whole analysis):"),
             ("ul", stable or ["none met the rule"]),
+            ("ul", method_notes(inputs)),
         ],
     ))  # fmt: skip
+    shown = [r for r in inputs.factor_rows if r.label != "reference"]
     table_rows = [
-        [short_phrase(r["factor"], r["level"]), short_phrase(r["factor"], r["reference_level"]),
-         r["domv_level"].replace("_", "/"), PHASE_WORDS[r["phase"]],
-         r["n_with"] if r["n_with"] is not None else f"<{k}",
-         _ci(r["adjusted_or"], r["adjusted_or_low"], r["adjusted_or_high"]),
-         _ci(r["crude_pr"], r["crude_pr_low"], r["crude_pr_high"]), r["label"]]
-        for r in inputs.factor_rows
-        if r["label"] != "reference"
+        [short_phrase(r.factor, r.level), short_phrase(r.factor, r.reference_level),
+         r.domv_level.replace("_", "/"), PHASE_WORDS[r.phase],
+         r.n_with if r.n_with is not None else f"<{k}",
+         _ci(r.adjusted_or, r.adjusted_or_low, r.adjusted_or_high, r.label),
+         _interval(r.boot_or_low, r.boot_or_high),
+         _fmt(r.q_value, "{:.2g}"), _rank(r), r.label, r.reason]
+        for r in shown
     ]  # fmt: skip
     factor_blocks: list[tuple[str, Any]] = [
-        ("p", "Adjusted odds ratios with 95 % intervals, grouped by DoMV level and case phase. "
-              "Each level is compared with its factor's reference level. Risk (vermillion): "
-              "the interval lies above 1, the model agrees and refits agree; protective (blue) "
-              "likewise below 1; grey: unclear."),
+        ("p", "Adjusted odds ratios with 95 % intervals, grouped by DoMV (Determinants of "
+              "Migrant Vulnerability) level and case phase. Each level is compared with its "
+              "factor's reference level, with the other factors held fixed. Risk (vermillion) "
+              "and protective (blue) levels meet every condition of the labelling rule; the "
+              "'why' column says which condition a level met or failed. Rank: how much the "
+              "factor moved the model's estimates (1 = most), with the range it took across "
+              "the bootstrap refits."),
     ]  # fmt: skip
     if "factor_chart.png" in figs:
         factor_blocks.append(("img", ("factor_chart.png", "forest plot of adjusted odds ratios")))
     factor_blocks.append((
         "table", (["factor level", "compared with", "DoMV level", "case phase", "cases",
-                   "adjusted OR [95 % CI]", "crude ratio of shares [95 % CI]", "label"],
-                  table_rows),
+                   "adjusted OR [95 % CI]", "bootstrap 95 % interval", "q", "rank", "label",
+                   "why"], table_rows),
     ))  # fmt: skip
+    if inputs.dropped:
+        factor_blocks.append(("p", "Factors left out of this study:"))
+        factor_blocks.append((
+            "ul", [f"{FACTORS[f].label}: {why}" for f, why in inputs.dropped]
+        ))  # fmt: skip
     sections.append(("factor-chart", "Factors", factor_blocks))
+    if inputs.context_rows:
+        sections.append(("context", "What else was recorded in these cases",
+                         _context_blocks(inputs)))  # fmt: skip
     shap_blocks: list[tuple[str, Any]] = [
         ("p", f"How much each factor moved the model's estimate ({inputs.primary_model}, exact "
               "SHAP values summed per factor and averaged over all cases; no single case is "
@@ -317,12 +340,57 @@ def _reference_block(inputs: ReportInputs) -> list[tuple[str, Any]]:
     ]
 
 
-def _ci(value: float | None, low: float | None, high: float | None) -> str:
+def _ci(value: float | None, low: float | None, high: float | None, label: str = "") -> str:
     if value is None:
-        return "not estimable or suppressed"
+        return label if label in ("suppressed", "not estimable") else "not estimable"
     if low is None or high is None:
         return f"{value:.2f}"
     return f"{value:.2f} [{low:.2f}-{high:.2f}]"
+
+
+def _interval(low: float | None, high: float | None) -> str:
+    return "" if low is None or high is None else f"{low:.2f}-{high:.2f}"
+
+
+def _rank(r: FactorRow) -> str:
+    if r.rank is None:
+        return ""
+    span = "" if r.rank_low is None else f" ({r.rank_low:g}-{r.rank_high:g})"
+    return f"{r.rank:g}{span}"
+
+
+def _transport_rows(inputs: ReportInputs) -> list[list[str]]:
+    rows = []
+    for name, m in inputs.cv.items():
+        t = inputs.transport_by_model.get(name, {})
+        cells = [name, _fmt(m["roc_auc_mean"])]
+        for kind in ("country", "temporal"):
+            score = t.get(kind, {})
+            auc = score.get("roc_auc")
+            cells.append(_fmt(auc) if auc is not None else str(score.get("note", "")))
+        rows.append(cells)
+    return rows
+
+
+def _context_blocks(inputs: ReportInputs) -> list[tuple[str, Any]]:
+    k = inputs.k
+    rows = [
+        [short_phrase(r.factor, r.level), PHASE_WORDS[r.phase],
+         r.n_with if r.n_with is not None else f"<{k}",
+         _fmt(r.share_with, "{:.0%}") or "suppressed", _fmt(r.share_without, "{:.0%}"),
+         _ci(r.crude_pr, r.crude_pr_low, r.crude_pr_high, "suppressed")]
+        for r in inputs.context_rows
+        if r.level not in ("unknown", "other (fewer than k cases)", "not recorded")
+    ]  # fmt: skip
+    return [
+        ("p", f"These items were recorded about what happened after recruitment, so for the "
+              f"outcome '{inputs.outcome_words}' they are part of the story, not part of its "
+              "explanation: who recruited a child shapes how the child was exploited. They are "
+              "shown as plain shares, never adjusted for, and never called risk or protective."),
+        ("table", (["item", "case phase", "cases with it",
+                    f"share {inputs.outcome_words} with it", "without it",
+                    "ratio of shares [95 % CI]"], rows)),
+    ]  # fmt: skip
 
 
 def _html(inputs: ReportInputs, sections: list[Section], figs: dict[str, bytes]) -> str:
