@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -27,29 +26,20 @@ from ctdc_risk.cohort import select_cohort
 from ctdc_risk.data.records import record_groups
 from ctdc_risk.data.report import DataReport
 from ctdc_risk.data.schema import FlagSemantics
-from ctdc_risk.encoding import FactorEncoder
 from ctdc_risk.errors import StudyError
 from ctdc_risk.evaluate import CVResult, cross_validate_model, make_splits
-from ctdc_risk.factors.associations import (
-    CrudeAssociation,
-    adjusted_odds_ratios,
-    crude_associations,
-    overlap_notes,
-)
 from ctdc_risk.factors.contributions import (
     ShapSummary,
     explain_model,
-    factor_codes,
     summarise_contributions,
 )
-from ctdc_risk.factors.refit import make_refit_plan
-from ctdc_risk.factors.stability import PointEstimates, StabilityResult, bootstrap_stability
+from ctdc_risk.factors.estimate import estimate_factors
+from ctdc_risk.factors.stability import StabilityResult
 from ctdc_risk.factors.table import (
     COLUMNS,
     CONTEXT_COLUMNS,
     FactorTable,
     LabelRule,
-    build_factor_table,
     context_records,
     table_records,
 )
@@ -185,18 +175,7 @@ def run_study(spec: RunSpec, out_dir: Path, *, progress: Progress | None = None)
     lap("cross_validation")
     say("refitting on the whole cohort and explaining")
     fitted = {name: build().fit(target.frame, target.y) for name, build in make.items()}
-    onehot = FactorEncoder(
-        tuple((f.name, f.kind) for f in factors),
-        min_count=k,
-        positive_only=positive_only,
-        reference=spec.explain.reference,
-    ).fit(target.frame, target.y)
-    reference = dict(onehot.reference_)
     contributions = {name: explain_model(model, target.frame) for name, model in fitted.items()}
-    shap = {
-        name: summarise_contributions(c, k=k, reference=reference)
-        for name, c in contributions.items()
-    }
     primary = "lightgbm" if "lightgbm" in fitted else spec.models[0].name
     contrib = contributions[primary]
     log.info(
@@ -207,66 +186,36 @@ def run_study(spec: RunSpec, out_dir: Path, *, progress: Progress | None = None)
     )
     subgroups = _subgroups(contrib, target.frame, spec, k)
     lap("refit_and_shap")
-    say("crude and adjusted associations")
-    X1 = onehot.transform(target.frame)
-    crude = crude_associations(X1, onehot.columns_, target.y)
-    adjusted = adjusted_odds_ratios(
-        X1, onehot.columns_, target.y, groups=records, cluster_robust=True
-    )
-    context = _context_associations(selection.context, target, k, positive_only)
-    lap("associations")
-    point = PointEstimates(
-        factors=contrib.factors,
-        importance=shap[primary].importance,
-        log_or={
-            (a.factor, a.level): math.log(a.odds_ratio)
-            for a in adjusted
-            if a.odds_ratio is not None and a.ci95 is not None
-        },
-        direction=shap[primary].direction,
-        reference=reference,
-        codes=contrib.codes,
-        levels=contrib.levels,
-    )
-    plan = make_refit_plan(
-        factors=tuple((f.name, f.kind) for f in factors),
+    say(f"associations and bootstrap ({spec.stability.n_boot} refits of the whole analysis)")
+    estimates = estimate_factors(
+        target.frame,
+        target.y,
+        factors,
+        records,
+        contributions=contrib,
+        make_primary=make[primary],
+        primary=primary,
         k=k,
         positive_only=positive_only,
-        reference=reference,
-        make_model=make[primary],
-        frame=target.frame,
-    )
-    n_boot = spec.stability.n_boot
-    say(f"bootstrap: {n_boot} refits of the whole pipeline")
-    stability = bootstrap_stability(
-        plan, target.frame, target.y, records, point,
-        spec=spec.stability, seed=spec.seed, k=k,
-        progress=lambda done, total: say(f"bootstrap: {done} of {total} refits done"),
-    )  # fmt: skip
-    lap("stability")
-    table = build_factor_table(
-        crude,
-        adjusted,
-        shap[primary],
-        stability,
-        shap_model=primary,
-        k=k,
+        reference=spec.explain.reference,
+        stability=spec.stability,
         rule=LabelRule(
             alpha=spec.explain.alpha,
             multiplicity=spec.explain.multiplicity,
             min_sign_agreement=spec.stability.min_sign_agreement,
         ),
-        reference_ok=dict(onehot.reference_ok_),
-        context=context,
+        seed=spec.seed,
+        context=selection.context,
         dropped=selection.dropped,
-        overlap=overlap_notes(
-            factor_codes(onehot, target.frame),
-            dict(onehot.levels_),
-            reference,
-            {f.name: f.label for f in factors},
-            k=k,
-        ),
+        progress=lambda done, total: say(f"bootstrap: {done} of {total} refits done"),
     )
+    reference = dict(estimates.encoder.reference_)
+    shap = {
+        name: summarise_contributions(c, k=k, reference=reference)
+        for name, c in contributions.items()
+    }
+    stability, table = estimates.stability, estimates.table
+    lap("associations_and_bootstrap")
     targeting = None
     if spec.targeting.enabled:
         say("prevention targeting: profiles learnt and measured across folds")
@@ -309,18 +258,6 @@ def run_study(spec: RunSpec, out_dir: Path, *, progress: Progress | None = None)
         out_dir, spec, dataset.report, flow, target, factors, cv, shap, subgroups, stability,
         table, metrics, primary, files, seconds, targeting, transport,
     )  # fmt: skip
-
-
-def _context_associations(
-    context: tuple[Factor, ...], target: Target, k: int, positive_only: bool
-) -> tuple[CrudeAssociation, ...]:
-    """Crude shares for the factors recorded after the outcome's phase (never adjusted)."""
-    if not context:
-        return ()
-    encoder = FactorEncoder(
-        tuple((f.name, f.kind) for f in context), min_count=k, positive_only=positive_only
-    ).fit(target.frame, target.y)
-    return crude_associations(encoder.transform(target.frame), encoder.columns_, target.y)
 
 
 def _transport_summary(scores: tuple[TransportScore, TransportScore]) -> dict[str, Any]:
