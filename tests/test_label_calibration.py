@@ -89,12 +89,19 @@ def test_null_levels_are_labelled_at_most_five_percent_of_the_time(labels):
         if factor in NULL_FACTORS and label != "reference"
     ]
     labelled = sum(label in ("risk", "protective") for label in null)
+    print(f"calibration: {labelled} of {len(null)} null levels labelled in {N_SETS} data sets")
     assert len(null) == N_SETS * (len(REGIONS) - 1 + 2 + 1)
     assert labelled / len(null) <= 0.05, f"{labelled} of {len(null)} null levels labelled"
 
 
 @pytest.mark.slow
 def test_every_planted_effect_is_found_with_its_direction(labels):
+    found = sum(
+        run[key] == ("risk" if v > 0 else "protective")
+        for run in labels
+        for key, v in PLANTED.items()
+    )
+    print(f"calibration: {found} of {len(labels) * len(PLANTED)} planted effects found")
     for run in labels:
         for key, log_odds in PLANTED.items():
             assert run[key] == ("risk" if log_odds > 0 else "protective"), key

@@ -37,15 +37,22 @@ def test_writes_every_file_with_required_metrics(study):
 
 
 def test_factor_table_recovers_planted_effects(study):
-    rows = {(r["factor"], r["level"]): r for r in study.table.rows}
-    assert rows[("cross_border", "yes")]["label"] == "protective"
-    assert rows[("age_band", "0--8")]["label"] == "risk"
-    assert rows[("gender", "male")]["label"] == "risk"
-    assert rows[("datasource", "hotline")]["label"] in ("unclear", "reference")
-    assert {r["label"] for r in study.table.rows} <= set(LABELS)
+    rows = {(r.factor, r.level): r for r in study.table.rows}
+    assert rows[("age_band", "0--8")].label == "risk"
+    assert rows[("gender", "male")].label == "risk"
+    assert {r.label for r in study.table.rows} <= set(LABELS)
     for r in study.table.rows:
-        if r["level"] in ("unknown", "not recorded"):
-            assert r["label"] in ("unclear", "reference")
+        if r.level in ("unknown", "not recorded"):
+            assert r.label in ("unclear", "reference")
+        # Every reference level rests on at least k cases with and without the outcome.
+        if r.label == "reference":
+            assert r.n_with is not None and r.n_with >= 10
+    # Family recruitment is a recruitment outcome: what happened after recruitment is context,
+    # described but never adjusted for or labelled.
+    assert {r.phase for r in study.table.rows} <= {"before_recruitment", "recruitment"}
+    context = {(r.factor, r.level): r for r in study.table.context}
+    assert ("cross_border", "yes") in context
+    assert ("means_false_promises", "yes") in context
 
 
 def test_no_published_figure_rests_on_fewer_than_k(study):
@@ -139,3 +146,34 @@ def test_targeting_words_claim_no_cause_and_no_screening(study):
     assert "never for screening" in section
     for row in study.targeting.rows:
         assert row.profile in section or row.profile.lower() in section
+
+
+def test_transport_scores_and_the_most_conservative_auc_in_the_summary(study):
+    metrics = json.loads((study.out_dir / "metrics.json").read_text())
+    country = metrics["transport/country/roc_auc"]
+    temporal = metrics["transport/temporal/roc_auc"]
+    assert 0 < country <= 1 and 0 < temporal <= 1
+    assert metrics["target/n_distinct_records"] <= metrics["target/n_rows"]
+    lowest = min(metrics["cv/roc_auc_mean"], country, temporal)
+    markdown = (study.out_dir / "report.md").read_text()
+    assert f"(ROC AUC {lowest:.2f} " in markdown
+    assert "the lowest of the ways it was scored" in markdown
+    assert "| grouped by country | later years |" in markdown
+
+
+def test_every_factor_row_says_why_it_has_its_label(study):
+    for row in study.table.rows:
+        assert row.reason, row
+        if row.label in ("risk", "protective"):
+            assert row.q_value is not None and row.q_value < 0.05
+            assert row.adjusted_or_low is not None and row.adjusted_or_high is not None
+            assert row.boot_or_low is not None and row.boot_or_high is not None
+            assert (row.adjusted_or_low > 1) == (row.label == "risk")
+        if row.rank is not None and row.rank_low is not None:
+            assert row.rank_low <= row.rank <= row.rank_high
+    markdown = (study.out_dir / "report.md").read_text()
+    for words in ("Labelling rule:", "Reference levels:", "Repeated records:", "Holm's correction"):
+        assert words in markdown
+    assert "## What else was recorded in these cases" in markdown
+    with (study.out_dir / "context.csv").open() as fh:
+        assert {r["phase"] for r in csv.DictReader(fh)} == {"exploitation"}

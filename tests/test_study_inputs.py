@@ -22,6 +22,7 @@ from ctdc_risk.data.load import load_dataset
 from ctdc_risk.data.raw_format import write_release_file
 from ctdc_risk.data.synthetic import generate_synthetic
 from ctdc_risk.errors import StudyError
+from ctdc_risk.features import CONSTANT, NOT_RECORDED
 from ctdc_risk.pipeline.study import StudyResult, run_study
 
 # The default question (children; family recruitment among known recruiters), made small.
@@ -185,8 +186,8 @@ def odd_factors_study(base: pd.DataFrame, tmp_path_factory: pytest.TempPathFacto
     return run()
 
 
-def _rows(study: StudyResult, factor: str) -> dict[str, dict[str, object]]:
-    return {str(r["level"]): dict(r) for r in study.table.rows if r["factor"] == factor}
+def _rows(study: StudyResult, factor: str) -> dict[str, object]:
+    return {r.level: r for r in study.table.rows if r.factor == factor}
 
 
 def test_all_missing_factor_is_dropped(odd_factors_study: StudyResult) -> None:
@@ -195,29 +196,20 @@ def test_all_missing_factor_is_dropped(odd_factors_study: StudyResult) -> None:
     with (odd_factors_study.out_dir / "factors.csv").open() as fh:
         assert "datasource" not in {r["factor"] for r in csv.DictReader(fh)}
     assert odd_factors_study.data_report.missing_share["datasource"] == 1.0
+    assert ("datasource", NOT_RECORDED) in odd_factors_study.table.dropped
 
 
-def test_constant_category_is_kept_as_its_reference_level_only(
-    odd_factors_study: StudyResult,
-) -> None:
-    rows = _rows(odd_factors_study, "gender")
-    assert list(rows) == ["female"]
-    assert rows["female"]["label"] == "reference"
-    assert rows["female"]["shap_importance"] == 0.0
-    assert rows["female"]["adjusted_or"] is None
-
-
-def test_constant_flags_are_never_labelled(odd_factors_study: StudyResult) -> None:
-    # Always "yes": the yes column is collinear with the intercept, so no odds ratio.
-    threats = _rows(odd_factors_study, "means_threats")
-    assert threats["yes"]["adjusted_note"] == "not estimable (collinear)"
-    assert threats["yes"]["label"] == "unclear"
-    # Always "no": nothing but the reference level.
-    assert list(_rows(odd_factors_study, "sector_agriculture")) == ["no"]
-    for factor in ("means_threats", "sector_agriculture"):
-        for row in _rows(odd_factors_study, factor).values():
-            assert row["shap_importance"] == 0.0
-            assert row["label"] in ("reference", "unclear")
+def test_constant_factors_are_dropped_and_reported(odd_factors_study: StudyResult) -> None:
+    dropped = dict(odd_factors_study.table.dropped)
+    for factor in ("gender", "means_threats", "sector_agriculture"):
+        assert dropped[factor] == CONSTANT, factor
+        assert _rows(odd_factors_study, factor) == {}
+        assert factor not in {r.factor for r in odd_factors_study.table.context}
+    document = json.loads((odd_factors_study.out_dir / "factors.json").read_text())
+    assert {d["factor"] for d in document["dropped_factors"]} >= {"gender", "means_threats"}
+    report = (odd_factors_study.out_dir / "report.md").read_text()
+    assert "Factors left out of this study" in report
+    assert "the same for every case (constant)" in report
 
 
 def test_study_with_odd_factors_is_complete(odd_factors_study: StudyResult) -> None:
@@ -240,8 +232,9 @@ def test_tiny_cohort_gives_a_study_that_publishes_nothing_under_k(
         for row in csv.DictReader(fh):
             for column in ("n_with", "n_without"):
                 assert row[column] in ("", "<10") or int(row[column]) >= 10, row
-    # Every category level under k is pooled or folded into the reference: no level's own row.
+    # A level under k keeps its own row (never merged into another), with its counts suppressed.
     for row in study.table.rows:
-        for column in ("n_with", "n_without"):
-            n = row[column]
-            assert n is None or isinstance(n, str) or n == 0 or n >= 10, row
+        for n in (row.n_with, row.n_without):
+            assert n is None or n == 0 or n >= 10, row
+        if row.n_with is None:
+            assert row.label in ("suppressed", "unclear"), row

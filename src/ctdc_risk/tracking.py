@@ -76,12 +76,21 @@ def redact(uri: str) -> str:
     return re.sub(r"(//[^/:@]+):[^@/]*@", r"\1:***@", uri)
 
 
+_PARAM_KEY = re.compile(r"[\w\-. :/]+")
+
+
 def flatten(config: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
-    """Dotted params from a nested config; lists become JSON text."""
+    """Dotted params from a nested config; lists become JSON text.
+
+    A mapping whose keys are not valid MLflow names (the leakage globs ``recruiter_*``) becomes
+    one JSON value, like a list.
+    """
     out: dict[str, str] = {}
     for key, value in config.items():
         name = f"{prefix}{key}"
-        if isinstance(value, Mapping):
+        if isinstance(value, Mapping) and not all(_PARAM_KEY.fullmatch(str(k)) for k in value):
+            out[name] = json.dumps(dict(value), sort_keys=True)
+        elif isinstance(value, Mapping):
             out.update(flatten(value, f"{name}."))
         else:
             out[name] = json.dumps(value) if isinstance(value, list | tuple) else str(value)
