@@ -31,20 +31,52 @@ def test_real_synthetic_2021_file(real_synthetic_2021_path: Path) -> None:
     assert child_family >= 4 * adult_family
 
 
+@pytest.fixture(scope="module")
+def default_study(real_synthetic_2021_path: Path, tmp_path_factory: pytest.TempPathFactory):
+    """The default study (children, family recruitment) on the real file, run once."""
+    from ctdc_risk.cli.compose import compose_spec
+    from ctdc_risk.pipeline.study import run_study
+
+    spec = compose_spec(
+        ["data=ctdc", f"data.path={real_synthetic_2021_path}", "stability.n_boot=20"]
+    )
+    return run_study(spec, tmp_path_factory.mktemp("real_default"))
+
+
 @pytest.mark.real_data
-def test_real_2021_family_prevention_targeting(real_synthetic_2021_path: Path, tmp_path) -> None:
+def test_real_2021_factor_labels_a_statistician_would_sign(default_study) -> None:
+    """Issue 13 on the real file: references, separation, case phase, duplicates."""
+    k = default_study.spec.privacy.k
+    rows = default_study.table.rows
+    assert default_study.metrics["target/n_distinct_records"] == 2_659
+    for r in rows:
+        # No adjusted odds ratio far from 1 where the crude shares are about equal (the
+        # signature of a level merged into its reference).
+        if r.adjusted_or is not None and r.crude_pr is not None and 0.9 <= r.crude_pr <= 1.1:
+            assert 0.1 < r.adjusted_or < 10, r
+        if r.label == "reference":
+            assert r.n_with is not None and r.share_with is not None
+            yes = round(r.share_with * r.n_with)
+            assert yes >= k and r.n_with - yes >= k, r
+        # What happened after recruitment is never labelled for a recruitment outcome.
+        assert r.phase != "exploitation", r
+    labels = {(r.factor, r.level): r.label for r in rows}
+    assert labels[("citizenship_subregion", "Central America")] != "risk"
+    assert labels[("age_band", "0--8")] == "risk"
+    assert {r.phase for r in default_study.table.context} == {"exploitation"}
+    summary = (default_study.out_dir / "report.md").read_text().split("## How sure")[0]
+    for r in default_study.table.context:
+        assert r.factor_label not in summary
+
+
+@pytest.mark.real_data
+def test_real_2021_family_prevention_targeting(default_study) -> None:
     """Issue 7 on the real file: the targeting table and gain chart of the children study."""
     import csv
     import json
 
-    from ctdc_risk.cli.compose import compose_spec
-    from ctdc_risk.pipeline.study import run_study
-
-    spec = compose_spec([
-        "experiment=family_prevention_children", "data=ctdc",
-        f"data.path={real_synthetic_2021_path}", "model=logistic", "stability.n_boot=10",
-    ])  # fmt: skip
-    result = run_study(spec, tmp_path)
+    result = default_study
+    tmp_path = result.out_dir
     table = result.targeting
     assert table is not None and len(table.rows) >= 3
     assert table.n_cases == len(result.target.y) > 5_000
