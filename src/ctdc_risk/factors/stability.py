@@ -19,6 +19,7 @@ number of worker processes.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -213,8 +214,9 @@ def _summarise(
     rank_median = {f: float(np.median(ranks[:, i])) for i, f in enumerate(point.factors)}
     rank_interval = {}
     for i, f in enumerate(point.factors):
-        low = float(np.percentile(ranks[:, i], 2.5))
-        high = float(np.percentile(ranks[:, i], 97.5))
+        # Ranks move in halves (ties share the average), so the interval is given in halves.
+        low = math.floor(float(np.percentile(ranks[:, i], 2.5)) * 2) / 2
+        high = math.ceil(float(np.percentile(ranks[:, i], 97.5)) * 2) / 2
         rank_interval[f] = (min(low, point_rank[f]), max(high, point_rank[f]))
     agreement: dict[Level, float | None] = {}
     or_interval: dict[Level, tuple[float, float]] = {}

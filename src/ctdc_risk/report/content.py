@@ -130,15 +130,15 @@ def short_phrase(factor: str, level: str) -> str:
     return phrase.removeprefix("of ").removeprefix("with ")
 
 
-def _ratio_words(ratio: float) -> str:
-    """How much more or less often, ending in its connective ("as" / "than")."""
+def _odds_words(ratio: float) -> str:
+    """An odds ratio in words: "about 2.5 times the odds", "about 40% lower odds"."""
     if ratio >= 1.95:
-        return f"about {ratio:.1f} times as often as"
+        return f"about {ratio:.1f} times the odds"
     if ratio >= 1.0:
-        return f"about {ratio - 1:.0%} more often than"
+        return f"about {ratio - 1:.0%} higher odds"
     if ratio <= 0.51:
-        return f"about {1 / ratio:.1f} times less often than"
-    return f"about {1 - ratio:.0%} less often than"
+        return f"about {ratio:.0%} of the odds"
+    return f"about {1 - ratio:.0%} lower odds"
 
 
 def _auc_words(auc: float) -> str:
@@ -157,18 +157,22 @@ def factor_sentence(row: FactorRow, outcome_words: str, *, positive_only: bool) 
         raise ValueError("only labelled levels get a sentence")
     what = level_phrase(row.factor, row.level, positive_only=positive_only)
     ref = level_phrase(row.factor, row.reference_level, positive_only=positive_only)
-    crude, share_with, share_without = row.crude_pr, row.share_with, row.share_without
-    agrees = crude is not None and (crude > 1) == (row.label == "risk")
-    if agrees and crude is not None and share_with is not None and share_without is not None:
-        return (
-            f"Cases {what} were {outcome_words} {_ratio_words(crude)} other cases "
-            f"({share_with:.0%} vs {share_without:.0%})."
-        )
     direction = "higher" if row.label == "risk" else "lower"
     odds = row.adjusted_or if row.adjusted_or is not None else float("nan")
+    interval = (
+        f", 95 % interval {row.adjusted_or_low:.2f}-{row.adjusted_or_high:.2f}"
+        if row.adjusted_or_low is not None and row.adjusted_or_high is not None
+        else ""
+    )
+    shares = (
+        f"; {row.share_with:.0%} of them were, against {row.share_without:.0%} of all other cases"
+        if row.share_with is not None and row.share_without is not None
+        else ""
+    )
     return (
-        f"Once the other factors are taken into account, cases {what} had {direction} odds of "
-        f"being {outcome_words} than cases {ref} (odds ratio {odds:.2f})."
+        f"Cases {what} had {direction} odds of being {outcome_words} than cases {ref} "
+        f"({_odds_words(odds)}, with the other factors taken into account; odds ratio "
+        f"{odds:.2f}{interval}{shares})."
     )
 
 
