@@ -10,7 +10,8 @@ tag, never FINISHED.
 Default store: ``mlflow.db`` (SQLite) and ``mlartifacts/`` in the directory the command runs
 from; ``tracking.tracking_uri=URI`` chooses another store and ``tracking=none`` turns tracking
 off. A store that is damaged, read-only or full is a :class:`~ctdc_risk.errors.TrackingError`
-naming it and saying what to do, never a database traceback.
+naming it and saying what to do, never a database traceback; opening a SQLite store takes a
+lock beside it, so studies started together never both create its tables.
 """
 
 from __future__ import annotations
@@ -236,6 +237,35 @@ def _store_faults(uri: str, *, artifacts: str | None = None) -> Iterator[None]:
         raise error from None
 
 
+@contextmanager
+def _store_lock(uri: str) -> Iterator[None]:
+    """Hold ``<store>.lock`` (beside a SQLite store) while opening the store.
+
+    MLflow creates a new store's tables and runs its migrations when it first opens it; two
+    processes doing so at once fail with ``duplicate column name``. Sweeps avoid this by
+    opening the store before any job; independent studies take this lock. Other stores, and a
+    folder where the lock cannot be created (read-only: the store's own error then says so),
+    are opened without it.
+    """
+    import fcntl
+
+    path = _sqlite_path(uri)
+    if path is None:
+        yield
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError:
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
 def _unreachable(uri: str) -> str:
     """Why an HTTP tracking server does not answer, or "" if it does (any HTTP reply counts)."""
     import urllib.error
@@ -397,8 +427,9 @@ def start_sweep(
 
     uri, artifacts = _reachable_uri(spec, cwd)
     with _store_faults(uri):
-        client = MlflowClient(tracking_uri=uri)
-        experiment_id = _experiment_id(client, spec, artifacts)
+        with _store_lock(uri):
+            client = MlflowClient(tracking_uri=uri)
+            experiment_id = _experiment_id(client, spec, artifacts)
         close_stale_runs(client, experiment_id)
         tags = {
             **_process_tags(),
@@ -491,8 +522,9 @@ def track_study(
     with _store_faults(uri):
         mlflow.set_tracking_uri(uri)
         if parent is None:
-            client = MlflowClient(tracking_uri=uri)
-            experiment_id = _experiment_id(client, spec, artifacts)
+            with _store_lock(uri):
+                client = MlflowClient(tracking_uri=uri)
+                experiment_id = _experiment_id(client, spec, artifacts)
             close_stale_runs(client, experiment_id)
         else:
             client = MlflowClient(tracking_uri=uri)
