@@ -330,3 +330,67 @@ def test_a_ctrl_c_python_swallowed_still_stops_the_run_killed(tmp_path):
     assert not (tmp_path / "run" / "report.html").exists()
     marker = (tmp_path / "run" / "INCOMPLETE").read_text()
     assert "status: stopped: interrupted by Ctrl-C" in marker
+
+
+# --- a killed sweep's workers ------------------------------------------------------------------
+
+
+def _children_of(pids: set[int]) -> set[int]:
+    """Every live descendant of ``pids`` (read from /proc)."""
+    found: set[int] = set()
+    parents = set(pids)
+    while parents:
+        new = set()
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            pid, state, ppid = int(stat.parent.name), fields[0], int(fields[1])
+            if ppid in parents and state != "Z" and pid not in found:
+                new.add(pid)
+        found |= new
+        parents = new
+    return found
+
+
+def _alive(pids: set[int]) -> set[int]:
+    alive = set()
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            alive.add(pid)
+    return alive
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc (Linux)")
+def test_joblib_workers_die_with_a_killed_sweep(tmp_path):
+    proc = subprocess.Popen(
+        [EXE, "-m", *SLOW, "seed=1,2", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2",
+         "tracking=none", "hydra.sweep.dir=sweep"],
+        cwd=tmp_path, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    jobs = tmp_path / "sweep" / ".sweep" / "jobs"
+    deadline = time.monotonic() + 180
+    while len(list(jobs.glob("*.json"))) < 2:  # both jobs under way in their workers
+        if time.monotonic() > deadline or proc.poll() is not None:
+            proc.kill()
+            pytest.fail("the sweep's two jobs did not start")
+        time.sleep(0.2)
+    workers = _children_of({proc.pid})
+    proc.kill()
+    proc.wait(timeout=60)
+    deadline = time.monotonic() + 20
+    while _alive(workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = _alive(workers)
+    for pid in left:  # leave nothing running, whatever the verdict
+        os.kill(pid, signal.SIGKILL)
+    assert len(workers) >= 2
+    assert not left, f"{len(left)} worker processes outlived the killed sweep"
+    for num in (0, 1):
+        marker = (tmp_path / "sweep" / str(num) / "INCOMPLETE").read_text()
+        assert f"the sweep's launching process {proc.pid} ended" in marker

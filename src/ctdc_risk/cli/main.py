@@ -12,6 +12,8 @@ import logging
 import os
 import signal
 import sys
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,6 +71,7 @@ def _entry(cfg: DictConfig) -> Any:
     # A sweep job: a failure is recorded and named at the end of the sweep, and never stops
     # the other jobs. None is what Hydra's Optuna sweeper records as a failed trial (it refuses
     # NaN with an error that stops the search); the basic sweeper ignores return values.
+    _die_with_launcher()
     job.record("running")
     try:
         outcome = _run(cfg, out_dir, job)
@@ -239,10 +242,47 @@ _STOP = ""
 def _interrupt(signum: int, frame: object) -> None:
     global _STOP
     if signum == signal.SIGINT:
-        _STOP = "interrupted by Ctrl-C"
+        _STOP = _STOP or "interrupted by Ctrl-C"
     else:
-        _STOP = f"terminated by {signal.Signals(signum).name}"
+        _STOP = _STOP or f"terminated by {signal.Signals(signum).name}"
     raise KeyboardInterrupt(_STOP)
+
+
+# The pid of the ctdc-risk process that launches a sweep's jobs, passed to the processes it
+# starts (joblib's workers, submitit's local jobs) through the environment.
+LAUNCHER_PID = "CTDC_RISK_LAUNCHER_PID"
+_LIFELINE_GRACE_S = 5.0
+_lifeline: list[threading.Thread] = []
+
+
+def _die_with_launcher() -> None:
+    """End this sweep job when the process that launched it dies (``kill -9``).
+
+    Only in a job run by a child process of the launcher: joblib's loky workers otherwise run
+    their job on for minutes, and nobody would collect its result. A watch thread sees the
+    parent change, stops the job like SIGTERM (its MLflow run closed KILLED, its folder
+    INCOMPLETE) and kills the process if it is still there after a grace period. Jobs on other
+    machines (SLURM) are not children of the launcher and are left alone. A thread rather than
+    ``prctl(PR_SET_PDEATHSIG)``: that fires when the parent *thread* ends, and loky may start
+    workers from a thread of its own.
+    """
+    launcher = int(os.environ.get(LAUNCHER_PID) or 0)
+    if _lifeline or launcher in (0, os.getpid()) or os.getppid() != launcher:
+        return
+    with contextlib.suppress(ValueError):  # not the main thread: SIGTERM's default then kills
+        signal.signal(signal.SIGTERM, _interrupt)
+
+    def watch() -> None:
+        global _STOP
+        while os.getppid() == launcher:
+            time.sleep(0.5)
+        _STOP = _STOP or f"the sweep's launching process {launcher} ended"
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(_LIFELINE_GRACE_S)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    _lifeline.append(threading.Thread(target=watch, name="ctdc-risk-lifeline", daemon=True))
+    _lifeline[0].start()
 
 
 def _raise_if_stopped() -> None:
@@ -279,6 +319,7 @@ def main() -> None:
         print(f"ctdc-risk: error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     sys.argv = [sys.argv[0], *args]
+    os.environ[LAUNCHER_PID] = str(os.getpid())
     # SIGTERM (a scheduler's or `kill`'s stop) ends the run like Ctrl-C: its MLflow run is closed
     # KILLED with an end time, and no half-written file is left (every write is atomic). Both
     # set _STOP, so an interrupt Python swallowed still ends the run at its next step.
