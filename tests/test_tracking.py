@@ -189,3 +189,20 @@ def test_studies_creating_a_new_store_together_all_succeed(tmp_path):
     for run in runs:
         text = (tmp_path / "mlartifacts" / run.info.run_id / "artifacts" / "who.txt").read_text()
         assert text == run.info.run_name
+
+
+def test_a_full_or_read_only_artifact_folder_is_named_and_other_errors_pass():
+    import errno
+
+    from ctdc_risk.errors import TrackingError
+    from ctdc_risk.tracking import _store_faults
+
+    uri, artifacts = "sqlite:////data/mlflow.db", "file:///data/mlartifacts/1/abc/artifacts"
+    full = f"MLflow artifact store {artifacts} cannot be written: its disk is full"
+    with pytest.raises(TrackingError, match=full), _store_faults(uri, artifacts=artifacts):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    read_only = "cannot be written \\(Read-only file system\\)"
+    with pytest.raises(TrackingError, match=read_only), _store_faults(uri, artifacts=artifacts):
+        raise OSError(errno.EROFS, "Read-only file system")
+    with pytest.raises(KeyError), _store_faults(uri):  # not the store's fault: unchanged
+        raise KeyError("x")
