@@ -324,7 +324,8 @@ def main() -> None:
     # KILLED with an end time, and no half-written file is left (every write is atomic). Both
     # set _STOP, so an interrupt Python swallowed still ends the run at its next step.
     signal.signal(signal.SIGTERM, _interrupt)
-    signal.signal(signal.SIGINT, _interrupt)
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not ignored (`cmd &`)
+        signal.signal(signal.SIGINT, _interrupt)
     sys.unraisablehook = _unraisable(sys.unraisablehook)
     # A log file on a full or read-only disk: the run's own one-line error says so; logging's
     # "--- Logging error ---" traceback per record would bury it.
