@@ -42,6 +42,7 @@ def test_describe_writes_headline_files(tmp_path):
     assert out.returncode == 0, out.stderr
     for name in ("headline.md", "headline.csv", "headline.json", "data_report.json"):
         assert (run_dir / name).is_file()
+    assert not (run_dir / "INCOMPLETE").exists()  # removed once every file is written
     doc = json.loads((run_dir / "headline.json").read_text())
     assert doc["children"]["share"] > doc["adults"]["share"]
     assert str(run_dir) in out.stdout

@@ -1,4 +1,5 @@
-"""MLflow tracking through the real CLI: one run per study, FAILED on error, off on request."""
+"""MLflow tracking through the real CLI: one run per study, FAILED on error, off on request;
+independent studies creating one new store together."""
 
 import os
 import subprocess
@@ -153,3 +154,55 @@ def test_mlflow_ui_lists_the_run_with_its_report(store):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+# One independent study: opens its run on a store nobody has created yet, once every other
+# process is ready to do the same, and logs an artifact naming itself.
+STUDY_ON_A_NEW_STORE = """
+import sys, time
+from pathlib import Path
+import mlflow.tracking  # imported before the start line: the race is the store's creation
+from ctdc_risk.tracking import TrackingSpec, track_study
+
+cwd, name, n = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+(cwd / f"ready-{name}").touch()
+while len(list(cwd.glob("ready-*"))) < n:
+    time.sleep(0.001)
+with track_study(TrackingSpec(), config={"name": name}, run_name=name, cwd=cwd) as run:
+    mlflow.tracking.MlflowClient(run.tracking_uri).log_text(run.run_id, name, "who.txt")
+"""
+
+
+def test_studies_creating_a_new_store_together_all_succeed(tmp_path):
+    names = ["a", "b", "c"]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", STUDY_ON_A_NEW_STORE, str(tmp_path), name, "3"],
+                         stderr=subprocess.PIPE, text=True)
+        for name in names
+    ]  # fmt: skip
+    errors = [p.communicate(timeout=300)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], "\n".join(e[-1500:] for e in errors)
+    runs = _client(tmp_path).search_runs(["1"])
+    assert sorted(r.info.run_name for r in runs) == names
+    assert {r.info.status for r in runs} == {"FINISHED"}
+    assert len({r.info.artifact_uri for r in runs}) == 3  # each run its own artifact folder
+    for run in runs:
+        text = (tmp_path / "mlartifacts" / run.info.run_id / "artifacts" / "who.txt").read_text()
+        assert text == run.info.run_name
+
+
+def test_a_full_or_read_only_artifact_folder_is_named_and_other_errors_pass():
+    import errno
+
+    from ctdc_risk.errors import TrackingError
+    from ctdc_risk.tracking import _store_faults
+
+    uri, artifacts = "sqlite:////data/mlflow.db", "file:///data/mlartifacts/1/abc/artifacts"
+    full = f"MLflow artifact store {artifacts} cannot be written: its disk is full"
+    with pytest.raises(TrackingError, match=full), _store_faults(uri, artifacts=artifacts):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    read_only = "cannot be written \\(Read-only file system\\)"
+    with pytest.raises(TrackingError, match=read_only), _store_faults(uri, artifacts=artifacts):
+        raise OSError(errno.EROFS, "Read-only file system")
+    with pytest.raises(KeyError), _store_faults(uri):  # not the store's fault: unchanged
+        raise KeyError("x")

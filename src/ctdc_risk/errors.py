@@ -36,6 +36,10 @@ class TrackingError(CtdcRiskError):
     """The tracking store cannot be reached or used."""
 
 
+class OutputError(CtdcRiskError):
+    """The run folder cannot be written (read-only, full, no permission)."""
+
+
 class StudyError(CtdcRiskError):
     """The data cannot answer the configured question (e.g. an empty cohort)."""
 

@@ -2,21 +2,34 @@
 
 Every file a run writes goes through these helpers, so a crash or a full disk never leaves a
 half-written file under its final name, spreadsheet programs never execute a cell, and no
-table or JSON document publishes a record count under the privacy floor k.
+table or JSON document publishes a record count under the privacy floor k. A folder that is
+full or read-only is an :class:`~ctdc_risk.errors.OutputError` naming it. While a run is under
+way its folder holds an ``INCOMPLETE`` file (:func:`mark_incomplete`), removed only once every
+file is written (:func:`mark_complete`), so a folder left by a killed or failed run never looks
+finished.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import errno
 import io
 import json
 import os
+import socket
 import tempfile
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ctdc_risk.errors import OutputError
 from ctdc_risk.privacy import guard_document, guard_table
+
+INCOMPLETE = "INCOMPLETE"
+_FULL = (errno.ENOSPC, errno.EDQUOT)
+_READ_ONLY = (errno.EROFS, errno.EACCES, errno.EPERM)
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -40,8 +53,11 @@ def write_text(out_dir: Path, name: str, text: str) -> Path:
 def write_bytes(out_dir: Path, name: str, data: bytes) -> Path:
     """Write ``data`` to ``out_dir/name`` atomically (temp file, fsync, rename)."""
     target = safe_path(out_dir, name)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise _folder_error(exc, out_dir, name) from None
     try:
         os.chmod(tmp, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as fh:
@@ -49,10 +65,60 @@ def write_bytes(out_dir: Path, name: str, data: bytes) -> Path:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise _folder_error(exc, out_dir, name) from None
         raise
     return target
+
+
+def _folder_error(exc: OSError, out_dir: Path, name: str) -> OSError | OutputError:
+    """A full or read-only folder as an error saying so and what to do; others unchanged."""
+    why = exc.strerror or str(exc)
+    where = f"cannot write to {out_dir} ({name})"
+    if exc.errno in _FULL:
+        return OutputError(
+            f"{where}: its disk is full ({why}). Free space there, or write the run elsewhere "
+            "(ctdc-risk: hydra.run.dir=DIR, or hydra.sweep.dir=DIR for a sweep)."
+        )
+    if exc.errno in _READ_ONLY:
+        return OutputError(
+            f"{where}: the folder is read-only ({why}). Make it writable, or write the run "
+            "elsewhere (ctdc-risk: hydra.run.dir=DIR, or hydra.sweep.dir=DIR for a sweep)."
+        )
+    return exc
+
+
+def mark_incomplete(out_dir: Path, status: str) -> Path:
+    """Write ``out_dir/INCOMPLETE``: the folder is not a finished run, and why (``status``:
+    "running", or how it stopped). Raises :class:`OutputError` if the folder is full or
+    read-only, so a run learns that before it starts."""
+    started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    with contextlib.suppress(OSError, ValueError, StopIteration):  # keep the first start
+        old = (out_dir / INCOMPLETE).read_text(encoding="utf-8")
+        started = next(ln for ln in old.splitlines() if ln.startswith("started: "))[9:]
+        started = started.split(" by process ")[0]
+    text = (
+        "This folder is not a finished ctdc-risk run: its files are missing or partial and are "
+        "not results.\n"
+        f"started: {started} by process {os.getpid()} on {socket.gethostname()}\n"
+        f"status: {status}\n"
+    )
+    if status == "running":
+        text += "(if that process is gone, the run was killed before it could say so)\n"
+    return write_text(out_dir, INCOMPLETE, text)
+
+
+def mark_complete(out_dir: Path) -> None:
+    """Remove ``out_dir/INCOMPLETE``: every file of the run is written."""
+    (out_dir / INCOMPLETE).unlink(missing_ok=True)
+
+
+def check_writable(folder: Path) -> None:
+    """Raise :class:`OutputError` naming ``folder`` if a file cannot be written there."""
+    probe = write_bytes(folder, f".write-check-{os.getpid()}", b"ok\n")
+    probe.unlink(missing_ok=True)
 
 
 def _umask() -> int:

@@ -9,16 +9,20 @@ tag, never FINISHED.
 
 Default store: ``mlflow.db`` (SQLite) and ``mlartifacts/`` in the directory the command runs
 from; ``tracking.tracking_uri=URI`` chooses another store and ``tracking=none`` turns tracking
-off.
+off. A store that is damaged, read-only or full is a :class:`~ctdc_risk.errors.TrackingError`
+naming it and saying what to do, never a database traceback; opening a SQLite store takes a
+lock beside it, so studies started together never both create its tables.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
 import re
 import socket
+import sqlite3
 import subprocess
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -115,6 +119,160 @@ class TrackedRun:
     run_id: str = ""
     tracking_uri: str = ""
     experiment_id: str = ""
+    artifact_uri: str = ""
+
+
+_OTHER_STORE = "choose another store with tracking.tracking_uri=URI, or run without tracking: "
+_FULL = (errno.ENOSPC, errno.EDQUOT)
+_READ_ONLY = (errno.EROFS, errno.EACCES, errno.EPERM)
+
+
+def _sqlite_path(uri: str) -> Path | None:
+    """The database file of a ``sqlite:///`` URI (None for other stores and in-memory ones)."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    path = uri[len("sqlite:///") :].split("?", 1)[0]
+    return Path(path) if path and path != ":memory:" else None
+
+
+def _refuse_file_store(uri: str) -> None:
+    """MLflow 3 refuses a folder store (``file://`` or a plain path) with a page of text."""
+    import urllib.parse
+
+    scheme = urllib.parse.urlsplit(uri).scheme
+    if scheme != "file" and (scheme or uri == "databricks"):
+        return
+    if os.environ.get("MLFLOW_ALLOW_FILE_STORE", "").lower() in ("1", "true"):
+        return  # the user opted in to MLflow's deprecated folder store
+    raise TrackingError(
+        f"tracking.tracking_uri={redact(uri)} is a folder store (mlruns), which MLflow "
+        f"{_mlflow_version()} no longer writes to. Use a SQLite file instead, e.g. "
+        "tracking.tracking_uri=sqlite:////ABSOLUTE/PATH/mlflow.db (leave tracking_uri unset for "
+        "mlflow.db here; move an old folder's runs with `mlflow migrate-filestore`), a server "
+        "(http://HOST:PORT), or run without tracking: tracking=none."
+    )
+
+
+def _mlflow_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("mlflow")
+    except PackageNotFoundError:
+        return "3"
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    link: BaseException | None = exc
+    while link is not None and id(link) not in seen:
+        seen.add(id(link))
+        yield link
+        link = link.__cause__ or link.__context__
+
+
+def _store_fault(exc: BaseException) -> tuple[str, str] | None:
+    """``(kind, reason)`` when ``exc`` says the store itself is damaged ("damaged"), cannot be
+    written ("read-only") or has no room ("full"); None for any other error."""
+    for link in _chain(exc):
+        if isinstance(link, OSError) and link.errno in _FULL:
+            return "full", link.strerror or "no space left"
+        if isinstance(link, OSError) and link.errno in _READ_ONLY:
+            return "read-only", link.strerror or "permission denied"
+        if isinstance(link, sqlite3.Error):
+            text = str(link)
+            if "not a database" in text or "malformed" in text:
+                return "damaged", text
+            if "readonly" in text or "unable to open database" in text:
+                return "read-only", text
+            if "disk is full" in text:
+                return "full", text
+            if "disk I/O error" in text:
+                return "full", f"{text}: full or failing disk?"
+    return None
+
+
+def _store_error(exc: BaseException, where: str, path: Path | None) -> TrackingError | None:
+    fault = _store_fault(exc)
+    if fault is None:
+        return None
+    kind, reason = fault
+    if kind == "damaged":
+        aside = f"move {path} aside (a new store is made in its place)" if path else "repair it"
+        return TrackingError(
+            f"{where} is damaged ({reason}). To keep tracking, {aside}, {_OTHER_STORE}"
+            "tracking=none."
+        )
+    if kind == "read-only":
+        return TrackingError(
+            f"{where} cannot be written ({reason}). Make it and its folder writable, "
+            f"{_OTHER_STORE}tracking=none."
+        )
+    return TrackingError(
+        f"{where} cannot be written: its disk is full ({reason}). Free space there, "
+        f"{_OTHER_STORE}tracking=none."
+    )
+
+
+class _QuietStoreErrors(logging.Filter):
+    """MLflow logs a database error's whole traceback before raising it; the error is then
+    turned into one line naming the store, so the logged copy only buries it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("SQLAlchemy database error")
+
+
+_QUIET = _QuietStoreErrors()
+
+
+@contextmanager
+def _store_faults(uri: str, *, artifacts: str | None = None) -> Iterator[None]:
+    """Turn a damaged, read-only or full store (its database or, with ``artifacts``, its
+    artifact folder) into a :class:`TrackingError` naming it and what to do."""
+    store_logger = logging.getLogger("mlflow.store.db.utils")
+    if _QUIET not in store_logger.filters:
+        store_logger.addFilter(_QUIET)
+    try:
+        yield
+    except TrackingError:
+        raise
+    except Exception as exc:
+        where = f"MLflow store {redact(uri)}"
+        if artifacts and isinstance(exc, OSError):
+            where = f"MLflow artifact store {redact(artifacts)}"
+        error = _store_error(exc, where, _sqlite_path(uri))
+        if error is None:
+            raise
+        raise error from None
+
+
+@contextmanager
+def _store_lock(uri: str) -> Iterator[None]:
+    """Hold ``<store>.lock`` (beside a SQLite store) while opening the store.
+
+    MLflow creates a new store's tables and runs its migrations when it first opens it; two
+    processes doing so at once fail with ``duplicate column name``. Sweeps avoid this by
+    opening the store before any job; independent studies take this lock. Other stores, and a
+    folder where the lock cannot be created (read-only: the store's own error then says so),
+    are opened without it.
+    """
+    import fcntl
+
+    path = _sqlite_path(uri)
+    if path is None:
+        yield
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError:
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def _unreachable(uri: str) -> str:
@@ -164,6 +322,7 @@ def _reachable_uri(spec: TrackingSpec, cwd: Path) -> tuple[str, str | None]:
     """The store to use: the configured one if it answers, else the local one when allowed."""
     uri, artifacts = spec.resolved(cwd)
     uri = credentials_to_env(uri)
+    _refuse_file_store(uri)
     if not uri.startswith(("http://", "https://")):
         return uri, artifacts
     problem = _unreachable(uri)
@@ -276,18 +435,20 @@ def start_sweep(
     from mlflow.tracking import MlflowClient
 
     uri, artifacts = _reachable_uri(spec, cwd)
-    client = MlflowClient(tracking_uri=uri)
-    experiment_id = _experiment_id(client, spec, artifacts)
-    close_stale_runs(client, experiment_id)
-    tags = {
-        **_process_tags(),
-        "sweep": "parent",
-        "experiment": spec.experiment,
-        "package_version": __version__,
-        "git_commit": git_commit(cwd),
-    }
-    run = client.create_run(experiment_id, run_name=run_name, tags=tags)
-    _log_params(client, run.info.run_id, config)
+    with _store_faults(uri):
+        with _store_lock(uri):
+            client = MlflowClient(tracking_uri=uri)
+            experiment_id = _experiment_id(client, spec, artifacts)
+        close_stale_runs(client, experiment_id)
+        tags = {
+            **_process_tags(),
+            "sweep": "parent",
+            "experiment": spec.experiment,
+            "package_version": __version__,
+            "git_commit": git_commit(cwd),
+        }
+        run = client.create_run(experiment_id, run_name=run_name, tags=tags)
+        _log_params(client, run.info.run_id, config)
     return SweepParent(run.info.run_id, uri, experiment_id)
 
 
@@ -296,10 +457,24 @@ def finish_sweep(
 ) -> int:
     """Attach the sweep summary to the parent and close it; return how many stuck child runs
     (jobs killed before they could close their run) were marked FAILED."""
-    from mlflow.entities import Metric
     from mlflow.tracking import MlflowClient
 
-    client = MlflowClient(tracking_uri=parent.tracking_uri)
+    with _store_faults(parent.tracking_uri):
+        client = MlflowClient(tracking_uri=parent.tracking_uri)
+        artifacts = client.get_run(parent.run_id).info.artifact_uri or "of the sweep"
+    with _store_faults(parent.tracking_uri, artifacts=artifacts):
+        return _finish_sweep(client, parent, summary_files, metrics, failed)
+
+
+def _finish_sweep(
+    client: Any,
+    parent: SweepParent,
+    summary_files: list[Path],
+    metrics: Mapping[str, float],
+    failed: bool,
+) -> int:
+    from mlflow.entities import Metric
+
     stuck = client.search_runs(
         [parent.experiment_id],
         f"tags.mlflow.parentRunId = '{parent.run_id}' and attributes.status = 'RUNNING'",
@@ -321,10 +496,11 @@ def abort_sweep(parent: SweepParent, message: str) -> None:
     """Record why a sweep stopped early on its parent run, closing it FAILED if still open."""
     from mlflow.tracking import MlflowClient
 
-    client = MlflowClient(tracking_uri=parent.tracking_uri)
-    client.set_tag(parent.run_id, "error", redact(message)[:500])
-    if client.get_run(parent.run_id).info.status == "RUNNING":
-        client.set_terminated(parent.run_id, status="FAILED")
+    with _store_faults(parent.tracking_uri):
+        client = MlflowClient(tracking_uri=parent.tracking_uri)
+        client.set_tag(parent.run_id, "error", redact(message)[:500])
+        if client.get_run(parent.run_id).info.status == "RUNNING":
+            client.set_terminated(parent.run_id, status="FAILED")
 
 
 @contextmanager
@@ -347,29 +523,41 @@ def track_study(
     run_tags = {**_process_tags(), **(tags or {})}
     if parent is None:
         uri, artifacts = _reachable_uri(spec, cwd)
-        mlflow.set_tracking_uri(uri)
-        client = MlflowClient(tracking_uri=uri)
-        experiment_id = _experiment_id(client, spec, artifacts)
-        close_stale_runs(client, experiment_id)
     else:
         if spec.tracking_uri:  # a job on another machine gets its credentials from its config
             credentials_to_env(spec.tracking_uri)
-        uri, experiment_id = parent.tracking_uri, parent.experiment_id
-        mlflow.set_tracking_uri(uri)
-        client = MlflowClient(tracking_uri=uri)
+        uri, artifacts = parent.tracking_uri, None
         run_tags["mlflow.parentRunId"] = parent.run_id
-    run = client.create_run(experiment_id, run_name=run_name, tags=run_tags)
-    tracked = TrackedRun(run.info.run_id, uri, experiment_id)
+    with _store_faults(uri):
+        mlflow.set_tracking_uri(uri)
+        if parent is None:
+            with _store_lock(uri):
+                client = MlflowClient(tracking_uri=uri)
+                experiment_id = _experiment_id(client, spec, artifacts)
+            close_stale_runs(client, experiment_id)
+        else:
+            client = MlflowClient(tracking_uri=uri)
+            experiment_id = parent.experiment_id
+        run = client.create_run(experiment_id, run_name=run_name, tags=run_tags)
+    tracked = TrackedRun(run.info.run_id, uri, experiment_id, run.info.artifact_uri or "")
     try:
-        _log_params(client, run.info.run_id, config)
+        with _store_faults(uri):
+            _log_params(client, run.info.run_id, config)
         yield tracked
     except BaseException as exc:
         message = str(exc).splitlines()[0][:500] if str(exc) else type(exc).__name__
-        client.set_tag(run.info.run_id, "error", redact(message))
         status = "KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED"
-        client.set_terminated(run.info.run_id, status=status)
+        try:
+            client.set_tag(run.info.run_id, "error", redact(message))
+            client.set_terminated(run.info.run_id, status=status)
+        except Exception as close_exc:  # the store broke too: the next run marks it FAILED
+            log.warning(
+                "could not close MLflow run %s %s: %s",
+                run.info.run_id, status, redact(str(close_exc).splitlines()[0][:300]),
+            )  # fmt: skip
         raise
-    client.set_terminated(run.info.run_id, status="FINISHED")
+    with _store_faults(uri):
+        client.set_terminated(run.info.run_id, status="FINISHED")
 
 
 def log_study(tracked: TrackedRun, result: Any, *, experiment_name: str, cwd: Path) -> None:
@@ -393,10 +581,11 @@ def log_study(tracked: TrackedRun, result: Any, *, experiment_name: str, cwd: Pa
         "experiment": experiment_name,
     }
     metrics = [Metric(k, float(v), 0, 0) for k, v in sorted(result.metrics.items())]
-    for i in range(0, len(metrics), 500):
-        client.log_batch(tracked.run_id, metrics=metrics[i : i + 500])
-    client.log_batch(tracked.run_id, tags=[RunTag(k, v) for k, v in tags.items()])
-    client.log_artifacts(tracked.run_id, str(result.out_dir))
+    with _store_faults(tracked.tracking_uri, artifacts=tracked.artifact_uri or "of the run"):
+        for i in range(0, len(metrics), 500):
+            client.log_batch(tracked.run_id, metrics=metrics[i : i + 500])
+        client.log_batch(tracked.run_id, tags=[RunTag(k, v) for k, v in tags.items()])
+        client.log_artifacts(tracked.run_id, str(result.out_dir))
 
 
 def fetch_runs(
@@ -409,19 +598,26 @@ def fetch_runs(
 ) -> list[RunSummary]:
     """The runs to compare, from one of: an experiment's finished runs (sweep parents left out),
     a sweep's finished child runs, or the given run ids (in that order)."""
-    import csv
-    import os
-    import tempfile
-
     # MLflow draws a progress bar per downloaded file; the CLI says what it did itself.
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
-    from mlflow.artifacts import download_artifacts
-    from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
 
     uri = credentials_to_env(spec.resolved(cwd)[0])
-    client = MlflowClient(tracking_uri=uri)
+    _refuse_file_store(uri)
+    with _store_faults(uri):
+        return _fetch_runs(MlflowClient(tracking_uri=uri), uri, experiment, parent, run_ids)
+
+
+def _fetch_runs(
+    client: Any, uri: str, experiment: str | None, parent: str | None, run_ids: Sequence[str]
+) -> list[RunSummary]:
+    import csv
+    import tempfile
+
+    from mlflow.artifacts import download_artifacts
+    from mlflow.exceptions import MlflowException
+
     where = f"in {redact(uri)}"
     if sum(bool(x) for x in (experiment, parent, run_ids)) != 1:
         raise ConfigError(

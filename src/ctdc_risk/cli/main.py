@@ -7,10 +7,14 @@ libraries are imported only after Hydra has parsed the line, so ``--help`` stays
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
 import sys
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -67,6 +71,7 @@ def _entry(cfg: DictConfig) -> Any:
     # A sweep job: a failure is recorded and named at the end of the sweep, and never stops
     # the other jobs. None is what Hydra's Optuna sweeper records as a failed trial (it refuses
     # NaN with an error that stops the search); the basic sweeper ignores return values.
+    _die_with_launcher()
     job.record("running")
     try:
         outcome = _run(cfg, out_dir, job)
@@ -96,11 +101,39 @@ class _Outcome:
 
 
 def _run(cfg: DictConfig, out_dir: Path, job: SweepJob | None) -> _Outcome:
-    from ctdc_risk.cli import console
     from ctdc_risk.cli.secrets import hide_secrets
+    from ctdc_risk.outputs import mark_incomplete
 
     # A password in a tracking URI must not reach the saved config, the log or MLflow.
     hide_secrets(out_dir)
+    # Until every file is written the folder says it is not a finished run (INCOMPLETE); a
+    # killed run leaves it saying "running", a failed or stopped one says how it ended.
+    mark_incomplete(out_dir, "running")
+    try:
+        return _run_command(cfg, out_dir, job)
+    except BaseException as exc:
+        if (out_dir / "INCOMPLETE").exists():
+            how = "stopped" if isinstance(exc, KeyboardInterrupt) else "failed"
+            why = _STOP or (str(exc).splitlines() or [type(exc).__name__])[0][:300]
+            with contextlib.suppress(OSError, CtdcRiskError):  # a full disk: keep "running"
+                mark_incomplete(out_dir, f"{how}: {why}")
+        raise
+
+
+def _say_unless_stopped(say: Callable[[str], None]) -> Callable[[str], None]:
+    """The progress callback, raising KeyboardInterrupt at the next step after a stop signal
+    whose exception Python swallowed (it fell in a garbage-collector callback or ``__del__``)."""
+
+    def step(message: str) -> None:
+        _raise_if_stopped()
+        say(message)
+
+    return step
+
+
+def _run_command(cfg: DictConfig, out_dir: Path, job: SweepJob | None) -> _Outcome:
+    from ctdc_risk.cli import console
+    from ctdc_risk.outputs import mark_complete
     from ctdc_risk.pipeline.specs import run_spec_from_mapping
 
     try:
@@ -118,12 +151,17 @@ def _run(cfg: DictConfig, out_dir: Path, job: SweepJob | None) -> _Outcome:
     tracking_cfg = config.pop("tracking", None) or {"enabled": False}
     compare_cfg = config.pop("compare", None) or {}
     if config.get("command") == "compare":
-        return _compare(compare_cfg, tracking_cfg, config, out_dir)
+        outcome = _compare(compare_cfg, tracking_cfg, config, out_dir)
+        _raise_if_stopped()
+        mark_complete(out_dir)
+        return outcome
     spec = run_spec_from_mapping(config)
     if spec.command == "describe":
         from ctdc_risk.pipeline.describe import run_describe
 
         described = run_describe(spec, out_dir)
+        _raise_if_stopped()
+        mark_complete(out_dir)
         console.print_describe_summary(described)
         share = described.headline.family["children"].share
         return _Outcome(float("nan") if share is None else share, {})
@@ -133,10 +171,13 @@ def _run(cfg: DictConfig, out_dir: Path, job: SweepJob | None) -> _Outcome:
     tracking = TrackingSpec.from_mapping(tracking_cfg)
     if not tracking.enabled:
         with console.progress() as say:
-            result = run_study(spec, out_dir, progress=say)
+            result = run_study(spec, out_dir, progress=_say_unless_stopped(say))
+        _raise_if_stopped()
+        mark_complete(out_dir)
         console.print_study_summary(result)
         # The value a sweeper optimises: the primary model's cross-validated ROC AUC.
         return _Outcome(result.metrics["cv/roc_auc_mean"], dict(result.metrics))
+    from ctdc_risk.errors import TrackingError
     from ctdc_risk.tracking import log_study, track_study
 
     cwd = Path.cwd()
@@ -147,9 +188,15 @@ def _run(cfg: DictConfig, out_dir: Path, job: SweepJob | None) -> _Outcome:
         tracking, config=config, run_name=run_name, cwd=cwd, parent=parent, tags=tags
     ) as run:
         with console.progress() as say:
-            result = run_study(spec, out_dir, progress=say)
+            result = run_study(spec, out_dir, progress=_say_unless_stopped(say))
+        _raise_if_stopped()
+        mark_complete(out_dir)  # before logging: the folder is complete, and MLflow gets no marker
         say("logging the run to MLflow")
-        log_study(run, result, experiment_name=tracking.experiment, cwd=cwd)
+        try:
+            log_study(run, result, experiment_name=tracking.experiment, cwd=cwd)
+        except TrackingError as exc:
+            raise TrackingError(f"the study's files are complete in {out_dir}, but {exc}") from None
+        _raise_if_stopped()  # an interrupt swallowed while logging: KILLED, not FINISHED
     console.print_study_summary(result, tracking=(run.run_id, run.tracking_uri))
     return _Outcome(result.metrics["cv/roc_auc_mean"], dict(result.metrics), run.run_id)
 
@@ -187,8 +234,74 @@ def _compare(
     return _Outcome(float(comparison.n_differ), {})
 
 
+# Why the run was asked to stop ("" while it was not): set by the signal handler, checked at
+# every step, so a stop whose exception Python swallowed still stops the run.
+_STOP = ""
+
+
 def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt(f"terminated by {signal.Signals(signum).name}")
+    global _STOP
+    if signum == signal.SIGINT:
+        _STOP = _STOP or "interrupted by Ctrl-C"
+    else:
+        _STOP = _STOP or f"terminated by {signal.Signals(signum).name}"
+    raise KeyboardInterrupt(_STOP)
+
+
+# The pid of the ctdc-risk process that launches a sweep's jobs, passed to the processes it
+# starts (joblib's workers, submitit's local jobs) through the environment.
+LAUNCHER_PID = "CTDC_RISK_LAUNCHER_PID"
+_LIFELINE_GRACE_S = 5.0
+_lifeline: list[threading.Thread] = []
+
+
+def _die_with_launcher() -> None:
+    """End this sweep job when the process that launched it dies (``kill -9``).
+
+    Only in a job run by a child process of the launcher: joblib's loky workers otherwise run
+    their job on for minutes, and nobody would collect its result. A watch thread sees the
+    parent change, stops the job like SIGTERM (its MLflow run closed KILLED, its folder
+    INCOMPLETE) and kills the process if it is still there after a grace period. Jobs on other
+    machines (SLURM) are not children of the launcher and are left alone. A thread rather than
+    ``prctl(PR_SET_PDEATHSIG)``: that fires when the parent *thread* ends, and loky may start
+    workers from a thread of its own.
+    """
+    launcher = int(os.environ.get(LAUNCHER_PID) or 0)
+    if _lifeline or launcher in (0, os.getpid()) or os.getppid() != launcher:
+        return
+    with contextlib.suppress(ValueError):  # not the main thread: SIGTERM's default then kills
+        signal.signal(signal.SIGTERM, _interrupt)
+
+    def watch() -> None:
+        global _STOP
+        while os.getppid() == launcher:
+            time.sleep(0.5)
+        _STOP = _STOP or f"the sweep's launching process {launcher} ended"
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(_LIFELINE_GRACE_S)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    _lifeline.append(threading.Thread(target=watch, name="ctdc-risk-lifeline", daemon=True))
+    _lifeline[0].start()
+
+
+def _raise_if_stopped() -> None:
+    if _STOP:
+        raise KeyboardInterrupt(_STOP)
+
+
+def _unraisable(hook: Any) -> Any:
+    """``sys.unraisablehook`` that stays quiet about a stop signal's KeyboardInterrupt raised
+    where Python cannot deliver it (a garbage-collector callback, ``__del__``): the run stops
+    at its next step instead, and the interrupt's traceback would only alarm."""
+
+    def report(unraisable: Any) -> None:
+        if _STOP and isinstance(unraisable.exc_value, KeyboardInterrupt):
+            log.debug("stop signal delivered inside %r; stopping at the next step", unraisable)
+            return
+        hook(unraisable)
+
+    return report
 
 
 def main() -> None:
@@ -206,9 +319,17 @@ def main() -> None:
         print(f"ctdc-risk: error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     sys.argv = [sys.argv[0], *args]
+    os.environ[LAUNCHER_PID] = str(os.getpid())
     # SIGTERM (a scheduler's or `kill`'s stop) ends the run like Ctrl-C: its MLflow run is closed
-    # KILLED with an end time, and no half-written file is left (every write is atomic).
+    # KILLED with an end time, and no half-written file is left (every write is atomic). Both
+    # set _STOP, so an interrupt Python swallowed still ends the run at its next step.
     signal.signal(signal.SIGTERM, _interrupt)
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not ignored (`cmd &`)
+        signal.signal(signal.SIGINT, _interrupt)
+    sys.unraisablehook = _unraisable(sys.unraisablehook)
+    # A log file on a full or read-only disk: the run's own one-line error says so; logging's
+    # "--- Logging error ---" traceback per record would bury it.
+    logging.raiseExceptions = False
 
     try:
         _entry()
@@ -220,9 +341,12 @@ def main() -> None:
         if stopped is not None:
             _report_sweep(stopped)
         if isinstance(exc, KeyboardInterrupt):
-            print(f"ctdc-risk: stopped ({exc or 'interrupted'})", file=sys.stderr)
+            print(f"ctdc-risk: stopped ({_STOP or exc or 'interrupted'})", file=sys.stderr)
             raise SystemExit(130) from None
         raise
+    if _STOP:  # a stop swallowed after the last step: the run did not finish
+        print(f"ctdc-risk: stopped ({_STOP})", file=sys.stderr)
+        raise SystemExit(130)
     if sweep.LAST_OUTCOME is not None and _report_sweep(sweep.LAST_OUTCOME):
         raise SystemExit(1)
 

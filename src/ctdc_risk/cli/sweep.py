@@ -177,13 +177,20 @@ def write_summary(sweep_dir: Path, jobs: list[JobRecord]) -> list[Path]:
 
 
 class SweepCallback(Callback):
-    """Hydra callback: parent run before the jobs, summary and status after them."""
+    """Hydra callback: parent run before the jobs, summary and status after them; and before
+    any run, a check that its folder can be written."""
+
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        # Hydra creates the folder and writes its config there before our code runs: a full or
+        # read-only folder would end in Hydra's traceback. The marker is the first file.
+        _writable_or_exit(Path(str(config.hydra.run.dir)), marker=True)
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         global _OPEN_PARENT, _OPEN_SWEEP_DIR, LAST_OUTCOME
         LAST_OUTCOME = None
         hide_secrets(None)  # Hydra logs each job's overrides: a tracking URI's password too
         sweep_dir = Path(str(config.hydra.sweep.dir)).resolve()
+        _writable_or_exit(sweep_dir, marker=False)
         state = _state(sweep_dir)
         for old in (state / "jobs").glob("*.json"):
             old.unlink()  # a rerun into the same folder starts a fresh record
@@ -209,6 +216,19 @@ class SweepCallback(Callback):
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         global LAST_OUTCOME
         LAST_OUTCOME = _end_sweep(Path(str(config.hydra.sweep.dir)).resolve(), error="")
+
+
+def _writable_or_exit(folder: Path, *, marker: bool) -> None:
+    from ctdc_risk.outputs import check_writable, mark_incomplete
+
+    try:
+        if marker:
+            mark_incomplete(folder, "running")
+        else:
+            check_writable(folder)
+    except CtdcRiskError as exc:
+        print(f"ctdc-risk: error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 def _end_sweep(sweep_dir: Path, *, error: str) -> SweepOutcome:
