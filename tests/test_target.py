@@ -99,7 +99,10 @@ def test_no_eligible_rows(frame):
     ("data", "message"),
     [
         ({"name": "x", "outcome": "gender"}, "not a yes/no canonical column"),
-        ({"name": "x", "outcome": "recruiter_family", "leakage": ["nothing_*"]}, "matches no"),
+        ({"name": "x", "outcome": "recruiter_family", "leakage": {"nothing_*": "r"}}, "matches no"),
+        ({"name": "x", "outcome": "recruiter_family", "leakage": ["recruiter_*"]}, "must map"),
+        ({"name": "x", "outcome": "recruiter_family", "leakage": {"recruiter_*": ""}}, "reason"),
+        ({"name": "x", "outcome": "recruiter_family", "phase": "before"}, r"target\.phase"),
         ({"name": "x", "outcome": "recruiter_family", "leak": []}, "unknown key 'leak'"),
         ({"outcome": "recruiter_family"}, "target.name is missing"),
     ],
@@ -122,3 +125,38 @@ def test_feature_sets_select_by_tags(frame):
     assert {f.phase for f in before} == {"before_recruitment"}
     with pytest.raises(ConfigError, match=r"features\.phases"):
         FeatureSetSpec.from_mapping({"phases": ["during"]})
+
+
+def test_every_shipped_target_gives_a_reason_for_each_column_it_leaves_out():
+    for name, data in TARGETS.items():
+        spec = TargetSpec.from_mapping(data)
+        assert spec.leakage, name
+        for pattern, reason in zip(spec.leakage, spec.leakage_reasons, strict=True):
+            assert len(reason) > 20, (name, pattern)
+        assert spec.leakage_reason(spec.outcome) == "the outcome itself"
+
+
+def test_recruitment_outcomes_never_adjust_for_what_happened_after_recruitment(frame):
+    from ctdc_risk.features import select_study_factors
+
+    for name in ("family_recruitment", "intimate_partner_recruitment"):
+        spec = TargetSpec.from_mapping(TARGETS[name])
+        assert spec.phase == "recruitment"
+        chosen = select_study_factors(
+            FeatureSetSpec("all"),
+            leakage_reason=spec.leakage_reason,
+            covariate_phases=spec.covariate_phases,
+            frame=frame,
+        )
+        assert chosen.covariates
+        assert {f.phase for f in chosen.covariates} <= {"before_recruitment", "recruitment"}
+        assert {f.phase for f in chosen.context} == {"exploitation"}
+        for factor, reason in chosen.dropped:
+            assert reason, factor
+
+
+def test_sexual_exploitation_leaves_out_near_definitional_items():
+    spec = TargetSpec.from_mapping(TARGETS["sexual_exploitation"])
+    for column in ("means_abuse_psy_phy_sex", "means_drugs_alcohol", "recruiter_intimate_partner"):
+        reason = spec.leakage_reason(column)
+        assert reason is not None and "near-definitional" in reason

@@ -16,7 +16,14 @@ RISK = "#D55E00"
 PROTECTIVE = "#0072B2"
 UNCLEAR = "#999999"
 NEUTRAL = "#009E73"
-COLOURS = {"risk": RISK, "protective": PROTECTIVE, "unclear": UNCLEAR, "reference": UNCLEAR}
+COLOURS = {
+    "risk": RISK,
+    "protective": PROTECTIVE,
+    "unclear": UNCLEAR,
+    "reference": UNCLEAR,
+    "suppressed": UNCLEAR,
+    "not estimable": UNCLEAR,
+}
 _LEGEND = {
     "risk": "has a risk level",
     "protective": "has a protective level",
