@@ -8,16 +8,22 @@ from __future__ import annotations
 
 import io
 import logging
+import re
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
+from openpyxl import Workbook
+from openpyxl.utils import get_column_letter
 
 from ctdc_risk.data.countries import REASON_FORMER, REASON_PARTIAL, REASON_SEVERAL
 from ctdc_risk.data.load import load_dataset
 from ctdc_risk.data.raw_format import to_release_frame
 from ctdc_risk.data.synthetic import generate_synthetic
+from ctdc_risk.errors import DataFileError
 
 
 @pytest.fixture(scope="module")
@@ -114,3 +120,97 @@ def test_partial_and_ambiguous_names_stay_unmapped_counted_by_reason(
     for value in _LOOSE:
         assert value not in summary
         assert value not in caplog.text
+
+
+# --- XLSX cells a reader would return as blank ----------------------------------------------------
+
+
+def _workbook(text: pd.DataFrame, path: Path, edit: Callable[[Any], None]) -> Path:
+    """Write ``text`` with openpyxl (every cell as text), then let ``edit`` change the sheet."""
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "victims"
+    sheet.append(list(text.columns))
+    for row in text.itertuples(index=False):
+        sheet.append(list(row))
+    edit(sheet)
+    workbook.save(path)
+    return path
+
+
+def _family_as_formulas(text: pd.DataFrame) -> Callable[[Any], None]:
+    """Turn the recruiterRelationFamily column into formulas that compute the same 1 or blank."""
+    col = list(text.columns).index("recruiterRelationFamily") + 1
+
+    def edit(sheet: Any) -> None:
+        for row in range(2, len(text) + 2):
+            cell = sheet.cell(row=row, column=col)
+            cell.value = '=IF(1=1,1,"")' if cell.value == "1" else '=IF(1=0,1,"")'
+
+    return edit
+
+
+def test_formulas_without_saved_values_are_refused(tmp_path: Path, synthetic: pd.DataFrame) -> None:
+    text = _release_text(synthetic, "synthetic_2021")
+    assert (text["recruiterRelationFamily"] == "1").any()
+    path = _workbook(text, tmp_path / "formulas.xlsx", _family_as_formulas(text))
+    with pytest.raises(DataFileError) as err:
+        load_dataset(path)
+    message = str(err.value)
+    assert str(path) in message
+    assert f"{len(text)} formula cell(s) with no saved value" in message
+    col = get_column_letter(list(text.columns).index("recruiterRelationFamily") + 1)
+    assert f"(e.g. {col}2, {col}3, {col}4)" in message
+    assert "save it" in message
+
+
+def test_formulas_with_saved_values_read_as_those_values(
+    tmp_path: Path, synthetic: pd.DataFrame
+) -> None:
+    """A workbook saved by Excel or LibreOffice stores each formula's value: that is read."""
+    text = _release_text(synthetic, "synthetic_2021")
+    path = _workbook(text, tmp_path / "formulas.xlsx", _family_as_formulas(text))
+    # Store the values the formulas compute, as a spreadsheet program does on saving.
+    saved = re.sub(
+        rb'(<f>IF\(1=1,1,""\)</f>)<v\s*/>',
+        rb"\1<v>1</v>",
+        _sheet_xml(path),
+    )
+    saved = re.sub(
+        rb'<c r="([A-Z]+\d+)"(\s*)>(<f>IF\(1=0,1,""\)</f>)<v\s*/>',
+        rb'<c r="\1" t="str"\2>\3<v></v>',
+        saved,
+    )
+    assert saved.count(b"<f>") == len(text) and b"</f><v />" not in saved
+    _replace_sheet_xml(path, saved)
+    plain = load_dataset(_write(text, tmp_path / "plain.csv"))
+    dataset = load_dataset(path)
+    pd.testing.assert_series_equal(
+        dataset.frame["recruiter_family"], plain.frame["recruiter_family"]
+    )
+
+
+def test_merged_cells_are_refused(tmp_path: Path, synthetic: pd.DataFrame) -> None:
+    text = _release_text(synthetic, "synthetic_2021")
+    col = get_column_letter(list(text.columns).index("gender") + 1)
+    path = _workbook(text, tmp_path / "merged.xlsx", lambda s: s.merge_cells(f"{col}2:{col}5"))
+    with pytest.raises(DataFileError) as err:
+        load_dataset(path)
+    message = str(err.value)
+    assert str(path) in message
+    assert f"1 merged cell range(s) (e.g. {col}2:{col}5)" in message
+    assert "Unmerge" in message
+
+
+def _sheet_xml(path: Path) -> bytes:
+    with zipfile.ZipFile(path) as archive:
+        return archive.read("xl/worksheets/sheet1.xml")
+
+
+def _replace_sheet_xml(path: Path, xml: bytes) -> None:
+    out = io.BytesIO()
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(out, "w") as dst:
+        for item in src.infolist():
+            content = src.read(item.filename)
+            dst.writestr(item, xml if item.filename == "xl/worksheets/sheet1.xml" else content)
+    path.write_bytes(out.getvalue())

@@ -24,10 +24,12 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from xml.etree import ElementTree
 
 import numpy as np
 import pandas as pd
 
+from ctdc_risk.data.workbook import check_sheet_cells
 from ctdc_risk.errors import DataFileError
 
 log = logging.getLogger(__name__)
@@ -494,6 +496,13 @@ def _read_xlsx(
         # A sheet's XML is parsed only now, so a damaged sheet fails here, not when opening.
         rows = list(workbook.get_sheet_by_name(chosen).to_python(skip_empty_area=False))
     except Exception as exc:  # calamine raises its own error types
+        raise DataFileError(
+            f"{path}: sheet {chosen!r} of the XLSX workbook cannot be read "
+            f"({type(exc).__name__}); the file is damaged."
+        ) from None
+    try:
+        check_sheet_cells(data, chosen, path)
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ElementTree.ParseError) as exc:
         raise DataFileError(
             f"{path}: sheet {chosen!r} of the XLSX workbook cannot be read "
             f"({type(exc).__name__}); the file is damaged."
