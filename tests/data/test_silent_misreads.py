@@ -20,10 +20,11 @@ from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 
 from ctdc_risk.data.countries import REASON_FORMER, REASON_PARTIAL, REASON_SEVERAL
+from ctdc_risk.data.harmonise import BLANK_CTDC_ROW, BLANK_ROW
 from ctdc_risk.data.load import load_dataset
 from ctdc_risk.data.raw_format import to_release_frame
 from ctdc_risk.data.synthetic import generate_synthetic
-from ctdc_risk.errors import DataFileError
+from ctdc_risk.errors import DataFileError, DataValueError
 
 
 @pytest.fixture(scope="module")
@@ -214,3 +215,36 @@ def _replace_sheet_xml(path: Path, xml: bytes) -> None:
             content = src.read(item.filename)
             dst.writestr(item, xml if item.filename == "xl/worksheets/sheet1.xml" else content)
     path.write_bytes(out.getvalue())
+
+
+# --- a note in an extra column is not a case ---------------------------------------------------
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_row_blank_in_every_ctdc_column_with_a_note_is_not_a_case(
+    tmp_path: Path, synthetic: pd.DataFrame, suffix: str
+) -> None:
+    text = _release_text(synthetic, "synthetic_2021", n=10)
+    text["Notes"] = ""
+    text.loc[3, "Notes"] = "reviewed"  # an ordinary row with a note stays a case
+    note = pd.DataFrame([dict.fromkeys(text.columns, "")] * 2)
+    note.loc[1, "Notes"] = "Source: CTDC global synthetic data, 2021"
+    text = pd.concat([text, note], ignore_index=True)  # a blank row, then the note
+    dataset = load_dataset(_write(text, tmp_path / f"with_note{suffix}"))
+    report = dataset.report
+    assert report.rows_read == 12
+    assert report.rows_out == len(dataset.frame) == 10
+    assert report.rows_dropped == {BLANK_CTDC_ROW: 1, BLANK_ROW: 1}
+    assert report.columns_extra == ("Notes",)
+    summary = "\n".join(report.summary_lines())
+    assert f"1 {BLANK_CTDC_ROW}" in summary
+    assert "Source" not in summary
+
+
+def test_a_file_of_notes_only_is_refused(tmp_path: Path, synthetic: pd.DataFrame) -> None:
+    text = _release_text(synthetic, "synthetic_2021", n=1)
+    text.loc[0] = ""
+    text["Notes"] = "Source: CTDC"
+    path = _write(text, tmp_path / "notes.csv")
+    with pytest.raises(DataValueError, match="every data row is blank in the CTDC columns"):
+        load_dataset(path)

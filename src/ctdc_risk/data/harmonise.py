@@ -320,11 +320,11 @@ def harmonise(raw: RawTable, match: HeaderMatch, *, latest_year: int | None = No
     """
     release = match.release
     hlog = HarmoniseLog(rows_in=raw.n_rows)
-    frame = _drop_blank_rows(raw.frame, hlog)
+    frame = _drop_blank_rows(raw.frame, hlog, set(match.raw_for.values()))
     if len(frame) == 0:
         raise DataValueError(
-            f"{raw.source.path}: every data row is blank ({raw.n_rows:,} rows); there is "
-            "nothing to analyse."
+            f"{raw.source.path}: every data row is blank in the CTDC columns "
+            f"({raw.n_rows:,} rows); there is nothing to analyse."
         )
     row_word = "rows" if raw.source.file_format in ("xlsx", "parquet") else "lines"
     line_of = raw.line_numbers()[frame.index.to_numpy()]
@@ -375,17 +375,29 @@ def _canonical_role(col: str) -> str:
     return col
 
 
-def _drop_blank_rows(frame: pd.DataFrame, hlog: HarmoniseLog) -> pd.DataFrame:
-    blank = np.ones(len(frame), dtype=bool)
-    for name in frame.columns:
-        col = frame[name]
-        empty = [i for i, c in enumerate(col.cat.categories) if str(c).strip() == ""]
-        blank &= np.isin(col.cat.codes.to_numpy(), [*empty, -1])
-    n_blank = int(blank.sum())
-    if n_blank:
-        hlog.rows_dropped["all cells blank"] = n_blank
-        return frame.loc[~blank]
-    return frame
+BLANK_ROW = "all cells blank"
+BLANK_CTDC_ROW = "blank in every CTDC column (text only in extra columns, e.g. a note)"
+
+
+def _drop_blank_rows(frame: pd.DataFrame, hlog: HarmoniseLog, used: set[str]) -> pd.DataFrame:
+    """Drop rows with no CTDC value: a note such as "Source: ..." in an extra column is no case."""
+
+    def blank_in(names: Iterable[str]) -> np.ndarray:
+        blank = np.ones(len(frame), dtype=bool)
+        for name in names:
+            col = frame[name]
+            empty = [i for i, c in enumerate(col.cat.categories) if str(c).strip() == ""]
+            blank &= np.isin(col.cat.codes.to_numpy(), [*empty, -1])
+        return blank
+
+    ctdc_blank = blank_in(c for c in frame.columns if c in used)
+    if not ctdc_blank.any():
+        return frame
+    all_blank = ctdc_blank & blank_in(c for c in frame.columns if c not in used)
+    for why, n in ((BLANK_ROW, all_blank.sum()), (BLANK_CTDC_ROW, (ctdc_blank & ~all_blank).sum())):
+        if n:
+            hlog.rows_dropped[why] = int(n)
+    return frame.loc[~ctdc_blank]
 
 
 def _na_flag(n: int) -> pd.Series:
