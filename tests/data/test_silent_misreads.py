@@ -6,6 +6,7 @@ then loaded through the same call a study uses.
 
 from __future__ import annotations
 
+import csv
 import io
 import logging
 import re
@@ -247,4 +248,39 @@ def test_a_file_of_notes_only_is_refused(tmp_path: Path, synthetic: pd.DataFrame
     text["Notes"] = "Source: CTDC"
     path = _write(text, tmp_path / "notes.csv")
     with pytest.raises(DataValueError, match="every data row is blank in the CTDC columns"):
+        load_dataset(path)
+
+
+# --- one very long cell -------------------------------------------------------------------------
+
+_LONG = 3_000_000  # longer than pyarrow's 1 MiB block and Python csv's 128 KiB field limit
+
+
+@pytest.mark.parametrize("quoted", [False, True], ids=["plain", "quoted_with_line_breaks"])
+def test_a_valid_csv_with_one_very_long_cell_reads(
+    tmp_path: Path, synthetic: pd.DataFrame, quoted: bool
+) -> None:
+    text = _release_text(synthetic, "synthetic_2021", n=5)
+    text["Notes"] = ""
+    text.loc[1, "Notes"] = ("a, b\nc " if quoted else "") + "x" * _LONG
+    path = _write(text, tmp_path / "long.csv")
+    assert path.stat().st_size > _LONG
+    limit = csv.field_size_limit()
+    dataset = load_dataset(path)
+    assert csv.field_size_limit() == limit  # raised for the file only, then restored
+    assert dataset.report.rows_out == 5
+    assert dataset.report.columns_extra == ("Notes",)
+
+
+def test_an_unbalanced_quote_after_a_long_cell_is_still_refused(
+    tmp_path: Path, synthetic: pd.DataFrame
+) -> None:
+    text = _release_text(synthetic, "synthetic_2021", n=5)
+    text["Notes"] = ""
+    text.loc[1, "Notes"] = "x" * _LONG
+    path = _write(text, tmp_path / "long.csv")
+    lines = path.read_text(encoding="utf-8").split("\n")
+    lines[4] = lines[4] + ',"open'  # line 5 opens a quote that never closes
+    path.write_text("\n".join(lines), encoding="utf-8")
+    with pytest.raises(DataFileError, match=r"line 5: a quoted field is not closed"):
         load_dataset(path)

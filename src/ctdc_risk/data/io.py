@@ -22,6 +22,8 @@ import re
 import stat
 import zipfile
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree
@@ -38,6 +40,9 @@ DEFAULT_MAX_BYTES = 1_000_000_000
 _DELIMITERS = (",", ";", "\t", "|")
 _DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 _MAX_LISTED = 5
+_BLOCK_SIZE = 1 << 20  # pyarrow's default; a row must fit in one block
+_MAX_BLOCK_SIZE = (1 << 31) - 1  # pyarrow's block size is a 32-bit integer
+_MAX_FIELD = (1 << 31) - 1  # csv.field_size_limit takes a C long; keep it portable
 
 
 @dataclass(frozen=True)
@@ -348,10 +353,13 @@ def _read_csv(
     # A quoted field may hold a line break, and pyarrow then must not cut the file into blocks
     # at line breaks (or a valid file fails to parse); that is slower, so only with quotes.
     n_quotes = text.count(b'"')
-    try:
-        table = pacsv.read_csv(
+
+    def parse(block_size: int) -> pa.Table:
+        return pacsv.read_csv(
             pa.BufferReader(pa.py_buffer(memoryview(text)[:end])),
-            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, use_threads=True),
+            read_options=pacsv.ReadOptions(
+                column_names=names, skip_rows=1, use_threads=True, block_size=block_size
+            ),
             parse_options=pacsv.ParseOptions(
                 delimiter=delim, ignore_empty_lines=False, newlines_in_values=n_quotes > 0
             ),
@@ -362,6 +370,16 @@ def _read_csv(
                 quoted_strings_can_be_null=False,
             ),
         )
+
+    try:
+        try:
+            table = parse(_BLOCK_SIZE)
+        except pa.ArrowInvalid as exc:
+            # A row longer than a block (one very long cell) does not fit pyarrow's block: read
+            # the file as one block instead, which every valid row fits.
+            if "straddl" not in str(exc) or end < _BLOCK_SIZE:
+                raise
+            table = parse(min(end + 1, _MAX_BLOCK_SIZE))
     except pa.ArrowInvalid:
         # pyarrow's message quotes the offending row; find the line ourselves instead, so no
         # cell value reaches the terminal or a log.
@@ -384,13 +402,25 @@ def _read_csv(
     return frame, delim, row_lines
 
 
+@contextmanager
+def _field_size_limit(n_bytes: int) -> Iterator[None]:
+    """Let Python's CSV reader take a field as long as the file (its default is 128 KiB)."""
+    previous = csv.field_size_limit()
+    csv.field_size_limit(max(previous, min(n_bytes + 1, _MAX_FIELD)))
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)
+
+
 def _row_start_lines(text: bytes, delim: str) -> np.ndarray:
     reader = csv.reader(io.StringIO(text.decode("utf-8"), newline=""), delimiter=delim)
     starts: list[int] = []
     start = 1
-    for _ in reader:
-        starts.append(start)
-        start = reader.line_num + 1
+    with _field_size_limit(len(text)):
+        for _ in reader:
+            starts.append(start)
+            start = reader.line_num + 1
     return np.array(starts[1:], dtype=np.int64)
 
 
@@ -405,12 +435,13 @@ def _locate_parse_error(text: bytes, path: Path, delim: str, n_fields: int) -> D
     n_bad = 0
     start = 1
     try:
-        for row in reader:
-            if row and len(row) != n_fields:
-                n_bad += 1
-                if len(bad) < _MAX_LISTED:
-                    bad.append((start, len(row)))
-            start = reader.line_num + 1
+        with _field_size_limit(len(text)):
+            for row in reader:
+                if row and len(row) != n_fields:
+                    n_bad += 1
+                    if len(bad) < _MAX_LISTED:
+                        bad.append((start, len(row)))
+                start = reader.line_num + 1
     except csv.Error:
         return DataFileError(
             f"{path}: line {start}: a quoted field is not closed or a quote is misplaced "
