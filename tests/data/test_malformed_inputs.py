@@ -205,6 +205,15 @@ CASES: dict[str, Case] = {
         ("'data'", "1 formula cell(s) with no saved value", "B2"),
     ),
     "xlsx_merged_cells": Case(_merged_workbook, DataFileError, ("merged", "A2:A3", "Unmerge")),
+    "title_line_above_header": Case(
+        lambda c: c.file(
+            "titled.csv",
+            "CTDC global synthetic data\n"
+            + to_release_frame(c.frame.head(3), "synthetic_2021").to_csv(index=False),
+        ),
+        DataFileError,
+        ("the header must be on the first row (found it on row 2)",),
+    ),
     "damaged_parquet": Case(
         lambda c: c.file("bad.parquet", b"PAR1" + b"\x00garbage" * 10),
         DataFileError,

@@ -25,7 +25,7 @@ from ctdc_risk.data.harmonise import BLANK_CTDC_ROW, BLANK_ROW
 from ctdc_risk.data.load import load_dataset
 from ctdc_risk.data.raw_format import to_release_frame
 from ctdc_risk.data.synthetic import generate_synthetic
-from ctdc_risk.errors import DataFileError, DataValueError
+from ctdc_risk.errors import DataFileError, DataValueError, ReleaseDetectionError
 
 
 @pytest.fixture(scope="module")
@@ -283,4 +283,53 @@ def test_an_unbalanced_quote_after_a_long_cell_is_still_refused(
     lines[4] = lines[4] + ',"open'  # line 5 opens a quote that never closes
     path.write_text("\n".join(lines), encoding="utf-8")
     with pytest.raises(DataFileError, match=r"line 5: a quoted field is not closed"):
+        load_dataset(path)
+
+
+# --- title lines above the header ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("above", "row"),
+    [
+        pytest.param(["CTDC global synthetic data"], 2, id="one_title"),
+        pytest.param(["CTDC global synthetic data", "Downloaded 25 Aug 2021", ""], 4, id="titles"),
+        pytest.param(["Victims, by year, gender, age and country"], 2, id="title_with_commas"),
+        pytest.param([""], 2, id="blank_first_line"),
+    ],
+)
+def test_title_lines_above_the_csv_header_are_named(
+    tmp_path: Path, synthetic: pd.DataFrame, above: list[str], row: int
+) -> None:
+    text = _release_text(synthetic, "synthetic_2021", n=5)
+    body = text.to_csv(index=False, lineterminator="\n")
+    path = tmp_path / "titled.csv"
+    path.write_text("\n".join(above) + "\n" + body, encoding="utf-8")
+    with pytest.raises(DataFileError) as err:
+        load_dataset(path)
+    assert str(err.value) == (
+        f"{path}: the header must be on the first row (found it on row {row}); delete the "
+        f"{row - 1} row(s) above it (a title, notes or blank lines) and try again."
+    )
+
+
+def test_a_title_row_above_the_xlsx_header_is_named(
+    tmp_path: Path, synthetic: pd.DataFrame
+) -> None:
+    text = _release_text(synthetic, "synthetic_2024", n=5)
+
+    def add_title(sheet: Any) -> None:
+        sheet.insert_rows(1, amount=2)
+        sheet["A1"] = "CTDC global synthetic data v2024"
+        sheet.merge_cells("A1:D1")  # a merged title: the header is named first, not the merge
+
+    path = _workbook(text, tmp_path / "titled.xlsx", add_title)
+    with pytest.raises(DataFileError, match=r"must be on the first row \(found it on row 3\)"):
+        load_dataset(path)
+
+
+def test_a_header_on_row_one_that_matches_no_release_keeps_its_message(tmp_path: Path) -> None:
+    path = tmp_path / "other.csv"
+    path.write_text("name,age\nAda,36\n", encoding="utf-8")
+    with pytest.raises(ReleaseDetectionError, match="matches no known CTDC release"):
         load_dataset(path)

@@ -160,6 +160,57 @@ def read_table(
     return RawTable(table.frame, table.source, row_lines)
 
 
+def read_head_rows(
+    path: str | os.PathLike[str],
+    *,
+    encoding: str = "auto",
+    delimiter: str = "auto",
+    sheet: str | int | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    n_rows: int = 30,
+) -> list[list[list[str]]]:
+    """The first rows of a CSV or XLSX file as text, to find a header that is not on row 1.
+
+    A CSV file whose delimiter is ``"auto"`` is split once per candidate delimiter (a title
+    line above the header gives no delimiter to detect), so the result holds one list of rows
+    per way of reading; an XLSX sheet gives one. Parquet keeps its header apart from the data,
+    so it gives none.
+    """
+    file_path = Path(path)
+    data = _read_bytes(file_path, max_bytes)
+    if data[:2] == b"\x1f\x8b":
+        data = _gunzip(data, file_path, max_bytes)
+    if data[:4] == b"PK\x03\x04":
+        return [_xlsx_head(data, file_path, sheet, n_rows)]
+    if data[:4] == b"PAR1":
+        return []
+    text, _ = _to_utf8(data, file_path, encoding)
+    head = text[: 1 << 20].decode("utf-8", errors="ignore")
+    delimiters = _DELIMITERS if delimiter == "auto" else (delimiter,)
+    out: list[list[list[str]]] = []
+    with _field_size_limit(len(head)):
+        for delim in delimiters:
+            try:
+                reader = csv.reader(io.StringIO(head, newline=""), delimiter=delim)
+                out.append([row for _, row in zip(range(n_rows), reader, strict=False)])
+            except (csv.Error, TypeError):
+                continue
+    return out
+
+
+def _xlsx_head(data: bytes, path: Path, sheet: str | int | None, n_rows: int) -> list[list[str]]:
+    from python_calamine import CalamineWorkbook
+
+    try:
+        workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        names = list(workbook.sheet_names)
+        name = sheet if isinstance(sheet, str) else names[sheet or 0]
+        rows = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False, nrows=n_rows)
+    except Exception:  # calamine raises its own error types; the real read said what failed
+        raise DataFileError(f"{path}: the XLSX workbook cannot be read.") from None
+    return [[_cell_text(c) for c in row] for row in rows]
+
+
 def _finish(
     frame: pd.DataFrame,
     path: Path,
