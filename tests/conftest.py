@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
@@ -29,6 +30,13 @@ OLD_RELEASE_DEFAULTS: dict[str, str] = {
 }
 
 OldReleaseWriter = Callable[..., Path]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Rich sizes its output from COLUMNS when stdout is not a terminal, and subprocesses inherit
+    # it: pin it, so no test depends on the terminal the suite runs in. The console never wraps
+    # a line anyway (tests/test_console.py checks 40 and 300 columns).
+    os.environ["COLUMNS"] = "80"
 
 
 @pytest.fixture(scope="session")

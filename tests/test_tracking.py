@@ -14,17 +14,18 @@ from ctdc_risk.tracking import TrackingSpec, flatten, redact
 EXE = str(Path(sys.executable).with_name("ctdc-risk"))
 
 
-def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def _cli(*args: str, cwd: Path, columns: int = 80) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [EXE, *args], cwd=cwd, capture_output=True, text=True, timeout=600,
-        env={**os.environ, "HYDRA_FULL_ERROR": "0"},
+        env={**os.environ, "HYDRA_FULL_ERROR": "0", "COLUMNS": str(columns)},
     )  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
     cwd = tmp_path_factory.mktemp("tracked")
-    ok = _cli("debug=default", "hydra.run.dir=ok", cwd=cwd)
+    # A narrow terminal: the command to open the UI must still be printed on one line.
+    ok = _cli("debug=default", "hydra.run.dir=ok", cwd=cwd, columns=40)
     failed = _cli("debug=default", "privacy.k=100", "hydra.run.dir=failed", cwd=cwd)
     return cwd, ok, failed
 
@@ -32,13 +33,16 @@ def store(tmp_path_factory):
 def _client(cwd: Path):
     from mlflow.tracking import MlflowClient
 
-    return MlflowClient(tracking_uri=f"sqlite:///{cwd / 'mlflow.db'}")
+    return MlflowClient(tracking_uri=f"sqlite:///{(cwd / 'mlflow.db').resolve()}")
 
 
 def test_a_study_is_one_finished_run_with_params_metrics_tags_and_artifacts(store):
     cwd, ok, _ = store
     assert ok.returncode == 0, ok.stderr
-    assert "mlflow ui --backend-store-uri" in ok.stdout.replace("\n", " ")
+    # The whole command on one line, as printed (never hard-wrapped), whatever the paths' length.
+    store_uri = f"sqlite:///{(cwd / 'mlflow.db').resolve()}"
+    command = f"{Path(EXE).with_name('mlflow')} ui --backend-store-uri {store_uri}"
+    assert f"  open the UI with: {command}" in ok.stdout.splitlines(), ok.stdout
     client = _client(cwd)
     experiment = client.get_experiment_by_name("ctdc-risk")
     runs = client.search_runs([experiment.experiment_id], "attributes.status = 'FINISHED'")
@@ -115,7 +119,7 @@ def test_mlflow_ui_lists_the_run_with_its_report(store):
     port = _free_port()
     mlflow_exe = str(Path(sys.executable).with_name("mlflow"))
     server = subprocess.Popen(
-        [mlflow_exe, "ui", "--backend-store-uri", f"sqlite:///{cwd / 'mlflow.db'}",
+        [mlflow_exe, "ui", "--backend-store-uri", f"sqlite:///{(cwd / 'mlflow.db').resolve()}",
          "--host", "127.0.0.1", "--port", str(port)],
         cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip

@@ -7,7 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from ctdc_risk.data.countries import is_missing_country, map_countries
+from ctdc_risk.data.countries import (
+    REASON_CODE,
+    REASON_FORMER,
+    REASON_NOT_TEXT,
+    REASON_PARTIAL,
+    REASON_SEVERAL,
+    REASON_UNKNOWN,
+    is_missing_country,
+    map_countries,
+    why_unmapped,
+)
 from ctdc_risk.data.load import load_dataset
 
 
@@ -29,16 +39,30 @@ from ctdc_risk.data.load import load_dataset
         pytest.param("UNITED  STATES", "USA", id="United_States_upper_double_space"),
         pytest.param("Côte d'Ivoire", "CIV", id="accented_name"),
         pytest.param("Namibia", "NAM", id="Namibia_by_name"),
+        pytest.param("GB", "GBR", id="iso2_GB"),
+        pytest.param("GR", "GRC", id="iso2_GR_Greece"),
+        pytest.param("UK", "GBR", id="UK"),
+        pytest.param("U.S.A.", "USA", id="USA_dotted"),
+        pytest.param("The Gambia", "GMB", id="leading_the"),
+        pytest.param("Gambia, The", "GMB", id="trailing_the"),
+        pytest.param("St. Lucia", "LCA", id="St_is_Saint"),
+        pytest.param("Trinidad & Tobago", "TTO", id="ampersand"),
+        pytest.param("Côte d’Ivoire", "CIV", id="curly_apostrophe"),
+        pytest.param("CURAÇAO", "CUW", id="accent_upper"),
+        pytest.param("Congo - Brazzaville", "COG", id="Congo_Brazzaville"),
+        pytest.param("Congo - Kinshasa", "COD", id="Congo_Kinshasa"),
+        pytest.param("Czech Republic", "CZE", id="official_name"),
+        pytest.param("TURKEY", "TUR", id="Turkey"),
     ],
 )
 def test_country_spellings_map_to_iso3(raw: str, iso3: str) -> None:
-    info = map_countries([raw])[raw]
+    info = map_countries([raw], alpha2=True)[raw]
     assert info is not None
     assert info.iso3 == iso3
 
 
 def test_region_and_subregion() -> None:
-    mapped = map_countries(["NA", "USA", "Burma"])
+    mapped = map_countries(["NA", "USA", "Burma"], alpha2=True)
     assert (mapped["NA"].region, mapped["NA"].subregion) == ("Africa", "Southern Africa")
     assert mapped["USA"].region == "Americas"
     assert mapped["Burma"].subregion == "South-eastern Asia"
@@ -58,11 +82,11 @@ def test_region_and_subregion() -> None:
     ],
 )
 def test_unmappable_values_are_none(raw: str) -> None:
-    assert map_countries([raw]) == {raw: None}
+    assert map_countries([raw], alpha2=True) == {raw: None}
 
 
 def test_ambiguous_name_among_others() -> None:
-    mapped = map_countries(["Austria Australia", "Atlantis", "Burma", "PH"])
+    mapped = map_countries(["Austria Australia", "Atlantis", "Burma", "PH"], alpha2=True)
     assert mapped["Austria Australia"] is None
     assert mapped["Atlantis"] is None
     assert mapped["Burma"].iso3 == "MMR"
@@ -71,12 +95,13 @@ def test_ambiguous_name_among_others() -> None:
 
 @pytest.mark.parametrize("raw", ["00", "-99", "-99.0", "Unknown", " unknown ", "", "N/A"])
 def test_missing_country_codes(raw: str) -> None:
-    assert is_missing_country(raw)
+    assert is_missing_country(raw, alpha2=True)
+    assert is_missing_country(raw, alpha2=False)
 
 
 @pytest.mark.parametrize("raw", ["NA", "na", "Namibia", "PH", "UNK"])
 def test_real_codes_are_not_missing(raw: str) -> None:
-    assert not is_missing_country(raw)
+    assert not is_missing_country(raw, alpha2=True)
 
 
 def test_loaded_file_counts_unmapped_countries_with_privacy_floor(
@@ -96,6 +121,7 @@ def test_loaded_file_counts_unmapped_countries_with_privacy_floor(
             "n_values": 2,
             "values_with_at_least_k_cells": {"Atlantis": 3},
             "cells_in_rarer_values": 1,
+            "cells_by_reason": {REASON_UNKNOWN: 4},
         }
     }
     assert "Lemuria" not in str(report.to_dict())
@@ -114,3 +140,54 @@ def test_rare_unmapped_country_is_never_listed(write_old_release: Callable[..., 
     assert entry["values_with_at_least_k_cells"] == {}
     assert entry["cells_in_rarer_values"] == 1
     assert "Lemuria" not in str(report.to_dict())
+
+
+# --- no substring or loose matching (issue 14, section 3) -------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        pytest.param("xgbz", REASON_PARTIAL, id="gb_inside_junk"),
+        pytest.param("rugby", REASON_PARTIAL, id="gb_inside_a_word"),
+        pytest.param("Niger Delta", REASON_PARTIAL, id="Niger_Delta"),
+        pytest.param("England", REASON_PARTIAL, id="part_of_a_country"),
+        pytest.param("Sudan/South Sudan", REASON_SEVERAL, id="Sudan_or_South_Sudan"),
+        pytest.param("Congo/DRC", REASON_SEVERAL, id="Congo_or_DRC"),
+        pytest.param("Congo", REASON_SEVERAL, id="Congo_alone"),
+        pytest.param("Korea", REASON_SEVERAL, id="Korea_alone"),
+        pytest.param("Austria Australia", REASON_SEVERAL, id="two_names"),
+        pytest.param("Czechoslovakia", REASON_FORMER, id="Czechoslovakia"),
+        pytest.param("Yugoslavia", REASON_FORMER, id="Yugoslavia"),
+        pytest.param("EL", REASON_CODE, id="EU_code_for_Greece"),
+        pytest.param("XXX", REASON_CODE, id="unassigned_alpha3"),
+        pytest.param("=PERU", REASON_NOT_TEXT, id="formula_showing_a_country"),
+        pytest.param("Atlantis", REASON_UNKNOWN, id="fiction"),
+    ],
+)
+def test_partial_ambiguous_and_former_names_stay_unmapped_with_a_reason(
+    raw: str, reason: str
+) -> None:
+    assert map_countries([raw], alpha2=False) == {raw: None}
+    assert map_countries([raw], alpha2=True) == {raw: None}
+    assert why_unmapped([raw]) == {raw: reason}
+
+
+@pytest.mark.parametrize("raw", ["NA", "na", " Na "])
+def test_na_is_namibia_only_where_the_release_writes_alpha2(raw: str) -> None:
+    assert map_countries([raw], alpha2=True)[raw].iso3 == "NAM"  # type: ignore[union-attr]
+    assert map_countries([raw], alpha2=False) == {raw: None}
+    assert is_missing_country(raw, alpha2=False)
+    assert not is_missing_country(raw, alpha2=True)
+    assert map_countries(["Namibia", "NAM"], alpha2=False)["Namibia"].iso3 == "NAM"  # type: ignore[union-attr]
+
+
+def test_every_table_name_maps_back_to_its_country() -> None:
+    """Exact matching loses no country: each short and official name maps to its own code."""
+    import country_converter as coco
+
+    data = coco.CountryConverter().data
+    names = [*data["name_short"], *data["name_official"]]
+    iso3 = [*data["ISO3"], *data["ISO3"]]
+    mapped = map_countries([str(n).upper() for n in names], alpha2=False)
+    assert [mapped[str(n).upper()].iso3 for n in names] == iso3  # type: ignore[union-attr]

@@ -130,6 +130,16 @@ def _damaged_workbook(c: Ctx, name: str, part: str, edit: Callable[[bytes], byte
     return c.file(name, out.getvalue())
 
 
+def _merged_workbook(c: Ctx) -> Path:
+    workbook = Workbook()
+    for row in [*_VICTIMS, ["Female", "0--8"]]:
+        workbook.active.append(row)
+    workbook.active.merge_cells("A2:A3")
+    buf = io.BytesIO()
+    workbook.save(buf)
+    return c.file("merged.xlsx", buf.getvalue())
+
+
 def _gzip_bad_deflate(c: Ctx) -> Path:
     # A valid gzip header, then a deflate block of the reserved type 3: zlib refuses the stream.
     good = gzip.compress(b"gender,ageBroad\nFemale,9--17\n", mtime=0)
@@ -187,6 +197,23 @@ CASES: dict[str, Case] = {
         (".xls", "not supported"),
     ),
     "zip_not_xlsx": Case(_zip_not_xlsx, DataFileError, ("zip", "not an XLSX")),
+    "xlsx_formulas_without_saved_values": Case(
+        lambda c: _workbook(
+            c, "formulas.xlsx", {"data": [["gender", "ageBroad"], ["Female", '=IF(1=1,"0--8")']]}
+        ),
+        DataFileError,
+        ("'data'", "1 formula cell(s) with no saved value", "B2"),
+    ),
+    "xlsx_merged_cells": Case(_merged_workbook, DataFileError, ("merged", "A2:A3", "Unmerge")),
+    "title_line_above_header": Case(
+        lambda c: c.file(
+            "titled.csv",
+            "CTDC global synthetic data\n"
+            + to_release_frame(c.frame.head(3), "synthetic_2021").to_csv(index=False),
+        ),
+        DataFileError,
+        ("the header must be on the first row (found it on row 2)",),
+    ),
     "damaged_parquet": Case(
         lambda c: c.file("bad.parquet", b"PAR1" + b"\x00garbage" * 10),
         DataFileError,

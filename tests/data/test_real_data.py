@@ -17,8 +17,11 @@ def test_real_synthetic_2021_file(real_synthetic_2021_path: Path) -> None:
     assert dataset.release_id == "synthetic_2021"
     assert report.flag_semantics == "positive_only"
     assert report.rows_out == len(dataset.frame) == 193_025
-    assert report.country_mapped_share is not None
-    assert report.country_mapped_share >= 0.99
+    # Every country name in the file maps by exact name (no loose pattern needed), and no
+    # blank is read as a country.
+    assert report.country_mapped_share == 1.0
+    assert report.unmapped_countries == {}
+    assert report.country_na_as_missing == {}
 
     frame = dataset.frame
     known = frame[frame["recruiter_known"].fillna(False).to_numpy(dtype=bool)]

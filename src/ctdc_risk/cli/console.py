@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
+from rich.markup import escape
 
 if TYPE_CHECKING:
     from ctdc_risk.cli.sweep import SweepOutcome
@@ -19,7 +20,10 @@ if TYPE_CHECKING:
 
 
 def _console() -> Console:
-    return Console(highlight=False)
+    # soft_wrap: rich never breaks a line, so a printed command or path stays whole for a user
+    # to copy, whatever the terminal width (COLUMNS) or the length of the paths in it; the
+    # terminal itself wraps long lines on screen.
+    return Console(highlight=False, soft_wrap=True)
 
 
 @contextmanager
@@ -60,7 +64,7 @@ def print_describe_summary(result: DescribeResult) -> None:
             f"(95 % CI {ratio.ci95[0]:.1f} to {ratio.ci95[1]:.1f})"
         )
     console.print()
-    console.print(f"[bold]Outputs[/bold] in {result.out_dir}")
+    console.print(f"[bold]Outputs[/bold] in {escape(str(result.out_dir))}")
     for path in result.files:
         console.print(f"  {path.name}")
 
@@ -107,15 +111,18 @@ def print_study_summary(result: StudyResult, *, tracking: tuple[str, str] | None
         _print_targeting(console, result.targeting, spec.target.outcome_words)
     console.print()
     names = sorted(p.name for p in result.files if p.parent == result.out_dir)
-    console.print(f"[bold]Outputs[/bold] in {result.out_dir}: {', '.join(names)}")
+    console.print(f"[bold]Outputs[/bold] in {escape(str(result.out_dir))}: {', '.join(names)}")
     if tracking is not None:
         from ctdc_risk.tracking import redact
 
         run_id, uri = tracking
         mlflow_exe = Path(sys.executable).with_name("mlflow")
-        console.print(f"[bold]MLflow run[/bold] {run_id} in {redact(uri)}")
-        console.print(f"  open the UI with: {mlflow_exe} ui --backend-store-uri {redact(uri)}")
-    console.print(f"[bold]Report[/bold]: {result.out_dir / 'report.html'}")
+        store = escape(redact(uri))
+        console.print(f"[bold]MLflow run[/bold] {run_id} in {store}")
+        console.print(
+            f"  open the UI with: {escape(str(mlflow_exe))} ui --backend-store-uri {store}"
+        )
+    console.print(f"[bold]Report[/bold]: {escape(str(result.out_dir / 'report.html'))}")
 
 
 def _print_targeting(console: Console, table: TargetingTable, outcome_words: str) -> None:
@@ -143,11 +150,11 @@ def print_sweep_summary(outcome: SweepOutcome) -> None:
     console.print()
     console.print(f"[bold]Sweep[/bold]: {done} of {len(outcome.jobs)} jobs finished")
     for path in outcome.summary_files:
-        console.print(f"  summary: {path}")
+        console.print(f"  summary: {escape(str(path))}")
     if outcome.parent_run_id:
         from ctdc_risk.tracking import redact
 
-        uri = redact(outcome.tracking_uri)
+        uri = escape(redact(outcome.tracking_uri))
         console.print(f"[bold]MLflow parent run[/bold] {outcome.parent_run_id} in {uri}")
         console.print(
             f"  compare its jobs with: ctdc-risk compare compare.parent={outcome.parent_run_id}"
@@ -164,4 +171,4 @@ def print_comparison(comparison: Comparison, files: list[Path]) -> None:
         "label between runs"
     )
     for path in files:
-        console.print(f"  {path}")
+        console.print(f"  {escape(str(path))}")

@@ -2,15 +2,25 @@
 
 Old releases write ISO alpha-2 (``NA`` is Namibia, ``00`` unknown), the 2024+ releases alpha-3,
 and the 2021 synthetic file country names in mixed spelling and case (``INDONESIA``, ``Russia``,
-``Burma``). The mapping comes from ``country_converter`` (maintained, regex-based name matching),
-not from a table of our own; only its continent label ``America`` is renamed to the UN M49
-region name ``Americas``.
+``Côte d’Ivoire``). Codes, regions and names come from ``country_converter``'s country table;
+only its continent label ``America`` is renamed to the UN M49 region name ``Americas``.
+
+Names are matched **exactly** (after folding case, accents, punctuation and a leading "the")
+against the table's short and official names and a small list of other names in use
+(:data:`_ALIASES`), never by substring: ``country_converter``'s own regular expressions map any
+text containing ``gb`` to the United Kingdom and ``Niger Delta`` to Niger. Those expressions are
+used only to say *why* a value stayed unmapped (:func:`why_unmapped`).
+
+``NA`` is Namibia only where a release writes ISO alpha-2 codes; elsewhere it is how R writes a
+missing value, and :func:`is_missing_country` says so.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -18,7 +28,96 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 MISSING_COUNTRY_TOKENS = frozenset({"", "00", "-99", "-99.0", "unknown", "not specified", "n/a"})
-_NOT_FOUND = "\x00not-found"
+R_MISSING = "na"
+"""How R writes a missing value (``NA``); Namibia's alpha-2 code in the old releases."""
+
+# Why a value that is not missing stayed unmapped: fixed phrases (never the value), so they can
+# be counted in the data report and printed.
+REASON_SEVERAL = "names more than one country"
+REASON_PARTIAL = "only part of it resembles a country name"
+REASON_FORMER = "a former country that no longer exists"
+REASON_CODE = "a two- or three-letter code that is not an assigned ISO code"
+REASON_NOT_TEXT = "not a name (no letters, or a spreadsheet formula)"
+REASON_UNKNOWN = "not a known country name or code"
+
+# Names in use that are neither the table's short nor its official name. Each is matched
+# exactly after folding (see _key); a name listed here must name one country and only one.
+_ALIASES: dict[str, str] = {
+    # In CTDC's 2021 synthetic file (CLDR-style English names) or common in case data.
+    "Bosnia": "BIH",
+    "Bosnia-Herzegovina": "BIH",
+    "Brunei": "BRN",
+    "Burma": "MMR",
+    "Myanmar (Burma)": "MMR",
+    "Cape Verde": "CPV",
+    "Congo - Brazzaville": "COG",
+    "Republic of Congo": "COG",
+    "Congo, Rep.": "COG",
+    "Congo - Kinshasa": "COD",
+    "Democratic Republic of Congo": "COD",
+    "Congo, Democratic Republic of the": "COD",
+    "Congo, Dem. Rep.": "COD",
+    "DRC": "COD",
+    "Ivory Coast": "CIV",
+    "Czech Republic": "CZE",
+    "East Timor": "TLS",
+    "Swaziland": "SWZ",
+    "Hong Kong SAR China": "HKG",
+    "Macao": "MAC",
+    "Macao SAR China": "MAC",
+    "Iran, Islamic Rep.": "IRN",
+    "Lao PDR": "LAO",
+    "Macedonia": "MKD",
+    "Micronesia": "FSM",
+    "Moldova, Republic of": "MDA",
+    "Korea, Dem. People's Rep.": "PRK",
+    "DPRK": "PRK",
+    "Korea, Rep.": "KOR",
+    "Palestinian Territories": "PSE",
+    "Occupied Palestinian Territory": "PSE",
+    "Russian Federation": "RUS",
+    "Turkey": "TUR",
+    "UK": "GBR",
+    "Great Britain": "GBR",
+    "Britain": "GBR",
+    "USA": "USA",
+    "UAE": "ARE",
+    "Holy See": "VAT",
+    "Vatican City": "VAT",
+    "Viet Nam": "VNM",
+    "Holland": "NLD",
+    "Kyrgyz Republic": "KGZ",
+    "Caribbean Netherlands": "BES",
+    "Wallis & Futuna": "WLF",
+    "Svalbard & Jan Mayen": "SJM",
+    "Pitcairn Islands": "PCN",
+    "St. Vincent & Grenadines": "VCT",
+    "St. Barthélemy": "BLM",
+    "U.S. Virgin Islands": "VIR",
+    "U.S. Outlying Islands": "UMI",
+    "South Georgia & South Sandwich Islands": "SGS",
+}
+# Short names that, alone, fit more than one country.
+_AMBIGUOUS = frozenset({"congo", "korea", "virgin islands"})
+_FORMER = frozenset(
+    {
+        "czechoslovakia",
+        "yugoslavia",
+        "socialist federal republic of yugoslavia",
+        "ussr",
+        "soviet union",
+        "serbia and montenegro",
+        "netherlands antilles",
+        "east germany",
+        "west germany",
+        "german democratic republic",
+        "zaire",
+    }
+)
+# Separators between two names in one cell ("Sudan/South Sudan", "Congo or DRC").
+_SEPARATORS = re.compile(r"\s*(?:[/,;|+]|\s&\s|\s-\s|\band\b|\bor\b)\s*", re.IGNORECASE)
+_FORMULA_START = tuple("=+-@")
+_MAX_DIAGNOSED = 10_000
 
 
 @dataclass(frozen=True)
@@ -26,6 +125,14 @@ class CountryInfo:
     iso3: str
     region: str
     subregion: str
+
+
+@dataclass(frozen=True)
+class _Tables:
+    by_iso3: dict[str, CountryInfo]
+    iso2_to_iso3: dict[str, str]
+    by_name: dict[str, str]
+    patterns: tuple[tuple[str, re.Pattern[str]], ...]
 
 
 @lru_cache(maxsize=1)
@@ -37,43 +144,85 @@ def _converter() -> Any:
     return coco.CountryConverter()
 
 
+def _key(text: str) -> str:
+    """Fold a name for exact matching: case, accents, punctuation, ``&``, ``St.``, "the"."""
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(c for c in text if not unicodedata.combining(c)).casefold()
+    text = re.sub(r"['’‘`´.]", "", text.replace("&", " and "))
+    words = re.sub(r"[\W_]+", " ", text).split()
+    words = ["saint" if w == "st" else w for w in words]
+    if words[:1] == ["the"]:
+        words = words[1:]
+    if words[-1:] == ["the"]:  # "Gambia, The"
+        words = words[:-1]
+    return " ".join(words)
+
+
 @lru_cache(maxsize=1)
-def _tables() -> tuple[dict[str, CountryInfo], dict[str, str], dict[str, str]]:
+def _tables() -> _Tables:
     data = _converter().data
     by_iso3: dict[str, CountryInfo] = {}
     iso2_to_iso3: dict[str, str] = {}
     by_name: dict[str, str] = {}
-    for iso2, iso3, continent, subregion, short, official in zip(
+    patterns: list[tuple[str, re.Pattern[str]]] = []
+
+    def add_name(name: str, iso3: str) -> None:
+        key = _key(name)
+        if by_name.setdefault(key, iso3) != iso3:  # pragma: no cover - a table error
+            raise AssertionError(f"country name key {key!r} names {by_name[key]} and {iso3}")
+
+    for iso2, iso3, continent, subregion, short, official, regex in zip(
         data["ISO2"],
         data["ISO3"],
         data["continent"],
         data["UNregion"],
         data["name_short"],
         data["name_official"],
+        data["regex"],
         strict=True,
     ):
+        iso3 = str(iso3)
         region = "Americas" if continent == "America" else str(continent)
-        by_iso3[str(iso3)] = CountryInfo(str(iso3), region, str(subregion))
-        iso2_to_iso3[str(iso2)] = str(iso3)
-        # Exact names first (fast); coco's regexes catch every other spelling.
-        by_name[str(short).lower()] = str(iso3)
-        by_name[str(official).lower()] = str(iso3)
-    return by_iso3, iso2_to_iso3, by_name
+        by_iso3[iso3] = CountryInfo(iso3, region, str(subregion))
+        # A few ISO2 cells are patterns (``^GB$|^UK$``, ``^GR$|^EL$``): the first is the ISO
+        # code; the second (UK, EL) is an EU convention, not ISO.
+        iso2_to_iso3[re.findall(r"[A-Z]{2}", str(iso2))[0]] = iso3
+        add_name(str(short), iso3)
+        add_name(str(official), iso3)
+        patterns.append((iso3, re.compile(str(regex), re.IGNORECASE)))
+    for alias, iso3 in _ALIASES.items():
+        add_name(alias, iso3)
+    return _Tables(by_iso3, iso2_to_iso3, by_name, tuple(patterns))
 
 
-def is_missing_country(token: str) -> bool:
-    """True for the codes CTDC uses for an unknown country (``00``, ``-99``, ``Unknown``, blank)."""
-    return token.strip().lower() in MISSING_COUNTRY_TOKENS
+def is_missing_country(token: str, *, alpha2: bool) -> bool:
+    """True for the codes that mean an unknown country (``00``, ``-99``, ``Unknown``, blank).
+
+    ``NA`` (or ``na``) counts as missing unless the release writes ISO alpha-2 codes
+    (``alpha2=True``), where it is Namibia.
+
+    Examples
+    --------
+    >>> is_missing_country("NA", alpha2=True), is_missing_country("NA", alpha2=False)
+    (False, True)
+    """
+    key = token.strip().lower()
+    return key in MISSING_COUNTRY_TOKENS or (key == R_MISSING and not alpha2)
+
+
+def is_r_missing(token: str) -> bool:
+    """True for ``NA`` / ``na``: R's missing value, and Namibia's alpha-2 code."""
+    return token.strip().lower() == R_MISSING
 
 
 def country_info(iso3: str) -> CountryInfo:
     """Region and sub-region of an ISO alpha-3 code known to country_converter."""
-    return _tables()[0][iso3]
+    return _tables().by_iso3[iso3]
 
 
 def iso3_to_iso2(iso3: str) -> str:
     """ISO alpha-2 code of an alpha-3 code (used to write old-release files)."""
-    inverse = {v: k for k, v in _tables()[1].items()}
+    inverse = {v: k for k, v in _tables().iso2_to_iso3.items()}
     return inverse[iso3]
 
 
@@ -82,43 +231,85 @@ def iso3_to_name(iso3: str) -> str:
     return str(_converter().convert(iso3, src="ISO3", to="name_short"))
 
 
-def map_countries(values: list[str]) -> dict[str, CountryInfo | None]:
+def map_countries(values: Iterable[str], *, alpha2: bool) -> dict[str, CountryInfo | None]:
     """Map distinct raw country values; ``None`` marks values that could not be mapped.
 
-    Two letters are read as ISO alpha-2 (so ``NA`` is Namibia), three letters as alpha-3, and
-    anything else (or a code that is not assigned) as a country name.
+    Two letters are read as ISO alpha-2, three letters as alpha-3, and anything else (or a code
+    that is not assigned) as a country name, matched exactly. ``alpha2`` says whether the
+    release writes alpha-2 codes: only then is ``NA`` Namibia (otherwise it is missing, see
+    :func:`is_missing_country`, and maps to ``None`` here).
 
     Examples
     --------
-    >>> m = map_countries(["NA", "INDONESIA", "Russia", "PHL", "Atlantis"])
-    >>> [m[v].iso3 if m[v] else None for v in ["NA", "INDONESIA", "Russia", "PHL", "Atlantis"]]
-    ['NAM', 'IDN', 'RUS', 'PHL', None]
+    >>> vals = ["NA", "INDONESIA", "Russia", "PHL", "Atlantis", "Sudan/South Sudan"]
+    >>> m = map_countries(vals, alpha2=True)
+    >>> [m[v].iso3 if m[v] else None for v in vals]
+    ['NAM', 'IDN', 'RUS', 'PHL', None, None]
+    >>> map_countries(["NA"], alpha2=False)
+    {'NA': None}
     """
-    by_iso3, iso2_to_iso3, by_name = _tables()
-    result: dict[str, CountryInfo | None] = {}
-    names: list[str] = []
-    for raw in values:
-        token = raw.strip()
-        code = token.upper()
-        if re.fullmatch(r"[A-Z]{2}", code) and code in iso2_to_iso3:
-            result[raw] = by_iso3[iso2_to_iso3[code]]
-        elif re.fullmatch(r"[A-Z]{3}", code) and code in by_iso3:
-            result[raw] = by_iso3[code]
-        elif " ".join(token.lower().split()) in by_name:
-            result[raw] = by_iso3[by_name[" ".join(token.lower().split())]]
-        elif not re.search(r"[^\W\d_]", token) or token[:1] in "=+-@":
-            result[raw] = None  # no letters at all, or a formula: never a country name
-        else:
-            names.append(raw)
-    if names:
-        converted = _converter().convert(
-            [n.strip() for n in names], src="regex", to="ISO3", not_found=_NOT_FOUND
-        )
-        if len(names) == 1:
-            # coco unwraps a one-name list: a str, or a list of matches if it is ambiguous.
-            converted = [converted]
-        for raw, iso3 in zip(names, converted, strict=True):
-            # A name matching several countries comes back as a list: ambiguous, so unmapped.
-            ok = isinstance(iso3, str) and iso3 in by_iso3
-            result[raw] = by_iso3[iso3] if ok else None
-    return result
+    return {raw: _map_one(raw, alpha2=alpha2) for raw in dict.fromkeys(values)}
+
+
+def _map_one(raw: str, *, alpha2: bool) -> CountryInfo | None:
+    t = _tables()
+    token = raw.strip()
+    code = token.upper()
+    if is_missing_country(token, alpha2=alpha2) or token[:1] in _FORMULA_START:
+        return None  # a formula (``=PERU``) is never read as the country it would show
+    if len(code) == 2 and code in t.iso2_to_iso3:
+        return t.by_iso3[t.iso2_to_iso3[code]]
+    if len(code) == 3 and code in t.by_iso3:
+        return t.by_iso3[code]
+    iso3 = t.by_name.get(_key(token))
+    return t.by_iso3[iso3] if iso3 is not None else None
+
+
+def why_unmapped(values: Iterable[str]) -> dict[str, str]:
+    """The reason (one of the ``REASON_*`` phrases) each unmapped value could not be mapped.
+
+    Diagnosis uses ``country_converter``'s loose regular expressions, which are never used to
+    map: a value two of them match (or whose parts name two countries) names more than one
+    country; a value one of them matches is a partial name.
+
+    Examples
+    --------
+    >>> why_unmapped(["Sudan/South Sudan", "Niger Delta", "Czechoslovakia", "XX", "Atlantis"])
+    ... # doctest: +NORMALIZE_WHITESPACE
+    {'Sudan/South Sudan': 'names more than one country',
+     'Niger Delta': 'only part of it resembles a country name',
+     'Czechoslovakia': 'a former country that no longer exists',
+     'XX': 'a two- or three-letter code that is not an assigned ISO code',
+     'Atlantis': 'not a known country name or code'}
+    """
+    out: dict[str, str] = {}
+    for i, raw in enumerate(dict.fromkeys(values)):
+        out[raw] = _reason(raw.strip()) if i < _MAX_DIAGNOSED else REASON_UNKNOWN
+    return out
+
+
+def _reason(token: str) -> str:
+    if not re.search(r"[^\W\d_]", token) or token[:1] in _FORMULA_START:
+        return REASON_NOT_TEXT
+    if re.fullmatch(r"[A-Za-z]{2,3}", token):
+        return REASON_CODE
+    key = _key(token)
+    if key in _FORMER:
+        return REASON_FORMER
+    if key in _AMBIGUOUS:
+        return REASON_SEVERAL
+    parts = [p for p in _SEPARATORS.split(token) if p.strip()]
+    if len(parts) > 1 and len({c for p in parts for c in _loose_matches(p)}) > 1:
+        return REASON_SEVERAL
+    matches = _loose_matches(token)
+    if len(matches) > 1:
+        return REASON_SEVERAL
+    return REASON_PARTIAL if matches else REASON_UNKNOWN
+
+
+def _loose_matches(text: str) -> set[str]:
+    t = _tables()
+    exact = _map_one(text, alpha2=True)
+    if exact is not None:
+        return {exact.iso3}
+    return {iso3 for iso3, pattern in t.patterns if pattern.search(text)}

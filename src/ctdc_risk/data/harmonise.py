@@ -20,7 +20,13 @@ import numpy as np
 import pandas as pd
 
 from ctdc_risk.data import codes
-from ctdc_risk.data.countries import CountryInfo, is_missing_country, map_countries
+from ctdc_risk.data.countries import (
+    CountryInfo,
+    is_missing_country,
+    is_r_missing,
+    map_countries,
+    why_unmapped,
+)
 from ctdc_risk.data.io import RawTable
 from ctdc_risk.data.releases import (
     NOT_SPECIFIED_LABOUR,
@@ -106,6 +112,11 @@ class HarmoniseLog:
     rows_dropped: dict[str, int] = field(default_factory=dict)
     rewrites: dict[str, Counter[str]] = field(default_factory=dict)
     unmapped_countries: dict[str, Counter[str]] = field(default_factory=dict)
+    """Raw column -> unmapped value -> cells (values are listed only from k cells up)."""
+    unmapped_reasons: dict[str, Counter[str]] = field(default_factory=dict)
+    """Raw column -> reason it stayed unmapped (a fixed phrase, never a value) -> cells."""
+    country_na_missing: dict[str, int] = field(default_factory=dict)
+    """Raw column -> cells ``NA`` read as missing (the release does not write alpha-2)."""
     child_status_rule: dict[str, int] = field(default_factory=dict)
     inconsistencies: dict[str, int] = field(default_factory=dict)
     recruiter_from_text: int = 0
@@ -160,11 +171,13 @@ class _Reader:
         hlog: HarmoniseLog,
         release_id: str,
         latest_year: int | None,
+        country_coding: str,
     ) -> None:
         self.frame = frame
         self.problems = problems
         self.hlog = hlog
         self.release_id = release_id
+        self.country_coding = country_coding
         self.latest_year = latest_year
 
     def _parse(
@@ -224,15 +237,24 @@ class _Reader:
         col = self.frame[raw]
         cats = [str(c) for c in col.cat.categories]
         codes_ = col.cat.codes.to_numpy()
-        to_map = [c for c in cats if not is_missing_country(c)]
-        mapped = map_countries(to_map)
+        alpha2 = self.country_coding == "alpha2"
+        to_map = [c for c in cats if not is_missing_country(c, alpha2=alpha2)]
+        mapped = map_countries(to_map, alpha2=alpha2)
+        reasons = why_unmapped([c for c in to_map if mapped[c] is None])
         counts = np.bincount(codes_[codes_ >= 0], minlength=len(cats))
         infos: list[CountryInfo | None] = []
         for cat, n in zip(cats, counts, strict=True):
             info = mapped.get(cat)
             infos.append(info)
-            if info is None and not is_missing_country(cat) and n:
+            if not n:
+                continue
+            if cat in reasons:
                 self.hlog.unmapped_countries.setdefault(raw, Counter())[cat.strip()] += int(n)
+                self.hlog.unmapped_reasons.setdefault(raw, Counter())[reasons[cat]] += int(n)
+            elif not alpha2 and is_r_missing(cat):
+                # R writes a missing value as NA; outside alpha-2 releases it is not Namibia.
+                na = self.hlog.country_na_missing
+                na[raw] = na.get(raw, 0) + int(n)
         out: dict[str, pd.Series] = {}
         for part, attr in (("iso3", "iso3"), ("region", "region"), ("subregion", "subregion")):
             labels = [getattr(i, attr) if i else None for i in infos]
@@ -298,17 +320,17 @@ def harmonise(raw: RawTable, match: HeaderMatch, *, latest_year: int | None = No
     """
     release = match.release
     hlog = HarmoniseLog(rows_in=raw.n_rows)
-    frame = _drop_blank_rows(raw.frame, hlog)
+    frame = _drop_blank_rows(raw.frame, hlog, set(match.raw_for.values()))
     if len(frame) == 0:
         raise DataValueError(
-            f"{raw.source.path}: every data row is blank ({raw.n_rows:,} rows); there is "
-            "nothing to analyse."
+            f"{raw.source.path}: every data row is blank in the CTDC columns "
+            f"({raw.n_rows:,} rows); there is nothing to analyse."
         )
     row_word = "rows" if raw.source.file_format in ("xlsx", "parquet") else "lines"
     line_of = raw.line_numbers()[frame.index.to_numpy()]
     problems = _Problems(raw.source.path, row_word, line_of)
     frame = frame.reset_index(drop=True)
-    reader = _Reader(frame, problems, hlog, release.id, latest_year)
+    reader = _Reader(frame, problems, hlog, release.id, latest_year, release.country_coding)
     base: dict[str, pd.Series] = {}
     flags: dict[str, pd.Series] = {}
     recruiter_text: tuple[list[object], np.ndarray] | None = None
@@ -353,17 +375,29 @@ def _canonical_role(col: str) -> str:
     return col
 
 
-def _drop_blank_rows(frame: pd.DataFrame, hlog: HarmoniseLog) -> pd.DataFrame:
-    blank = np.ones(len(frame), dtype=bool)
-    for name in frame.columns:
-        col = frame[name]
-        empty = [i for i, c in enumerate(col.cat.categories) if str(c).strip() == ""]
-        blank &= np.isin(col.cat.codes.to_numpy(), [*empty, -1])
-    n_blank = int(blank.sum())
-    if n_blank:
-        hlog.rows_dropped["all cells blank"] = n_blank
-        return frame.loc[~blank]
-    return frame
+BLANK_ROW = "all cells blank"
+BLANK_CTDC_ROW = "blank in every CTDC column (text only in extra columns, e.g. a note)"
+
+
+def _drop_blank_rows(frame: pd.DataFrame, hlog: HarmoniseLog, used: set[str]) -> pd.DataFrame:
+    """Drop rows with no CTDC value: a note such as "Source: ..." in an extra column is no case."""
+
+    def blank_in(names: Iterable[str]) -> np.ndarray:
+        blank = np.ones(len(frame), dtype=bool)
+        for name in names:
+            col = frame[name]
+            empty = [i for i, c in enumerate(col.cat.categories) if str(c).strip() == ""]
+            blank &= np.isin(col.cat.codes.to_numpy(), [*empty, -1])
+        return blank
+
+    ctdc_blank = blank_in(c for c in frame.columns if c in used)
+    if not ctdc_blank.any():
+        return frame
+    all_blank = ctdc_blank & blank_in(c for c in frame.columns if c not in used)
+    for why, n in ((BLANK_ROW, all_blank.sum()), (BLANK_CTDC_ROW, (ctdc_blank & ~all_blank).sum())):
+        if n:
+            hlog.rows_dropped[why] = int(n)
+    return frame.loc[~ctdc_blank]
 
 
 def _na_flag(n: int) -> pd.Series:

@@ -22,12 +22,16 @@ import re
 import stat
 import zipfile
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from xml.etree import ElementTree
 
 import numpy as np
 import pandas as pd
 
+from ctdc_risk.data.workbook import check_sheet_cells
 from ctdc_risk.errors import DataFileError
 
 log = logging.getLogger(__name__)
@@ -36,6 +40,9 @@ DEFAULT_MAX_BYTES = 1_000_000_000
 _DELIMITERS = (",", ";", "\t", "|")
 _DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 _MAX_LISTED = 5
+_BLOCK_SIZE = 1 << 20  # pyarrow's default; a row must fit in one block
+_MAX_BLOCK_SIZE = (1 << 31) - 1  # pyarrow's block size is a 32-bit integer
+_MAX_FIELD = (1 << 31) - 1  # csv.field_size_limit takes a C long; keep it portable
 
 
 @dataclass(frozen=True)
@@ -151,6 +158,57 @@ def read_table(
     frame, delim, row_lines = _read_csv(text_bytes, file_path, delimiter)
     table = _finish(frame, file_path, sha256, n_bytes, fmt, notes, encoding=enc, delimiter=delim)
     return RawTable(table.frame, table.source, row_lines)
+
+
+def read_head_rows(
+    path: str | os.PathLike[str],
+    *,
+    encoding: str = "auto",
+    delimiter: str = "auto",
+    sheet: str | int | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    n_rows: int = 30,
+) -> list[list[list[str]]]:
+    """The first rows of a CSV or XLSX file as text, to find a header that is not on row 1.
+
+    A CSV file whose delimiter is ``"auto"`` is split once per candidate delimiter (a title
+    line above the header gives no delimiter to detect), so the result holds one list of rows
+    per way of reading; an XLSX sheet gives one. Parquet keeps its header apart from the data,
+    so it gives none.
+    """
+    file_path = Path(path)
+    data = _read_bytes(file_path, max_bytes)
+    if data[:2] == b"\x1f\x8b":
+        data = _gunzip(data, file_path, max_bytes)
+    if data[:4] == b"PK\x03\x04":
+        return [_xlsx_head(data, file_path, sheet, n_rows)]
+    if data[:4] == b"PAR1":
+        return []
+    text, _ = _to_utf8(data, file_path, encoding)
+    head = text[: 1 << 20].decode("utf-8", errors="ignore")
+    delimiters = _DELIMITERS if delimiter == "auto" else (delimiter,)
+    out: list[list[list[str]]] = []
+    with _field_size_limit(len(head)):
+        for delim in delimiters:
+            try:
+                reader = csv.reader(io.StringIO(head, newline=""), delimiter=delim)
+                out.append([row for _, row in zip(range(n_rows), reader, strict=False)])
+            except (csv.Error, TypeError):
+                continue
+    return out
+
+
+def _xlsx_head(data: bytes, path: Path, sheet: str | int | None, n_rows: int) -> list[list[str]]:
+    from python_calamine import CalamineWorkbook
+
+    try:
+        workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        names = list(workbook.sheet_names)
+        name = sheet if isinstance(sheet, str) else names[sheet or 0]
+        rows = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False, nrows=n_rows)
+    except Exception:  # calamine raises its own error types; the real read said what failed
+        raise DataFileError(f"{path}: the XLSX workbook cannot be read.") from None
+    return [[_cell_text(c) for c in row] for row in rows]
 
 
 def _finish(
@@ -346,10 +404,13 @@ def _read_csv(
     # A quoted field may hold a line break, and pyarrow then must not cut the file into blocks
     # at line breaks (or a valid file fails to parse); that is slower, so only with quotes.
     n_quotes = text.count(b'"')
-    try:
-        table = pacsv.read_csv(
+
+    def parse(block_size: int) -> pa.Table:
+        return pacsv.read_csv(
             pa.BufferReader(pa.py_buffer(memoryview(text)[:end])),
-            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, use_threads=True),
+            read_options=pacsv.ReadOptions(
+                column_names=names, skip_rows=1, use_threads=True, block_size=block_size
+            ),
             parse_options=pacsv.ParseOptions(
                 delimiter=delim, ignore_empty_lines=False, newlines_in_values=n_quotes > 0
             ),
@@ -360,6 +421,16 @@ def _read_csv(
                 quoted_strings_can_be_null=False,
             ),
         )
+
+    try:
+        try:
+            table = parse(_BLOCK_SIZE)
+        except pa.ArrowInvalid as exc:
+            # A row longer than a block (one very long cell) does not fit pyarrow's block: read
+            # the file as one block instead, which every valid row fits.
+            if "straddl" not in str(exc) or end < _BLOCK_SIZE:
+                raise
+            table = parse(min(end + 1, _MAX_BLOCK_SIZE))
     except pa.ArrowInvalid:
         # pyarrow's message quotes the offending row; find the line ourselves instead, so no
         # cell value reaches the terminal or a log.
@@ -382,13 +453,25 @@ def _read_csv(
     return frame, delim, row_lines
 
 
+@contextmanager
+def _field_size_limit(n_bytes: int) -> Iterator[None]:
+    """Let Python's CSV reader take a field as long as the file (its default is 128 KiB)."""
+    previous = csv.field_size_limit()
+    csv.field_size_limit(max(previous, min(n_bytes + 1, _MAX_FIELD)))
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)
+
+
 def _row_start_lines(text: bytes, delim: str) -> np.ndarray:
     reader = csv.reader(io.StringIO(text.decode("utf-8"), newline=""), delimiter=delim)
     starts: list[int] = []
     start = 1
-    for _ in reader:
-        starts.append(start)
-        start = reader.line_num + 1
+    with _field_size_limit(len(text)):
+        for _ in reader:
+            starts.append(start)
+            start = reader.line_num + 1
     return np.array(starts[1:], dtype=np.int64)
 
 
@@ -403,12 +486,13 @@ def _locate_parse_error(text: bytes, path: Path, delim: str, n_fields: int) -> D
     n_bad = 0
     start = 1
     try:
-        for row in reader:
-            if row and len(row) != n_fields:
-                n_bad += 1
-                if len(bad) < _MAX_LISTED:
-                    bad.append((start, len(row)))
-            start = reader.line_num + 1
+        with _field_size_limit(len(text)):
+            for row in reader:
+                if row and len(row) != n_fields:
+                    n_bad += 1
+                    if len(bad) < _MAX_LISTED:
+                        bad.append((start, len(row)))
+                start = reader.line_num + 1
     except csv.Error:
         return DataFileError(
             f"{path}: line {start}: a quoted field is not closed or a quote is misplaced "
@@ -494,6 +578,13 @@ def _read_xlsx(
         # A sheet's XML is parsed only now, so a damaged sheet fails here, not when opening.
         rows = list(workbook.get_sheet_by_name(chosen).to_python(skip_empty_area=False))
     except Exception as exc:  # calamine raises its own error types
+        raise DataFileError(
+            f"{path}: sheet {chosen!r} of the XLSX workbook cannot be read "
+            f"({type(exc).__name__}); the file is damaged."
+        ) from None
+    try:
+        check_sheet_cells(data, chosen, path)
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ElementTree.ParseError) as exc:
         raise DataFileError(
             f"{path}: sheet {chosen!r} of the XLSX workbook cannot be read "
             f"({type(exc).__name__}); the file is damaged."

@@ -6,15 +6,17 @@ import hashlib
 import logging
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
 from ctdc_risk.data.harmonise import harmonise
-from ctdc_risk.data.io import DEFAULT_MAX_BYTES, read_table
+from ctdc_risk.data.io import DEFAULT_MAX_BYTES, read_head_rows, read_table
 from ctdc_risk.data.releases import detect_release
 from ctdc_risk.data.report import DataReport, build_data_report
 from ctdc_risk.data.schema import FlagSemantics
 from ctdc_risk.data.validate import validate_canonical
+from ctdc_risk.errors import CtdcRiskError, DataFileError, ReleaseDetectionError
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +63,24 @@ def load_dataset(
     ctdc_risk.errors.CtdcRiskError
         Any reading, recognition or value problem, with file, column and line.
     """
-    raw = read_table(path, encoding=encoding, delimiter=delimiter, sheet=sheet, max_bytes=max_bytes)
-    match = detect_release(raw.frame.columns, source=raw.source.path)
+    try:
+        raw = read_table(
+            path, encoding=encoding, delimiter=delimiter, sheet=sheet, max_bytes=max_bytes
+        )
+        match = detect_release(raw.frame.columns, source=raw.source.path)
+    except (DataFileError, ReleaseDetectionError):
+        # A title or notes above the header make any of several errors (a single column, rows
+        # longer than the header, no known release); name the real cause when it is that.
+        row = _header_row(
+            path, encoding=encoding, delimiter=delimiter, sheet=sheet, max_bytes=max_bytes
+        )
+        if row is None:
+            raise
+        raise DataFileError(
+            f"{Path(path)}: the header must be on the first row (found it on row {row}); "
+            f"delete the {row - 1} row(s) above it (a title, notes or blank lines) and try "
+            "again."
+        ) from None
     log.info("recognised release %s", match.release.id)
     harmonised = harmonise(raw, match, latest_year=latest_year)
     validate_canonical(harmonised.frame, source=raw.source.path)
@@ -71,6 +89,34 @@ def load_dataset(
         harmonised.frame, raw.source, match, harmonised.log, k=k, n_duplicate_rows=n_dup
     )
     return Dataset(harmonised.frame, report)
+
+
+def _header_row(
+    path: str | os.PathLike[str],
+    *,
+    encoding: str,
+    delimiter: str,
+    sheet: str | int | None,
+    max_bytes: int,
+) -> int | None:
+    """The row (from 2) holding a complete CTDC header, or ``None`` if no early row does."""
+    try:
+        readings = read_head_rows(
+            path, encoding=encoding, delimiter=delimiter, sheet=sheet, max_bytes=max_bytes
+        )
+    except CtdcRiskError:
+        return None
+    for rows in readings:
+        for number, row in enumerate(rows[1:], start=2):
+            names = [c for c in row if c.strip()]
+            if len(names) < 2:
+                continue
+            try:
+                detect_release(names, source=str(path))
+            except ReleaseDetectionError:
+                continue
+            return number
+    return None
 
 
 def dataset_from_frame(frame: pd.DataFrame, report: DataReport) -> Dataset:

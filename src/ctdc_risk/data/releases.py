@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Literal
 
 from ctdc_risk.data.io import normalise_header
 from ctdc_risk.data.schema import CANONICAL_NAMES, FlagSemantics
@@ -75,7 +76,8 @@ class Release:
 
     ``text`` maps raw text columns to the parser role that reads them; ``flags`` maps raw flag
     columns to internal flag names. ``optional`` columns are read when present; all others are
-    required for the header to match.
+    required for the header to match. ``country_coding`` is how the release writes countries
+    (``alpha2``, ``alpha3`` or ``name``): only an alpha-2 release makes ``NA`` Namibia.
     """
 
     id: str
@@ -83,6 +85,7 @@ class Release:
     flag_semantics: FlagSemantics
     text: dict[str, str]
     flags: dict[str, str]
+    country_coding: Literal["alpha2", "alpha3", "name"]
     optional: frozenset[str] = frozenset()
     ignored: frozenset[str] = frozenset()
     aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -103,6 +106,7 @@ GLOBAL_2017_2021 = Release(
     id="global_2017_2021",
     label="CTDC global dataset 2017-2020 / k-anonymised 2021 (63 columns, -99 = missing)",
     flag_semantics=FlagSemantics.THREE_STATE,
+    country_coding="alpha2",
     text={
         "yearOfRegistration": "year",
         "Datasource": "datasource",
@@ -150,6 +154,7 @@ SYNTHETIC_2021 = Release(
     id="synthetic_2021",
     label="CTDC global synthetic dataset 2021 (37 columns, flags 1 or blank)",
     flag_semantics=FlagSemantics.POSITIVE_ONLY,
+    country_coding="name",
     text={
         "yearOfRegistration": "year",
         "gender": "gender",
@@ -199,6 +204,7 @@ SYNTHETIC_2024 = Release(
     id="synthetic_2024",
     label="CTDC global synthetic dataset 2024-2026 (27 columns, merged groups, ISO alpha-3)",
     flag_semantics=FlagSemantics.POSITIVE_ONLY,
+    country_coding="alpha3",
     text={
         "yearOfRegistration": "year",
         "gender": "gender",
@@ -231,6 +237,7 @@ CANONICAL = Release(
     id="ctdc_risk_canonical",
     label="ctdc_risk canonical frame (this package's own synthetic or harmonised output)",
     flag_semantics=FlagSemantics.THREE_STATE,
+    country_coding="alpha3",
     text=dict.fromkeys(CANONICAL_NAMES, "canonical"),
     flags={},
 )

@@ -2,11 +2,14 @@
 
 Written as ``data_report.json`` in every run folder and summarised at the end of every command.
 It holds counts and column names only; raw values appear only for countries that could not be
-mapped, and only when at least ``k`` cells share the value (a privacy floor).
+mapped, and only when at least ``k`` cells share the value (a privacy floor). Every unmapped
+country cell is also counted under the reason it stayed unmapped (a fixed phrase, never a
+value), which is what the terminal summary shows.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -41,6 +44,8 @@ class DataReport:
     recruiter_from_text: int
     n_duplicate_rows: int
     notes: tuple[str, ...] = field(default=())
+    country_na_as_missing: dict[str, int] = field(default_factory=dict)
+    """Country cells ``NA`` read as missing (R's missing value), in releases without alpha-2."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -63,6 +68,10 @@ class DataReport:
                   for name, v in info.items()}
             for col, info in d["unmapped_countries"].items()
         }  # fmt: skip
+        for info in d["unmapped_countries"].values():
+            reasons = info.get("cells_by_reason", {})
+            info["cells_by_reason"] = {why: floor(n) for why, n in reasons.items()}
+        d["country_na_as_missing"] = {c: floor(n) for c, n in d["country_na_as_missing"].items()}
         d["recruiter_from_text"] = floor(d["recruiter_from_text"])
         d["n_duplicate_rows"] = floor(d["n_duplicate_rows"])
         return d
@@ -85,6 +94,18 @@ class DataReport:
             lines.append(
                 f"countries: {self.country_mapped_share:.1%} of recorded values mapped to ISO"
                 f" alpha-3 ({n_unmapped:,} cells unmapped)"
+            )
+            by_reason: dict[str, int] = {}
+            for info in self.unmapped_countries.values():
+                for why, n in info.get("cells_by_reason", {}).items():
+                    by_reason[why] = by_reason.get(why, 0) + n
+            for why, n in sorted(by_reason.items(), key=lambda item: -item[1]):
+                lines.append(f"  unmapped because {why}: {n:,} cells")
+        n_na = sum(self.country_na_as_missing.values())
+        if n_na:
+            lines.append(
+                f"countries: {n_na:,} cells 'NA' read as missing (how R writes a missing value; "
+                "this release does not use ISO alpha-2 codes, so NA is not Namibia)"
             )
         n_rewrites = sum(sum(c.values()) for c in self.rewrites.values())
         if n_rewrites:
@@ -117,6 +138,7 @@ def build_data_report(
             "n_values": len(counter),
             "values_with_at_least_k_cells": shown,
             "cells_in_rarer_values": sum(counter.values()) - sum(shown.values()),
+            "cells_by_reason": dict(hlog.unmapped_reasons.get(column, Counter()).most_common()),
         }
     country_mapped_share = _country_mapped_share(frame, unmapped)
     return DataReport(
@@ -142,6 +164,7 @@ def build_data_report(
         recruiter_from_text=hlog.recruiter_from_text,
         n_duplicate_rows=n_duplicate_rows,
         notes=source.notes,
+        country_na_as_missing=dict(hlog.country_na_missing),
     )
 
 
