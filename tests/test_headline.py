@@ -98,3 +98,33 @@ def test_positive_only_tables_say_recorded():
         flag_semantics=FlagSemantics.POSITIVE_ONLY,
     )  # fmt: skip
     assert "not recorded" in headline_markdown(h, source="x")
+
+
+def test_positive_only_shares_are_of_cases_with_the_item_recorded_each_group_in_its_own_order():
+    frame = _tiny(40, 10, 40, 10)
+    n = len(frame)
+    child = frame["is_child"].to_numpy(dtype=bool)
+    blank = pd.array([None] * n, dtype="boolean")
+    for column in ("exploit_sexual", "exploit_forced_labour", "exploit_other"):
+        frame[column] = blank
+    # Children: 30 sexual, 10 forced labour, 0 recorded for nothing else; adults: 12 sexual and
+    # 28 forced labour. Half of each group has no exploitation type recorded at all.
+    sexual = np.zeros(n, dtype=bool)
+    labour = np.zeros(n, dtype=bool)
+    child_rows, adult_rows = np.flatnonzero(child), np.flatnonzero(~child)
+    sexual[child_rows[:15]] = True
+    labour[child_rows[15:20]] = True
+    sexual[adult_rows[:6]] = True
+    labour[adult_rows[6:20]] = True
+    frame["exploit_sexual"] = pd.array(np.where(sexual, True, None), dtype="boolean")
+    frame["exploit_forced_labour"] = pd.array(np.where(labour, True, None), dtype="boolean")
+    h = build_headline(frame, cohort="all", k=5, flag_semantics=FlagSemantics.POSITIVE_ONLY)
+    rows = {r.column: r for r in h.tables["exploitation type"]}
+    # 15 of the 20 children with a type recorded, not 15 of all 40 children.
+    assert rows["exploit_sexual"].children.n == 20
+    assert rows["exploit_sexual"].children.share == pytest.approx(0.75)
+    assert rows["exploit_forced_labour"].adults.share == pytest.approx(0.7)
+    assert h.top("exploitation type", "children")[0].column == "exploit_sexual"
+    assert h.top("exploitation type", "adults")[0].column == "exploit_forced_labour"
+    markdown = headline_markdown(h, source="test")
+    assert "children (of 20 with it recorded)" in markdown

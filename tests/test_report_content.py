@@ -46,7 +46,7 @@ def test_unclear_levels_get_no_sentence():
 @pytest.mark.parametrize(
     ("factor", "level", "phrase"),
     [
-        ("age_band", "0--8", "of victims aged 0-8"),
+        ("age_band", "0--8", "of victims aged 0-8 when registered"),
         ("gender", "male", "of male victims"),
         ("citizenship_subregion", "Eastern Europe", "of citizens of Eastern Europe"),
         ("means_false_promises", "yes", "with false promises"),

@@ -74,6 +74,15 @@ class Headline:
     child_adult_ratio: Ratio
     boy_girl_ratio: Ratio
     tables: dict[str, tuple[FlagRow, ...]]
+    """Every item of each table; shares are of the group's cases with the table's question
+    recorded (for a positive-only release: at least one item of the table recorded)."""
+    top_n: int = 5
+
+    def top(self, name: str, group: str) -> list[FlagRow]:
+        """The table's ``top_n`` items for one group, in order of that group's own share."""
+        rows = [r for r in self.tables[name] if getattr(r, group).share is not None]
+        rows.sort(key=lambda r: (-(getattr(r, group).share or 0.0), r.column))
+        return rows[: self.top_n]
 
 
 def _share(n_yes: int, n: int, k: int) -> Share:
@@ -144,7 +153,8 @@ def build_headline(
         family=family,
         child_adult_ratio=_ratio(family["children"], family["adults"], "child or adult"),
         boy_girl_ratio=_ratio(family["boys"], family["girls"], "boy or girl"),
-        tables={name: rows[:top_n] for name, rows in tables.items()},
+        tables=tables,
+        top_n=top_n,
     )
 
 
@@ -157,15 +167,18 @@ def _flag_table(
     semantics: FlagSemantics,
 ) -> tuple[FlagRow, ...]:
     rows = []
+    any_recorded = np.logical_or.reduce(
+        [frame[c].fillna(False).to_numpy(dtype=bool) for c in columns]
+    )
     for column, label in columns.items():
         col = frame[column]
         if col.isna().all():
             continue  # the release does not carry this flag
         yes = col.fillna(False).to_numpy(dtype=bool)
-        if semantics is FlagSemantics.POSITIVE_ONLY:
-            base = np.ones(len(frame), dtype=bool)
-        else:
-            base = col.notna().to_numpy()
+        # Blank means "not recorded" in a positive-only release: the share is of the cases
+        # where the question was answered at all, i.e. at least one item of the table recorded.
+        positive_only = semantics is FlagSemantics.POSITIVE_ONLY
+        base = any_recorded if positive_only else col.notna().to_numpy()
         if within is not None:
             base = base & within
         shares = {
@@ -284,19 +297,28 @@ def headline_markdown(h: Headline, *, source: str) -> str:
     if h.flag_semantics is FlagSemantics.POSITIVE_ONLY:
         lines += [
             "Flags in this release are positive-only: a blank means *not recorded*, not *no*. "
-            "Shares below are of all cases in the group with the item recorded.",
+            "Shares below are of the cases in the group with at least one item of the table "
+            "recorded (the number is given), each group in order of its own shares.",
             "",
         ]
     for name, rows in h.tables.items():
+        children, adults = h.top(name, "children"), h.top(name, "adults")
+        n_c = next((r.children.n for r in rows if r.children.n is not None), None)
+        n_a = next((r.adults.n for r in rows if r.adults.n is not None), None)
         lines += [
             f"## Most common {name}",
             "",
-            "| item | children | adults |",
-            "|---|---:|---:|",
+            f"| rank | children (of {_n(n_c, marker)} with it recorded) | share "
+            f"| adults (of {_n(n_a, marker)} with it recorded) | share |",
+            "|---:|---|---:|---|---:|",
         ]
-        for r in rows:
+        for i in range(max(len(children), len(adults))):
+            c = children[i] if i < len(children) else None
+            a = adults[i] if i < len(adults) else None
             lines.append(
-                f"| {r.label} | {_pct(r.children.share, marker)} | {_pct(r.adults.share, marker)} |"
+                f"| {i + 1} | {c.label if c else ''} | "
+                f"{_pct(c.children.share, marker) if c else ''} | {a.label if a else ''} | "
+                f"{_pct(a.adults.share, marker) if a else ''} |"
             )
         lines.append("")
     return "\n".join(lines)
@@ -325,3 +347,49 @@ def _pct(x: float | None, marker: str) -> str:
 
 def _ci(ci: tuple[float, float] | None) -> str:
     return "" if ci is None else f"{ci[0]:.1%} to {ci[1]:.1%}"
+
+
+@dataclass(frozen=True)
+class ChildRuleShare:
+    """Family recruitment of children and adults when children are counted by one rule.
+
+    Counts are ``None`` when they (or their complement) fall under the privacy floor.
+    """
+
+    rule: str
+    children_known: int | None
+    children_family: float | None
+    adults_known: int | None
+    adults_family: float | None
+    children_recorded_share: float | None
+    """Share of the rule's children whose recruiter relation is recorded."""
+
+
+def family_share_by_child_rule(frame: pd.DataFrame, *, k: int) -> tuple[ChildRuleShare, ...]:
+    """The headline (family share, children vs adults) under every child rule.
+
+    A sensitivity line: how much the headline depends on who counts as a child.
+    """
+    from ctdc_risk.data.child_status import CHILD_RULES, child_status
+
+    known = frame["recruiter_known"].fillna(False).to_numpy(dtype=bool)
+    family = frame["recruiter_family"].fillna(False).to_numpy(dtype=bool)
+    out = []
+    for rule in CHILD_RULES:
+        status, _ = child_status(frame, rule)
+        child = status.fillna(False).to_numpy(dtype=bool)
+        adult = (~status.astype("boolean")).fillna(False).to_numpy(dtype=bool)
+        shares = [_share(int((family & known & m).sum()), int((known & m).sum()), k) for m in
+                  (child, adult)]  # fmt: skip
+        recorded = _share(int((known & child).sum()), int(child.sum()), k)
+        out.append(
+            ChildRuleShare(
+                rule=rule,
+                children_known=shares[0].n,
+                children_family=shares[0].share,
+                adults_known=shares[1].n,
+                adults_family=shares[1].share,
+                children_recorded_share=recorded.share,
+            )
+        )
+    return tuple(out)

@@ -97,3 +97,35 @@ def bh_adjust(p_values: list[float]) -> list[float]:
         running = min(running, p_values[i] * m / rank)
         out[i] = min(1.0, running)
     return out
+
+
+COMMON_OUTCOME = 0.15
+
+
+def e_value(odds_ratio: float, *, prevalence: float) -> float:
+    """VanderWeele and Ding's E-value of an odds ratio.
+
+    The minimum strength (risk ratio) with which an unmeasured confounder would have to be
+    associated with both the exposure and the outcome, beyond the measured covariates, to
+    explain the association away. An odds ratio of a common outcome (prevalence above 15 %)
+    is first turned into an approximate risk ratio by its square root.
+
+    Examples
+    --------
+    >>> round(e_value(3.9, prevalence=0.05), 2)
+    7.26
+    >>> round(e_value(0.5, prevalence=0.05), 2)
+    3.41
+    >>> round(e_value(4.0, prevalence=0.5), 2)  # common outcome: RR ~ sqrt(OR) = 2
+    3.41
+    """
+    rr = math.sqrt(odds_ratio) if prevalence > COMMON_OUTCOME else odds_ratio
+    rr = 1 / rr if rr < 1 else rr
+    return rr + math.sqrt(rr * (rr - 1))
+
+
+def e_value_limit(low: float, high: float, *, prevalence: float) -> float:
+    """E-value of the interval limit closest to 1 (1 when the interval includes 1)."""
+    if low <= 1 <= high:
+        return 1.0
+    return e_value(low if low > 1 else high, prevalence=prevalence)

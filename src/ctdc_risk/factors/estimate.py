@@ -136,6 +136,7 @@ def estimate_factors(
             {f.name: f.label for f in factors},
             k=k,
         ),
+        prevalence=float(np.mean(y)),
     )
     return FactorEstimates(table, encoder, shap, result)
 

@@ -40,7 +40,7 @@ from ctdc_risk.factors.associations import (
 from ctdc_risk.factors.contributions import ShapSummary
 from ctdc_risk.factors.stability import StabilityResult
 from ctdc_risk.features import FACTORS
-from ctdc_risk.stats import bh_adjust, holm_adjust
+from ctdc_risk.stats import bh_adjust, e_value, e_value_limit, holm_adjust
 
 LABELS = ("risk", "protective", "unclear", "reference", "suppressed", "not estimable")
 NOT_CASE_LEVELS = frozenset({UNKNOWN, POOLED, "not recorded"})
@@ -85,6 +85,10 @@ class FactorRow:
     shap_sign_agreement: float | None
     label: str
     reason: str
+    e_value: float | None = None
+    """Labelled levels: how strong an unmeasured confounder would have to be to explain the
+    odds ratio away (VanderWeele and Ding); ``e_value_ci`` the same for the interval limit."""
+    e_value_ci: float | None = None
 
     def to_record(self) -> dict[str, Any]:
         """The row as a plain mapping (JSON output)."""
@@ -180,6 +184,7 @@ def build_factor_table(
     context: tuple[CrudeAssociation, ...] = (),
     dropped: tuple[tuple[str, str], ...] = (),
     overlap: dict[tuple[str, str], str] | None = None,
+    prevalence: float | None = None,
 ) -> FactorTable:
     """Join the lenses per factor level, adjust for multiplicity and label by the rule."""
     adj = {(a.factor, a.level): a for a in adjusted}
@@ -209,6 +214,10 @@ def build_factor_table(
         if label in ("risk", "protective", "unclear") and key in no_overlap:
             label, reason = "unclear", no_overlap[key]
         factor = FACTORS[c.factor]
+        e_point = e_ci = None
+        if label in ("risk", "protective") and a and a.odds_ratio and a.ci95 and prevalence:
+            e_point = _r(e_value(a.odds_ratio, prevalence=prevalence), 3)
+            e_ci = _r(e_value_limit(*a.ci95, prevalence=prevalence), 3)
         rows.append(
             FactorRow(
                 factor=c.factor,
@@ -244,6 +253,8 @@ def build_factor_table(
                 else _r(stability.shap_sign_agreement.get(key), 4),
                 label=label,
                 reason=reason,
+                e_value=e_point,
+                e_value_ci=e_ci,
             )
         )
     rows.sort(key=lambda r: (r.rank if r.rank is not None else 1e9, r.factor, _level_order(r)))

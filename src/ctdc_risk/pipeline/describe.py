@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ctdc_risk.cohort import select_cohort
+from ctdc_risk.data.child_status import apply_child_rule, child_status
 from ctdc_risk.data.load import Dataset, load_dataset, load_synthetic
 from ctdc_risk.data.report import DataReport
 from ctdc_risk.errors import StudyError
@@ -34,18 +35,29 @@ class DescribeResult:
 
 
 def load_data(spec: DataSpec, *, seed: int, k: int) -> Dataset:
-    """Load the configured data source as a canonical :class:`Dataset`."""
+    """Load the configured data source as a canonical :class:`Dataset`, children by its rule."""
     if spec.source == "synthetic":
-        return load_synthetic(spec.n_rows, seed=spec.seed if spec.seed is not None else seed, k=k)
-    assert spec.path is not None  # checked by DataSpec
-    return load_dataset(
-        spec.path,
-        encoding=spec.encoding,
-        delimiter=spec.delimiter,
-        sheet=spec.sheet,
-        max_bytes=spec.max_bytes,
-        k=k,
+        dataset = load_synthetic(
+            spec.n_rows, seed=spec.seed if spec.seed is not None else seed, k=k
+        )
+    else:
+        assert spec.path is not None  # checked by DataSpec
+        dataset = load_dataset(
+            spec.path,
+            encoding=spec.encoding,
+            delimiter=spec.delimiter,
+            sheet=spec.sheet,
+            max_bytes=spec.max_bytes,
+            k=k,
+        )
+    frame = apply_child_rule(dataset.frame, spec.child_rule)
+    log.info(
+        "children by the %r rule: %d (registration rule: %d)",
+        spec.child_rule,
+        int(frame["is_child"].fillna(False).sum()),
+        int(child_status(dataset.frame, "registration")[0].fillna(False).sum()),
     )
+    return replace(dataset, frame=frame)
 
 
 def run_describe(spec: RunSpec, out_dir: Path) -> DescribeResult:

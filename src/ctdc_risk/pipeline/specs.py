@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from ctdc_risk.cohort import CohortSpec
+from ctdc_risk.data.child_status import CHILD_RULES, DEFAULT_CHILD_RULE
 from ctdc_risk.data.io import DEFAULT_MAX_BYTES
 from ctdc_risk.data.synthetic import MAX_ROWS, MIN_ROWS
 from ctdc_risk.errors import ConfigError, reject_unknown_keys
@@ -41,8 +42,16 @@ class DataSpec:
     delimiter: str = "auto"
     sheet: str | int | None = None
     max_bytes: int = DEFAULT_MAX_BYTES
+    child_rule: str = DEFAULT_CHILD_RULE
+    """Who is a child: ``exploitation`` (minor when exploited, where recorded), ``registration``
+    or ``either`` (see :mod:`ctdc_risk.data.child_status`)."""
 
     def __post_init__(self) -> None:
+        if self.child_rule not in CHILD_RULES:
+            raise ConfigError(
+                f"data.child_rule: {self.child_rule!r} is not one of {', '.join(CHILD_RULES)} "
+                "(a child when exploited, when registered, or by either)."
+            )
         if self.source not in DATA_SOURCES:
             raise ConfigError(
                 f"data.source: {self.source!r} is not one of {', '.join(DATA_SOURCES)}."

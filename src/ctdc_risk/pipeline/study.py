@@ -44,6 +44,7 @@ from ctdc_risk.factors.table import (
     table_records,
 )
 from ctdc_risk.features import Factor, add_derived_columns, select_study_factors
+from ctdc_risk.headline import family_share_by_child_rule
 from ctdc_risk.models import build_model
 from ctdc_risk.outputs import write_bytes, write_csv, write_json, write_text
 from ctdc_risk.pipeline.describe import load_data
@@ -242,6 +243,10 @@ def run_study(spec: RunSpec, out_dir: Path, *, progress: Progress | None = None)
             transport=_transport_summary(transport[primary]),
             transport_by_model={n: _transport_summary(t) for n, t in transport.items()},
             n_distinct_records=len(np.unique(records)),
+            child_rule=spec.data.child_rule,
+            child_rules=family_share_by_child_rule(frame, k=k)
+            if spec.target.outcome == "recruiter_family"
+            else (),
         )
     )
     lap("report")

@@ -15,6 +15,7 @@ from ctdc_risk.data.report import DataReport
 from ctdc_risk.evaluate import ReliabilityBin
 from ctdc_risk.factors.table import ContextRow, FactorRow
 from ctdc_risk.features import DOMV_LEVELS, FACTORS
+from ctdc_risk.headline import ChildRuleShare
 from ctdc_risk.targeting.table import TargetingTable
 
 # Words a generated sentence may never use (tested): causal claims or individual prediction.
@@ -79,6 +80,9 @@ class ReportInputs:
     alpha: float = 0.05
     multiplicity: str = "holm"
     n_distinct_records: int = 0
+    child_rule: str = "exploitation"
+    child_rules: tuple[ChildRuleShare, ...] = ()
+    """The family-recruitment headline under every child rule (family recruitment only)."""
 
 
 _VERB_LABELS = ("recruited", "trafficked")
@@ -90,12 +94,12 @@ _GENDER_WORDS = {
 
 
 def level_phrase(factor: str, level: str, *, positive_only: bool = False) -> str:
-    """A factor level as it completes "cases ...": "of victims aged 0-8", "with false promises".
+    """A factor level as it completes "cases ...": "of victims aged 0-8 when registered".
 
     Examples
     --------
     >>> level_phrase("age_band", "0--8"), level_phrase("cross_border", "yes")
-    ('of victims aged 0-8', 'trafficked across a border')
+    ('of victims aged 0-8 when registered', 'trafficked across a border')
     """
     f = FACTORS[factor]
     if level == "unknown":
@@ -112,7 +116,9 @@ def level_phrase(factor: str, level: str, *, positive_only: bool = False) -> str
         return f"{base} not recorded" if verb else f"with {f.label} not recorded"
     text = level.replace("--", "-").replace("_", " ")
     templates = {
-        "age_band": "of victims aged {}",
+        # Age bands are recorded at registration; under the default child rule a "child" may
+        # have been registered as an adult years after being exploited as a minor.
+        "age_band": "of victims aged {} when registered",
         "citizenship_subregion": "of citizens of {}",
         "exploitation_subregion": "exploited in {}",
         "registration_period": "registered {}",
@@ -319,6 +325,10 @@ def method_notes(inputs: ReportInputs) -> list[str]:
         f"level's p-value after {correction}.",
         "Bootstrap interval: the range of the odds ratio over refits of the whole analysis "
         "(levels, reference, models) on resampled records; beside the model's own interval.",
+        "E-value: how strongly a factor nobody measured would have to go with both the level "
+        "and the outcome (as a risk ratio, beyond the factors in the model) to explain the "
+        "association away; the second E-value is for the interval's limit nearest 1. Large "
+        "E-values mean only a strong hidden factor could explain the finding.",
     ]
 
 
@@ -366,3 +376,31 @@ REFERENCE_FIGURES = (
     ("IOM/CTDC data brief, Dec 2017 (global data 2017)", 0.41, 0.09),
     ("CTDC data story on age (global synthetic data)", 0.51, 0.08),
 )
+
+
+CHILD_RULE_WORDS = {
+    "exploitation": "a minor when exploited (where recorded; else at registration)",
+    "registration": "a minor when registered",
+    "either": "a minor by either rule",
+}
+
+
+def headline_differences(inputs: ReportInputs) -> list[str]:
+    """Why this study's headline differs from the published figures, in plain words."""
+    ours = next((c for c in inputs.child_rules if c.rule == inputs.child_rule), None)
+    recorded = (
+        f" Here the recruiter's relation is recorded for {ours.children_recorded_share:.0%} of "
+        "the children; the published figures, like ours, are shares of the cases where it is."
+        if ours is not None and ours.children_recorded_share is not None
+        else ""
+    )
+    return [
+        f"Release: this study reads {inputs.data.release_label}; the IOM brief used the 2017 "
+        "global dataset and the data story CTDC's global synthetic data. Releases differ in "
+        "which countries and agencies contributed and in how cases were recorded.",
+        "Case mix: the cohort and the cases with the outcome recorded differ between releases "
+        "and studies; a share among identified victims follows who was identified." + recorded,
+        f"Who is a child: this study counts {CHILD_RULE_WORDS[inputs.child_rule]} "
+        f"(data.child_rule={inputs.child_rule}). The table below gives the headline under every "
+        "rule.",
+    ]

@@ -18,9 +18,11 @@ from ctdc_risk.factors.table import FactorRow
 from ctdc_risk.features import FACTORS, PHASE_WORDS
 from ctdc_risk.report import figures
 from ctdc_risk.report.content import (
+    CHILD_RULE_WORDS,
     REFERENCE_FIGURES,
     ReportInputs,
     caveats,
+    headline_differences,
     method_notes,
     short_phrase,
     summary_sentences,
@@ -179,7 +181,12 @@ def _sections(inputs: ReportInputs, figs: dict[str, bytes]) -> list[Section]:
     )  # fmt: skip
     stable = [
         f"{short_phrase(r.factor, r.level)}: {r.label} (odds ratio on the same side of 1 in "
-        f"{r.sign_agreement:.0%} of {inputs.n_boot} refits; rank {_rank(r)})"
+        f"{r.sign_agreement:.0%} of {inputs.n_boot} refits; rank {_rank(r)}"
+        + (
+            f"; E-value {r.e_value:.1f}, {r.e_value_ci:.1f} for its interval)"
+            if r.e_value and r.e_value_ci
+            else ")"
+        )
         for r in inputs.factor_rows
         if r.label in ("risk", "protective") and r.sign_agreement is not None
     ]
@@ -334,10 +341,26 @@ def _reference_block(inputs: ReportInputs) -> list[tuple[str, Any]]:
 
     rows = [[name, f"{c:.0%}", f"{a:.0%}"] for name, c, a in REFERENCE_FIGURES]
     rows.append(["this study's data", share("children"), share("adults")])
-    return [
+    blocks: list[tuple[str, Any]] = [
         ("p", "Share recruited by a family member among cases with a known recruiter."),
         ("table", (["source", "children", "adults"], rows)),
     ]
+    if inputs.child_rules:
+        blocks.append(("p", "Why our figures differ from the published ones:"))
+        blocks.append(("ul", headline_differences(inputs)))
+        blocks.append(("table", (
+            ["who is a child", "children with a known recruiter", "recruited by family",
+             "adults with a known recruiter", "recruited by family"],
+            [[CHILD_RULE_WORDS[c.rule] + (" (this study)" if c.rule == inputs.child_rule else ""),
+              _count(c.children_known, inputs.k), _fmt(c.children_family, "{:.0%}") or "suppressed",
+              _count(c.adults_known, inputs.k), _fmt(c.adults_family, "{:.0%}") or "suppressed"]
+             for c in inputs.child_rules],
+        )))  # fmt: skip
+    return blocks
+
+
+def _count(n: int | None, k: int) -> str:
+    return f"<{k}" if n is None else f"{n:,}"
 
 
 def _ci(value: float | None, low: float | None, high: float | None, label: str = "") -> str:
