@@ -177,3 +177,40 @@ def test_every_factor_row_says_why_it_has_its_label(study):
     assert "## What else was recorded in these cases" in markdown
     with (study.out_dir / "context.csv").open() as fh:
         assert {r["phase"] for r in csv.DictReader(fh)} == {"exploitation"}
+
+
+def test_e_values_and_the_headline_under_every_child_rule(study):
+    labelled = [r for r in study.table.rows if r.label in ("risk", "protective")]
+    assert labelled
+    for r in labelled:
+        assert r.e_value is not None and r.e_value_ci is not None
+        assert r.e_value >= r.e_value_ci >= 1
+    for r in study.table.rows:
+        if r.label not in ("risk", "protective"):
+            assert r.e_value is None
+    markdown = (study.out_dir / "report.md").read_text()
+    assert "E-value:" in markdown
+    assert "Why our figures differ from the published ones:" in markdown
+    assert "| who is a child |" in markdown
+    assert "a minor when exploited (where recorded; else at registration) (this study)" in markdown
+
+
+def test_sensitivity_analyses_set_primary_and_other_readings_side_by_side(study):
+    with (study.out_dir / "sensitivity.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    labelled = {(r.factor, r.level) for r in study.table.rows if r.label in ("risk", "protective")}
+    for analysis in ("recorded_groups", "documentation"):
+        mine = [r for r in rows if r["analysis"] == analysis]
+        assert {(r["factor"], r["level"]) for r in mine} == labelled
+        assert {r["verdict"] for r in mine} <= {
+            "robust", "changes size", "changes direction", "not estimable"
+        }  # fmt: skip
+        assert 0 <= study.metrics[f"sensitivity/{analysis}/robust_share"] <= 1
+    # Restricting to documented cases leaves fewer cases; the documentation model keeps all.
+    assert {int(r["n_cases"]) for r in rows if r["analysis"] == "documentation"} == {
+        int(study.metrics["target/n_rows"])
+    }
+    assert all(int(r["n_cases"]) < study.metrics["target/n_rows"] for r in rows
+               if r["analysis"] == "recorded_groups")  # fmt: skip
+    markdown = (study.out_dir / "report.md").read_text()
+    assert "## Does it hold under another reading of the missing data?" in markdown

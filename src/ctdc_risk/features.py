@@ -14,12 +14,14 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
 from ctdc_risk.data.schema import (
     COLUMN_BY_NAME,
     EXPLOIT_GROUPS,
     MEANS_GROUPS,
+    RECRUITER_FLAGS,
     SECTOR_GROUPS,
     SEX_GROUPS,
 )
@@ -110,6 +112,13 @@ def _catalogue() -> dict[str, Factor]:
             "exploitation",
             "structural",
         ),
+        Factor(
+            "documented_groups",
+            "number of item groups recorded",
+            "category",
+            "exploitation",
+            "structural",
+        ),
     ]
     for group, phase, domv in (
         (MEANS_GROUPS, "exploitation", "individual"),
@@ -142,6 +151,36 @@ def add_derived_columns(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     out["registration_period"] = pd.Categorical(period, categories=[p[0] for p in PERIODS])
     return out
+
+
+def add_documented_groups(frame: pd.DataFrame, groups: Iterable[str]) -> pd.DataFrame:
+    """Add ``documented_groups``: how many of ``groups`` (names of :data:`FLAG_GROUPS`) have at
+    least one item recorded in the case; how thoroughly the case was documented."""
+    recorded = np.zeros(len(frame), dtype=int)
+    for name in groups:
+        cols = [c for c in FLAG_GROUPS[name] if c in frame]
+        if cols:
+            recorded += np.logical_or.reduce(
+                [frame[c].fillna(False).to_numpy(dtype=bool) for c in cols]
+            ).astype(int)
+    levels = ("0", "1", "2", "3 or more")
+    out = frame.copy()
+    out["documented_groups"] = pd.Categorical.from_codes(
+        np.minimum(recorded, 3).tolist(), categories=pd.Index(levels)
+    )
+    return out
+
+
+FLAG_GROUPS: dict[str, tuple[str, ...]] = {
+    "means of control": tuple(MEANS_GROUPS),
+    "type of exploitation": tuple(EXPLOIT_GROUPS),
+    "sector of labour": tuple(SECTOR_GROUPS),
+    "form of sexual exploitation": tuple(SEX_GROUPS),
+    "recruiter's relation": tuple(RECRUITER_FLAGS),
+}
+"""Groups of yes/no items that answer one question (a case may have several items of one)."""
+DESIGN_FACTORS = frozenset({"documented_groups"})
+"""Factors used only by sensitivity analyses, never selected by a feature set."""
 
 
 @dataclass(frozen=True)
@@ -197,6 +236,8 @@ def select_factors(
     leak = tuple(leakage)
     chosen = []
     for factor in FACTORS.values():
+        if factor.name in DESIGN_FACTORS:
+            continue
         wanted = (factor.phase in spec.phases and factor.domv in spec.domv) or matches(
             factor.name, spec.include
         )
@@ -260,6 +301,8 @@ def select_study_factors(
         wanted = (factor.phase in spec.phases and factor.domv in spec.domv) or matches(
             factor.name, spec.include
         )
+        if factor.name in DESIGN_FACTORS and factor.name not in spec.include:
+            continue
         if not wanted or matches(factor.name, spec.exclude):
             continue
         reasons = [r for c in (factor.name, *source_columns(factor)) if (r := leakage_reason(c))]
@@ -280,6 +323,8 @@ def source_columns(factor: Factor) -> tuple[str, ...]:
     """The canonical columns a factor is derived from (used by the leakage check)."""
     if factor.name == "registration_period":
         return ("year_of_registration",)
+    if factor.name == "documented_groups":
+        return ()  # built per study from the item groups that do not leak its outcome
     if factor.name in COLUMN_BY_NAME:
         return (factor.name,)
     raise KeyError(factor.name)  # pragma: no cover - every catalogue factor is mapped

@@ -34,6 +34,7 @@ from ctdc_risk.factors.contributions import (
     summarise_contributions,
 )
 from ctdc_risk.factors.estimate import estimate_factors
+from ctdc_risk.factors.sensitivity import SENSITIVITY_COLUMNS, run_sensitivity
 from ctdc_risk.factors.stability import StabilityResult
 from ctdc_risk.factors.table import (
     COLUMNS,
@@ -43,7 +44,7 @@ from ctdc_risk.factors.table import (
     context_records,
     table_records,
 )
-from ctdc_risk.features import Factor, add_derived_columns, select_study_factors
+from ctdc_risk.features import FLAG_GROUPS, Factor, add_derived_columns, select_study_factors
 from ctdc_risk.headline import family_share_by_child_rule
 from ctdc_risk.models import build_model
 from ctdc_risk.outputs import write_bytes, write_csv, write_json, write_text
@@ -217,6 +218,16 @@ def run_study(spec: RunSpec, out_dir: Path, *, progress: Progress | None = None)
     }
     stability, table = estimates.stability, estimates.table
     lap("associations_and_bootstrap")
+    say("sensitivity analyses: another reading of the missing data")
+    sensitivity = run_sensitivity(
+        target.frame, target.y, factors, records, table,
+        k=k, positive_only=positive_only, reference=reference,
+        leakage_reason=spec.target.leakage_reason,
+        outcome_group=next(
+            (g for g, cols in FLAG_GROUPS.items() if spec.target.outcome in cols), None
+        ),
+    )  # fmt: skip
+    lap("sensitivity")
     targeting = None
     if spec.targeting.enabled:
         say("prevention targeting: profiles learnt and measured across folds")
@@ -232,6 +243,7 @@ def run_study(spec: RunSpec, out_dir: Path, *, progress: Progress | None = None)
         lap("targeting")
     metrics = _metrics(dataset.report, flow, target, cv, primary, table, transport, records)
     metrics.update(targeting.metrics() if targeting else {})
+    metrics.update(sensitivity.metrics())
     say("writing the report")
     inputs = _report_inputs(
         spec, dataset.report, flow, target, cv, subgroups, table, primary, out_dir
@@ -244,6 +256,7 @@ def run_study(spec: RunSpec, out_dir: Path, *, progress: Progress | None = None)
             transport_by_model={n: _transport_summary(t) for n, t in transport.items()},
             n_distinct_records=len(np.unique(records)),
             child_rule=spec.data.child_rule,
+            sensitivity=sensitivity,
             child_rules=family_share_by_child_rule(frame, k=k)
             if spec.target.outcome == "recruiter_family"
             else (),
@@ -254,6 +267,13 @@ def run_study(spec: RunSpec, out_dir: Path, *, progress: Progress | None = None)
     files = (
         *files,
         *_write_targeting(out_dir, targeting, k),
+        write_csv(
+            out_dir,
+            "sensitivity.csv",
+            list(SENSITIVITY_COLUMNS),
+            [list(r.to_record().values()) for r in sensitivity.rows],
+            k=k,
+        ),
         *_write_report(out_dir, report),
         *_write_models(out_dir, fitted, k),
     )

@@ -13,6 +13,7 @@ from typing import Any
 
 from ctdc_risk.data.report import DataReport
 from ctdc_risk.evaluate import ReliabilityBin
+from ctdc_risk.factors.sensitivity import ANALYSES, SensitivityResult
 from ctdc_risk.factors.table import ContextRow, FactorRow
 from ctdc_risk.features import DOMV_LEVELS, FACTORS
 from ctdc_risk.headline import ChildRuleShare
@@ -81,6 +82,8 @@ class ReportInputs:
     multiplicity: str = "holm"
     n_distinct_records: int = 0
     child_rule: str = "exploitation"
+    sensitivity: SensitivityResult | None = None
+    """Labelled levels under other readings of the missing data."""
     child_rules: tuple[ChildRuleShare, ...] = ()
     """The family-recruitment headline under every child rule (family recruitment only)."""
 
@@ -404,3 +407,20 @@ def headline_differences(inputs: ReportInputs) -> list[str]:
         f"(data.child_rule={inputs.child_rule}). The table below gives the headline under every "
         "rule.",
     ]
+
+
+def sensitivity_sentences(inputs: ReportInputs) -> list[str]:
+    """What the sensitivity analyses did and how the labelled levels fared, in plain words."""
+    result = inputs.sensitivity
+    if result is None:
+        return []
+    out = [
+        "Yes/no items that are blank may mean 'no' or 'not asked'. Two reruns check that the "
+        "labelled factors do not depend on that: "
+        + "; ".join(f"({i}) {words}" for i, words in enumerate(ANALYSES.values(), start=1))
+        + ". Robust: same side of 1, interval still excluding 1, size within 25 %."
+    ]
+    for name, why in result.skipped:
+        if name in ANALYSES:
+            out.append(f"'{ANALYSES[name]}' was not run: {why}.")
+    return out

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ctdc_risk.factors.sensitivity import ANALYSES
 from ctdc_risk.factors.table import FactorRow
 from ctdc_risk.features import FACTORS, PHASE_WORDS
 from ctdc_risk.report import figures
@@ -24,6 +25,7 @@ from ctdc_risk.report.content import (
     caveats,
     headline_differences,
     method_notes,
+    sensitivity_sentences,
     short_phrase,
     summary_sentences,
     targeting_caveats,
@@ -245,6 +247,9 @@ def _sections(inputs: ReportInputs, figs: dict[str, bytes]) -> list[Section]:
             "ul", [f"{FACTORS[f].label}: {why}" for f, why in inputs.dropped]
         ))  # fmt: skip
     sections.append(("factor-chart", "Factors", factor_blocks))
+    if inputs.sensitivity is not None:
+        sections.append(("sensitivity", "Does it hold under another reading of the missing data?",
+                         _sensitivity_blocks(inputs)))  # fmt: skip
     if inputs.context_rows:
         sections.append(("context", "What else was recorded in these cases",
                          _context_blocks(inputs)))  # fmt: skip
@@ -393,6 +398,22 @@ def _transport_rows(inputs: ReportInputs) -> list[list[str]]:
             cells.append(_fmt(auc) if auc is not None else str(score.get("note", "")))
         rows.append(cells)
     return rows
+
+
+def _sensitivity_blocks(inputs: ReportInputs) -> list[tuple[str, Any]]:
+    result = inputs.sensitivity
+    assert result is not None
+    blocks: list[tuple[str, Any]] = [("ul", sensitivity_sentences(inputs))]
+    if result.rows:
+        rows = [
+            [short_phrase(r.factor, r.level), ANALYSES.get(r.analysis, r.analysis),
+             _ci(r.primary_or, r.primary_low, r.primary_high),
+             _ci(r.sensitivity_or, r.sensitivity_low, r.sensitivity_high), r.verdict]
+            for r in result.rows
+        ]  # fmt: skip
+        blocks.append(("table", (["labelled level", "analysis", "primary OR [95 % CI]",
+                                  "sensitivity OR [95 % CI]", "verdict"], rows)))  # fmt: skip
+    return blocks
 
 
 def _context_blocks(inputs: ReportInputs) -> list[tuple[str, Any]]:
