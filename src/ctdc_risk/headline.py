@@ -375,10 +375,19 @@ def family_share_by_child_rule(frame: pd.DataFrame, *, k: int) -> tuple[ChildRul
     known = frame["recruiter_known"].fillna(False).to_numpy(dtype=bool)
     family = frame["recruiter_family"].fillna(False).to_numpy(dtype=bool)
     out = []
+    published: list[tuple[np.ndarray, np.ndarray]] = []
     for rule in CHILD_RULES:
         status, _ = child_status(frame, rule)
         child = status.fillna(False).to_numpy(dtype=bool)
         adult = (~status.astype("boolean")).fillna(False).to_numpy(dtype=bool)
+        # Two rules' groups differ by the cases one rule counts and the other does not: a row
+        # is published only if, against every row already published, that difference is 0 or
+        # at least k cases with and k without the outcome (no small group by subtraction).
+        if any(_small_difference(mine, theirs, known, family, k) for mine, theirs in
+               ((m, t) for c, a in published for m, t in ((child, c), (adult, a)))):  # fmt: skip
+            out.append(ChildRuleShare(rule, None, None, None, None, None))
+            continue
+        published.append((child, adult))
         shares = [_share(int((family & known & m).sum()), int((known & m).sum()), k) for m in
                   (child, adult)]  # fmt: skip
         recorded = _share(int((known & child).sum()), int(child.sum()), k)
@@ -393,3 +402,15 @@ def family_share_by_child_rule(frame: pd.DataFrame, *, k: int) -> tuple[ChildRul
             )
         )
     return tuple(out)
+
+
+def _small_difference(
+    mine: np.ndarray, theirs: np.ndarray, known: np.ndarray, family: np.ndarray, k: int
+) -> bool:
+    """Whether the cases in one group and not the other, or the reverse, are a small group."""
+    for extra in (mine & ~theirs, theirs & ~mine):
+        for cells in (extra & known & family, extra & known & ~family, extra & ~known):
+            n = int(cells.sum())
+            if 0 < n < k:
+                return True
+    return False

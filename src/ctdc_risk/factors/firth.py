@@ -153,6 +153,9 @@ def firth_logit(
                 break
             size /= 2
         else:
+            # No step along Newton's direction improves the penalised likelihood: at its
+            # maximum (up to rounding) when the modified score is negligible.
+            converged = _score_is_negligible(score, w)
             break
         beta, value, p, inv, hat = trial, new_value, new_p, new_inv, new_hat
         if float(np.max(np.abs(size * step))) < tol:
@@ -167,6 +170,11 @@ def firth_logit(
         factor = n_clusters / (n_clusters - 1) if n_clusters > 1 else 1.0
         robust = factor * (inv @ meat @ inv)
     return FirthFit(beta, inv, robust, converged, n_iter)
+
+
+def _score_is_negligible(score: np.ndarray, w: np.ndarray) -> bool:
+    """The modified score is zero up to rounding, relative to the number of records."""
+    return bool(np.max(np.abs(score)) <= 1e-7 * max(float(np.sum(w)), 1.0))
 
 
 def wald_interval(
