@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 from ctdc_risk.cli.compose import compose_spec
+from ctdc_risk.data.child_status import DEFAULT_CHILD_RULE, child_status
 from ctdc_risk.data.load import load_dataset
 from ctdc_risk.data.raw_format import write_release_file
 from ctdc_risk.data.synthetic import generate_synthetic
@@ -40,9 +41,14 @@ def base() -> pd.DataFrame:
     return generate_synthetic(2_000, seed=3)
 
 
+def _child(frame: pd.DataFrame) -> pd.Series:
+    """Who the study counts as a child (the default rule: a minor when exploited)."""
+    return child_status(frame, DEFAULT_CHILD_RULE)[0]
+
+
 def _eligible(frame: pd.DataFrame) -> np.ndarray:
     """Children whose recruiter is recorded: the rows the default study is about."""
-    child = frame["is_child"].fillna(False).to_numpy(dtype=bool)
+    child = _child(frame).fillna(False).to_numpy(dtype=bool)
     known = frame["recruiter_known"].fillna(False).to_numpy(dtype=bool)
     eligible: np.ndarray = child & known
     return eligible
@@ -102,11 +108,11 @@ def _few_no(n: int) -> Callable[[pd.DataFrame], pd.DataFrame]:
 
 
 def _no_children(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.loc[frame["is_child"].eq(False).fillna(False)]
+    return frame.loc[_child(frame).eq(False).fillna(False)]
 
 
 def _no_recruiter_recorded_for_children(frame: pd.DataFrame) -> pd.DataFrame:
-    child = frame["is_child"].fillna(False).to_numpy(dtype=bool)
+    child = _child(frame).fillna(False).to_numpy(dtype=bool)
     for column in RECRUITER:
         frame.loc[child, column] = pd.NA
     return frame
