@@ -339,7 +339,7 @@ def test_minor_aged_30_to_38_is_kept_and_counted(write_old_release: Callable[...
     assert set(dataset.frame["child_status_source"]) == {"age_band"}
     assert dataset.report.inconsistencies == {"majority_status contradicts age_band": 2}
     assert "inconsistent: majority_status contradicts age_band in 2 rows" in (
-        dataset.report.summary_lines()
+        dataset.report.summary_lines(10)
     )
 
 

@@ -99,7 +99,7 @@ def test_loaded_file_counts_unmapped_countries_with_privacy_floor(
         }
     }
     assert "Lemuria" not in str(report.to_dict())
-    assert "Lemuria" not in "\n".join(report.summary_lines())
+    assert "Lemuria" not in "\n".join(report.summary_lines(10))
     frame = dataset.frame
     assert frame["citizenship_iso3"].tolist()[4:6] == ["NAM", "NAM"]
     assert frame["citizenship_iso3"].isna().sum() == 5  # 4 unmapped + 1 coded unknown

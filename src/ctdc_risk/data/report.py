@@ -67,13 +67,22 @@ class DataReport:
         d["n_duplicate_rows"] = floor(d["n_duplicate_rows"])
         return d
 
-    def summary_lines(self) -> list[str]:
-        """A few lines for the terminal at the end of a command."""
+    def summary_lines(self, k: int) -> list[str]:
+        """A few lines for the terminal at the end of a command, counts under ``k`` as ``<k``.
+
+        The terminal is a published output too (logs are copied, screens are shared): it
+        shows the same floored counts as ``data_report.json``.
+        """
+
+        def count(n: int) -> str:
+            return f"<{k}" if 0 < n < k else f"{n:,}"
+
         lines = [
             f"data: {self.source.name} ({self.source.file_format}), release {self.release_id}",
             f"rows: {self.rows_read:,} read, {self.rows_out:,} kept"
             + (
-                f" ({', '.join(f'{n:,} {why}' for why, n in self.rows_dropped.items())} dropped)"
+                f" ({', '.join(f'{count(n)} {why}' for why, n in self.rows_dropped.items())}"
+                " dropped)"
                 if self.rows_dropped
                 else ""
             ),
@@ -84,15 +93,15 @@ class DataReport:
             n_unmapped = sum(v["n_cells"] for v in self.unmapped_countries.values())
             lines.append(
                 f"countries: {self.country_mapped_share:.1%} of recorded values mapped to ISO"
-                f" alpha-3 ({n_unmapped:,} cells unmapped)"
+                f" alpha-3 ({count(n_unmapped)} cells unmapped)"
             )
         n_rewrites = sum(sum(c.values()) for c in self.rewrites.values())
         if n_rewrites:
-            lines.append(f"spelling variants rewritten: {n_rewrites:,} cells")
+            lines.append(f"spelling variants rewritten: {count(n_rewrites)} cells")
         if self.columns_extra:
             lines.append(f"extra columns ignored: {len(self.columns_extra)}")
         for what, n in self.inconsistencies.items():
-            lines.append(f"inconsistent: {what} in {n:,} rows")
+            lines.append(f"inconsistent: {what} in {count(n)} rows")
         lines.extend(f"note: {note}" for note in self.notes)
         return lines
 

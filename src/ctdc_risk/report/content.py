@@ -79,6 +79,9 @@ class ReportInputs:
     alpha: float = 0.05
     multiplicity: str = "holm"
     n_distinct_records: int = 0
+    flow_markers: tuple[str, ...] = ()
+    """How each cohort-flow count is shown when withheld (``"<k"`` or ``"suppressed"``), empty
+    where published; none given: counts under k are shown ``"<k"``."""
 
 
 _VERB_LABELS = ("recruited", "trafficked")
