@@ -129,6 +129,7 @@ def audit_run(run_dir: Path, *, k: int | None = None) -> AuditReport:
     audit.headline()
     audit.targeting()
     audit.outcome_counts()
+    audit.data_report()
     return AuditReport(run_dir, floor, tuple(audit.findings), dict(audit.checked))
 
 
@@ -463,6 +464,15 @@ class _Audit:
                             None, "a rank group's held-out counts fall under k")
                 )  # fmt: skip
 
+    def data_report(self) -> None:
+        report = _json(self.run_dir / "data_report.json") or {}
+        for column, info in (report.get("unmapped_countries") or {}).items():
+            if isinstance(info, Mapping):
+                self.checked["data_report.json"] = self.checked.get("data_report.json", 0) + 1
+                finding = _unmapped_finding(str(column), info, self.k)
+                if finding is not None:
+                    self.findings.append(finding)
+
     def outcome_counts(self) -> None:
         if self.n_total is None or self.n_positive is None:
             return
@@ -474,6 +484,20 @@ class _Audit:
                 self.findings.append(
                     Finding("metrics.json", name, "value", None, None, "a count under k")
                 )
+
+
+def _unmapped_finding(column: str, info: Mapping[str, Any], k: int) -> Finding | None:
+    """The rarer unmapped values' cells are the total minus the values shown."""
+    total, rarer = info.get("n_cells"), info.get("cells_in_rarer_values")
+    shown = info.get("values_with_at_least_k_cells") or {}
+    if not isinstance(total, int) or isinstance(rarer, int) or not isinstance(shown, Mapping):
+        return None
+    value = total - sum(int(v) for v in shown.values())
+    if 0 < value < k:
+        where = f"unmapped_countries.{column}"
+        problem = "recovered within fewer than k"
+        return Finding("data_report.json", where, "cells_in_rarer_values", value, value, problem)
+    return None
 
 
 def _cell(cell: str | None) -> float | str | None:

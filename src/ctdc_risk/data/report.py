@@ -59,10 +59,8 @@ class DataReport:
             for col, counts in d["rewrites"].items()
         }
         d["unmapped_countries"] = {
-            col: {name: floor(v) if name != "values_with_at_least_k_cells" else v
-                  for name, v in info.items()}
-            for col, info in d["unmapped_countries"].items()
-        }  # fmt: skip
+            col: _unmapped_published(info, k) for col, info in d["unmapped_countries"].items()
+        }
         d["recruiter_from_text"] = floor(d["recruiter_from_text"])
         d["n_duplicate_rows"] = floor(d["n_duplicate_rows"])
         return d
@@ -90,10 +88,13 @@ class DataReport:
         if self.flag_semantics == "positive_only":
             lines.append("flags are positive-only: blank means 'not recorded', never 'no'")
         if self.country_mapped_share is not None:
-            n_unmapped = sum(v["n_cells"] for v in self.unmapped_countries.values())
+            shown = [_unmapped_published(v, k)["n_cells"] for v in self.unmapped_countries.values()]
+            unmapped = (
+                count(sum(shown)) if all(isinstance(n, int) for n in shown) else "some"
+            )  # a withheld total would give a rare value's cells back
             lines.append(
                 f"countries: {self.country_mapped_share:.1%} of recorded values mapped to ISO"
-                f" alpha-3 ({count(n_unmapped)} cells unmapped)"
+                f" alpha-3 ({unmapped} cells unmapped)"
             )
         n_rewrites = sum(sum(c.values()) for c in self.rewrites.values())
         if n_rewrites:
@@ -104,6 +105,25 @@ class DataReport:
             lines.append(f"inconsistent: {what} in {count(n)} rows")
         lines.extend(f"note: {note}" for note in self.notes)
         return lines
+
+
+def _unmapped_published(info: dict[str, Any], k: int) -> dict[str, Any]:
+    """Unmapped-country counts as published: under ``k`` shown ``"<k"``.
+
+    The total is the values shown plus the rarer ones; when the rarer ones are under k, the
+    total is withheld too, or subtracting the values shown would give their count back.
+    """
+
+    def floor(n: object) -> object:
+        return f"<{k}" if isinstance(n, int) and not isinstance(n, bool) and 0 < n < k else n
+
+    out = {
+        name: floor(v) if name != "values_with_at_least_k_cells" else v for name, v in info.items()
+    }
+    rarer = info.get("cells_in_rarer_values", 0)
+    if isinstance(rarer, int) and 0 < rarer < k and isinstance(out.get("n_cells"), int):
+        out["n_cells"] = "suppressed"
+    return out
 
 
 def build_data_report(
