@@ -406,7 +406,7 @@ class _Audit:
         cv = self.factors.get("cv") or {}
         if not rows or self.n_total is None or cv.get("kind", "stratified") != "stratified":
             return
-        n_test = self.n_total / float(cv.get("n_splits") or 5)
+        n_test = self.n_total / float(cv.get("folds") or 5)
         for r in rows:
             prevalence = _number(r.get("average_precision"))
             if r.get("kind") != "baseline" or prevalence is None:

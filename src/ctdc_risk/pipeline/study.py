@@ -480,7 +480,7 @@ def _write(
                     agreement=table.rule.min_sign_agreement,
                 ),
                 "reference_rule": REFERENCE_RULE_TEXT,
-                "cv": {"kind": spec.cv.kind, "n_splits": spec.cv.n_splits},
+                "cv": {"kind": spec.cv.kind, "folds": spec.cv.n_splits},
                 "subgroup_levels": subgroup_levels,
                 "factors": [r.to_record() for r in table.rows],
                 "context": [r.to_record() for r in table.context],
