@@ -59,8 +59,10 @@ def run_describe(spec: RunSpec, out_dir: Path) -> DescribeResult:
     dataset = load_data(spec.data, seed=spec.seed, k=k)
     log.info("data: %d rows (%s)", len(dataset.frame), dataset.release_id)
     cohort = select_cohort(dataset.frame, spec.cohort)
-    for rule, n in cohort.flow.steps:
-        log.info("cohort %s: %s -> %d rows", spec.cohort.name, rule, n)
+    flow_markers = suppress_chain([n for _, n in cohort.flow.steps], k=k)
+    for (rule, n), shown in zip(cohort.flow.steps, flow_markers, strict=True):
+        # the log file is published too (it is in the run folder)
+        log.info("cohort %s: %s -> %s rows", spec.cohort.name, rule, shown or n)
     if cohort.flow.n_final == 0:
         raise StudyError(
             f"cohort {spec.cohort.name!r} selects 0 of {len(dataset.frame):,} rows; check the "
@@ -76,7 +78,6 @@ def run_describe(spec: RunSpec, out_dir: Path) -> DescribeResult:
     )
     out_dir.mkdir(parents=True, exist_ok=True)
     header, rows = headline_rows(headline)
-    flow_markers = suppress_chain([n for _, n in cohort.flow.steps], k=k)
     files = (
         write_json(out_dir, "data_report.json", dataset.report.published(k), k=k),
         write_csv(

@@ -126,8 +126,9 @@ def run_study(spec: RunSpec, out_dir: Path, *, progress: Progress | None = None)
     target = _target(cohort.frame, spec, k)
     flow = (*cohort.flow.steps, *target.flow[1:])
     flow_markers = suppress_chain([n for _, n in flow], k=k)
-    for rule, n in flow:
-        log.info("rows after %s: %d", rule, n)
+    for (rule, n), shown in zip(flow, flow_markers, strict=True):
+        # the log file is published too (it is in the run folder, so in the MLflow run)
+        log.info("rows after %s: %s", rule, shown or n)
     selection = select_study_factors(
         spec.features,
         leakage_reason=spec.target.leakage_reason,
