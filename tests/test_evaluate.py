@@ -125,10 +125,21 @@ def test_small_bins_are_suppressed_but_present():
     assert len(bins) == 5
     assert [b.lower for b in bins] == pytest.approx([0.0, 0.2, 0.4, 0.6, 0.8])
     assert [b.upper for b in bins] == pytest.approx([0.2, 0.4, 0.6, 0.8, 1.0])
-    assert bins[0] == ReliabilityBin(0.0, 0.2, 10, pytest.approx(0.1), 0.5)
+    # The 3 cases of [.4, .6) are the total minus the 10 of [0, .2): that bin is withheld
+    # too (complementary suppression), marked as withheld rather than as small.
+    assert bins[0] == ReliabilityBin(0.0, 0.2, None, None, None, "suppressed")
     for b in bins[1:]:
         assert b.suppressed
-        assert (b.n, b.mean_predicted, b.observed_rate) == (None, None, None)
+        assert (b.n, b.mean_predicted, b.observed_rate, b.marker) == (None, None, None, "<5")
+
+
+def test_a_small_bin_is_protected_by_the_smallest_other_bin():
+    # k = 5: bins of 40, 20 and 30 cases (half positive) and one of 2.
+    y_true = np.array([0, 1] * 20 + [0, 1] * 10 + [0, 1] * 15 + [1, 0])
+    p = np.array([0.1] * 40 + [0.3] * 20 + [0.9] * 30 + [0.5] * 2)
+    bins = reliability_curve(y_true, p, n_bins=5, k=5)
+    assert [b.n for b in bins] == [40, None, None, None, 30]
+    assert [b.marker for b in bins] == ["", "suppressed", "<5", "<5", ""]
 
 
 def test_observed_rate_is_suppressed_when_few_positives_would_be_revealed():

@@ -179,5 +179,6 @@ def test_tiny_groups_never_appear_by_name(runs):
 
 
 def test_every_subgroup_summary_rests_on_k(runs):
-    frame = pd.read_csv(runs[0] / "shap_subgroups.csv")
-    assert (frame["n"] >= K).all()
+    frame = pd.read_csv(runs[0] / "shap_subgroups.csv", dtype={"n": str})
+    # a size is published (at least k) or withheld when it would give a small group back
+    assert all(n == "suppressed" or int(n) >= K for n in frame["n"])

@@ -35,7 +35,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
 from ctdc_risk.errors import ConfigError, StudyError, reject_unknown_keys
-from ctdc_risk.privacy import check_share
+from ctdc_risk.privacy import suppress_partition
 
 log = logging.getLogger(__name__)
 
@@ -336,6 +336,8 @@ class ReliabilityBin:
     The last bin also holds ``p == 1``. ``n`` and ``mean_predicted`` are None when the bin has
     fewer than ``k`` cases; ``observed_rate`` is also None when the bin's positive or negative
     cases number fewer than ``k`` (with ``n`` shown, the rate would reveal that small count).
+    Bins add up to the scored cases, so further bins are withheld when the published ones
+    would give a withheld one back (complementary suppression).
     """
 
     lower: float
@@ -343,6 +345,9 @@ class ReliabilityBin:
     n: int | None
     mean_predicted: float | None
     observed_rate: float | None
+    marker: str = ""
+    """How a withheld ``n`` is shown: ``"<k"``, or ``"suppressed"`` for a bin of at least k
+    cases withheld so that a smaller one cannot be recovered from the total."""
 
     @property
     def suppressed(self) -> bool:
@@ -386,15 +391,16 @@ def reliability_curve(
     _check_positive_int(k, "k")
     edges = np.linspace(0.0, 1.0, n_bins + 1)
     counts, sum_p, sum_y = _bin_sums(y, prob, n_bins)
+    positives = [round(float(v)) for v in sum_y]
+    withheld = suppress_partition([int(c) for c in counts], positives, k=k)
     bins = []
     for i in range(n_bins):
         n = int(counts[i])
         lower, upper = float(edges[i]), float(edges[i + 1])
-        if n < k:
-            bins.append(ReliabilityBin(lower, upper, None, None, None))
+        if withheld.hide_n[i]:
+            bins.append(ReliabilityBin(lower, upper, None, None, None, withheld.n_markers[i]))
             continue
-        n_pos = round(float(sum_y[i]))
-        rate = n_pos / n if check_share(n_pos, n, k).show_share else None
+        rate = None if withheld.hide_y[i] else positives[i] / n
         bins.append(ReliabilityBin(lower, upper, n, float(sum_p[i]) / n, rate))
     return tuple(bins)
 

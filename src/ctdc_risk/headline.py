@@ -20,7 +20,7 @@ from ctdc_risk.data.schema import (
     SECTOR_DETAIL,
     FlagSemantics,
 )
-from ctdc_risk.privacy import check_share
+from ctdc_risk.privacy import SUPPRESSED, check_share, marker_for, suppress_partition
 from ctdc_risk.stats import ratio_of_proportions, wilson_interval
 
 GROUPS: dict[str, str] = {
@@ -39,6 +39,11 @@ class Share:
     n_yes: int | None
     share: float | None
     ci95: tuple[float, float] | None
+    n_marker: str = ""
+    """How a withheld ``n`` is shown: ``"<k"``, or ``"suppressed"`` when it is withheld so
+    that a smaller group cannot be recovered by subtraction."""
+    yes_marker: str = ""
+    """How a withheld ``n_yes`` is shown: ``"<k"`` when it is under k, else ``"suppressed"``."""
 
     @property
     def suppressed(self) -> bool:
@@ -90,7 +95,7 @@ def _share(n_yes: int, n: int, k: int) -> Share:
     if not cell.show_denominator:
         return Share(None, None, None, None)
     if not cell.show_share:
-        return Share(n, None, None, None)
+        return Share(n, None, None, None, yes_marker=marker_for(n_yes, k))
     return Share(n, n_yes, n_yes / n, wilson_interval(n_yes, n))
 
 
@@ -137,6 +142,7 @@ def build_headline(
         g: _share(int((family_yes & known & m).sum()), int((known & m).sum()), k)
         for g, m in groups.items()
     }
+    family.update(_boys_and_girls(groups, known, family_yes, family, k))
     labour = frame["exploit_forced_labour"].fillna(False).to_numpy(dtype=bool)
     tables = {
         "exploitation type": _flag_table(frame, EXPLOIT_GROUPS, groups, None, k, flag_semantics),
@@ -156,6 +162,40 @@ def build_headline(
         tables=tables,
         top_n=top_n,
     )
+
+
+def _boys_and_girls(
+    groups: dict[str, np.ndarray],
+    known: np.ndarray,
+    family_yes: np.ndarray,
+    family: dict[str, Share],
+    k: int,
+) -> dict[str, Share]:
+    """Boys and girls under complementary suppression.
+
+    Boys, girls and children of another or unrecorded gender add up to the children: with the
+    children's figures published, boys' and girls' figures would give that third group back
+    by subtraction, so they are withheld (the smaller first) when it is under k.
+    """
+    boys, girls = groups["boys"] & known, groups["girls"] & known
+    rest = groups["children"] & known & ~boys & ~girls
+    cells = (boys, girls, rest)
+    withheld = suppress_partition(
+        [int(m.sum()) for m in cells],
+        [int((m & family_yes).sum()) for m in cells],
+        k=k,
+        unpublished=[False, False, True],
+    )
+    out = {}
+    for i, g in enumerate(("boys", "girls")):
+        s = family[g]
+        if withheld.hide_n[i]:
+            out[g] = Share(None, None, None, None, withheld.n_markers[i])
+        elif withheld.hide_y[i]:
+            out[g] = Share(s.n, None, None, None, yes_marker=s.yes_marker or SUPPRESSED)
+        else:
+            out[g] = s
+    return out
 
 
 def _flag_table(
@@ -253,8 +293,8 @@ def headline_rows(h: Headline) -> tuple[list[str], list[list[object]]]:
                 table,
                 group,
                 factor,
-                s.n if s.n is not None else marker,
-                s.n_yes if s.n_yes is not None else marker,
+                s.n if s.n is not None else s.n_marker or marker,
+                s.n_yes if s.n_yes is not None else s.yes_marker or marker,
                 _round(s.share) if s.share is not None else marker,
                 _round(s.ci95[0]) if s.ci95 else "",
                 _round(s.ci95[1]) if s.ci95 else "",

@@ -172,13 +172,15 @@ def make_target(frame: pd.DataFrame, spec: TargetSpec, *, k: int) -> Target:
         )
     if n_pos == 0 or n_neg == 0:
         which = "yes" if n_neg == 0 else "no"
+        # Error messages reach the terminal: counts under k are shown "<k" there too.
+        shown = f"{len(y):,}" if len(y) >= k else f"<{k}"
         raise StudyError(
-            f"target {spec.name!r}: every one of the {len(y):,} eligible rows is {which!r}; "
+            f"target {spec.name!r}: every one of the {shown} eligible rows is {which!r}; "
             "a study needs both outcomes. Choose another cohort or target."
         )
     if min(n_pos, n_neg) < k:
         raise StudyError(
-            f"target {spec.name!r}: only {min(n_pos, n_neg)} rows are "
+            f"target {spec.name!r}: fewer than {k} rows are "
             f"{'yes' if n_pos < n_neg else 'no'} (privacy.k = {k}); results would rest on too "
             "few cases. Choose a wider cohort."
         )

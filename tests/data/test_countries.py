@@ -125,7 +125,11 @@ def test_loaded_file_counts_unmapped_countries_with_privacy_floor(
         }
     }
     assert "Lemuria" not in str(report.to_dict())
-    assert "Lemuria" not in "\n".join(report.summary_lines())
+    assert "Lemuria" not in "\n".join(report.summary_lines(10))
+    # Issue 14: 4 cells minus the 3 shown would give Lemuria's one cell back: total withheld.
+    published = report.published(3)["unmapped_countries"]["citizenship"]
+    assert published["n_cells"] == "suppressed" and published["cells_in_rarer_values"] == "<3"
+    assert "some cells unmapped" in "\n".join(report.summary_lines(3))
     frame = dataset.frame
     assert frame["citizenship_iso3"].tolist()[4:6] == ["NAM", "NAM"]
     assert frame["citizenship_iso3"].isna().sum() == 5  # 4 unmapped + 1 coded unknown

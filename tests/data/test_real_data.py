@@ -95,3 +95,42 @@ def test_real_2021_family_prevention_targeting(default_study) -> None:
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["targeting/top3_coverage"] > metrics["targeting/top3_share_of_cases"]
     assert (tmp_path / "figures" / "targeting_gain.png").exists()
+
+
+@pytest.mark.real_data
+def test_real_2021_audit_finds_no_recoverable_count(
+    default_study, real_synthetic_2021_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Issue 14 on the real file: the default study, describe and the named experiments.
+
+    Without complementary suppression this file gives back the 14 transgender children of the
+    default study (all recruited by family: 14 minus the other levels' counts), a pooled
+    exploitation sub-region of 9 cases and single calibration bins.
+    """
+    from ctdc_risk.audit import audit_run
+    from ctdc_risk.cli.compose import compose_spec
+    from ctdc_risk.pipeline.describe import run_describe
+    from ctdc_risk.pipeline.study import run_study
+
+    data = ["data=ctdc", f"data.path={real_synthetic_2021_path}"]
+    fast = ["stability.n_boot=2", "stability.n_jobs=1"]
+    folders = [default_study.out_dir]
+    tmp = tmp_path_factory.mktemp("real_audit")
+    folders.append(
+        run_describe(compose_spec(["experiment=iom_2017_headline", *data]), tmp / "iom").out_dir
+    )
+    for name, extra in (
+        ("sexual_exploitation_children", []),
+        ("boys_vs_girls_family", ["cohort=boys"]),
+    ):
+        spec = compose_spec([f"experiment={name}", *data, *fast, *extra])
+        folders.append(run_study(spec, tmp / name).out_dir)
+    for folder in folders:
+        report = audit_run(folder)
+        assert report.ok, "\n".join(report.lines())
+    trans = next(
+        r
+        for r in default_study.table.rows
+        if (r.factor, r.level) == ("gender", "trans_nonconforming")
+    )
+    assert trans.share_with is None

@@ -46,7 +46,7 @@ def _print_data(console: Console, lines: list[str]) -> None:
 
 def print_describe_summary(result: DescribeResult) -> None:
     console = _console()
-    _print_data(console, result.data_report.summary_lines())
+    _print_data(console, result.data_report.summary_lines(result.headline.k))
     h = result.headline
     console.print()
     console.print(f"[bold]Family recruitment[/bold] (cohort {h.cohort}, {h.n_cohort:,} cases)")
@@ -71,7 +71,7 @@ def print_describe_summary(result: DescribeResult) -> None:
 
 def print_study_summary(result: StudyResult, *, tracking: tuple[str, str] | None = None) -> None:
     console = _console()
-    _print_data(console, result.data_report.summary_lines())
+    _print_data(console, result.data_report.summary_lines(result.spec.privacy.k))
     spec = result.spec
     assert spec.target is not None
     console.print()

@@ -13,6 +13,8 @@ COMMANDS: dict[str, str] = {
     "compare.runs=[ID,ID]",
     "describe": "headline tables: family involvement in recruitment, children vs adults and "
     "boys vs girls, with 95 % intervals (cohort=all unless you choose one)",
+    "audit": "check that no withheld count of a finished run can be recovered from what its "
+    "folder publishes: ctdc-risk audit RUN_DIR (exit 0 clean, 1 with findings)",
 }
 
 _EXAMPLES = """\
@@ -28,7 +30,8 @@ _EXAMPLES = """\
   ctdc-risk -m experiment=model_comparison            a sweep: an MLflow parent run, a child per job
   ctdc-risk -m experiment=lightgbm_tuning             Optuna tuning (hydra/sweeper=optuna_lightgbm)
   ctdc-risk -m cohort=boys,girls hydra/launcher=joblib    jobs in parallel (or hydra/launcher=slurm)
-  ctdc-risk compare compare.experiment=model_comparison   runs side by side (or .parent, .runs)"""
+  ctdc-risk compare compare.experiment=model_comparison   runs side by side (or .parent, .runs)
+  ctdc-risk audit outputs/DATE/TIME                   can a withheld count be recovered?"""
 
 
 def _groups() -> dict[str, list[str]]:

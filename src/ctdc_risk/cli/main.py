@@ -304,12 +304,48 @@ def _unraisable(hook: Any) -> Any:
     return report
 
 
+def _audit(args: list[str]) -> None:
+    """``ctdc-risk audit RUN_DIR [RUN_DIR ...] [privacy.k=K]``: exit 0 clean, 1 findings, 2 misuse.
+
+    Needs no config: it reads what a finished run published, so it runs outside Hydra.
+    """
+    from ctdc_risk.audit import AuditError, audit_run
+
+    k: int | None = None
+    folders = []
+    for arg in args:
+        if arg.startswith("privacy.k="):
+            value = arg.split("=", 1)[1]
+            if not value.isdigit() or int(value) < 1:
+                print(f"ctdc-risk audit: privacy.k must be a whole number; got {value!r}.",
+                      file=sys.stderr)  # fmt: skip
+                raise SystemExit(2)
+            k = int(value)
+        else:
+            folders.append(Path(arg))
+    if not folders:
+        print("ctdc-risk audit: give a run folder: ctdc-risk audit RUN_DIR", file=sys.stderr)
+        raise SystemExit(2)
+    failed = False
+    for folder in folders:
+        try:
+            report = audit_run(folder, k=k)
+        except (AuditError, OSError, ValueError) as exc:
+            print(f"ctdc-risk audit: error: {exc}", file=sys.stderr)
+            raise SystemExit(2) from None
+        print("\n".join(report.lines()))
+        failed = failed or not report.ok
+    raise SystemExit(1 if failed else 0)
+
+
 def main() -> None:
     """Console-script entry point."""
     if any(a in ("-h", "--help") for a in sys.argv[1:]):
         # Our own help: Hydra's lists config groups by composing each one (about a second).
         print(help_text())
         return
+    if sys.argv[1:2] == ["audit"]:
+        _audit(sys.argv[2:])
     args = _split_command(sys.argv[1:])
     from ctdc_risk.cli import guard, sweep
 

@@ -64,25 +64,29 @@ class DataReport:
             for col, counts in d["rewrites"].items()
         }
         d["unmapped_countries"] = {
-            col: {name: floor(v) if name != "values_with_at_least_k_cells" else v
-                  for name, v in info.items()}
-            for col, info in d["unmapped_countries"].items()
-        }  # fmt: skip
-        for info in d["unmapped_countries"].values():
-            reasons = info.get("cells_by_reason", {})
-            info["cells_by_reason"] = {why: floor(n) for why, n in reasons.items()}
+            col: _unmapped_published(info, k) for col, info in d["unmapped_countries"].items()
+        }
         d["country_na_as_missing"] = {c: floor(n) for c, n in d["country_na_as_missing"].items()}
         d["recruiter_from_text"] = floor(d["recruiter_from_text"])
         d["n_duplicate_rows"] = floor(d["n_duplicate_rows"])
         return d
 
-    def summary_lines(self) -> list[str]:
-        """A few lines for the terminal at the end of a command."""
+    def summary_lines(self, k: int) -> list[str]:
+        """A few lines for the terminal at the end of a command, counts under ``k`` as ``<k``.
+
+        The terminal is a published output too (logs are copied, screens are shared): it
+        shows the same floored counts as ``data_report.json``.
+        """
+
+        def count(n: int) -> str:
+            return f"<{k}" if 0 < n < k else f"{n:,}"
+
         lines = [
             f"data: {self.source.name} ({self.source.file_format}), release {self.release_id}",
             f"rows: {self.rows_read:,} read, {self.rows_out:,} kept"
             + (
-                f" ({', '.join(f'{n:,} {why}' for why, n in self.rows_dropped.items())} dropped)"
+                f" ({', '.join(f'{count(n)} {why}' for why, n in self.rows_dropped.items())}"
+                " dropped)"
                 if self.rows_dropped
                 else ""
             ),
@@ -90,10 +94,13 @@ class DataReport:
         if self.flag_semantics == "positive_only":
             lines.append("flags are positive-only: blank means 'not recorded', never 'no'")
         if self.country_mapped_share is not None:
-            n_unmapped = sum(v["n_cells"] for v in self.unmapped_countries.values())
+            shown = [_unmapped_published(v, k)["n_cells"] for v in self.unmapped_countries.values()]
+            unmapped = (
+                count(sum(shown)) if all(isinstance(n, int) for n in shown) else "some"
+            )  # a withheld total would give a rare value's cells back
             lines.append(
                 f"countries: {self.country_mapped_share:.1%} of recorded values mapped to ISO"
-                f" alpha-3 ({n_unmapped:,} cells unmapped)"
+                f" alpha-3 ({unmapped} cells unmapped)"
             )
             by_reason: dict[str, int] = {}
             for info in self.unmapped_countries.values():
@@ -109,13 +116,39 @@ class DataReport:
             )
         n_rewrites = sum(sum(c.values()) for c in self.rewrites.values())
         if n_rewrites:
-            lines.append(f"spelling variants rewritten: {n_rewrites:,} cells")
+            lines.append(f"spelling variants rewritten: {count(n_rewrites)} cells")
         if self.columns_extra:
             lines.append(f"extra columns ignored: {len(self.columns_extra)}")
         for what, n in self.inconsistencies.items():
-            lines.append(f"inconsistent: {what} in {n:,} rows")
+            lines.append(f"inconsistent: {what} in {count(n)} rows")
         lines.extend(f"note: {note}" for note in self.notes)
         return lines
+
+
+def _unmapped_published(info: dict[str, Any], k: int) -> dict[str, Any]:
+    """Unmapped-country counts as published: under ``k`` shown ``"<k"``.
+
+    The total is the values shown plus the rarer ones; when the rarer ones are under k, the
+    total is withheld too, or subtracting the values shown would give their count back.
+    """
+
+    def floor(n: object) -> object:
+        return f"<{k}" if isinstance(n, int) and not isinstance(n, bool) and 0 < n < k else n
+
+    out = {
+        name: floor(v) if name != "values_with_at_least_k_cells" else v for name, v in info.items()
+    }
+    rarer = info.get("cells_in_rarer_values", 0)
+    if isinstance(rarer, int) and 0 < rarer < k and isinstance(out.get("n_cells"), int):
+        out["n_cells"] = "suppressed"
+    reasons = info.get("cells_by_reason")
+    if isinstance(reasons, dict):
+        # Reasons add up to the total: one under k would come back by subtraction.
+        small = any(isinstance(n, int) and 0 < n < k for n in reasons.values())
+        out["cells_by_reason"] = (
+            f"suppressed: a reason holds fewer than {k} cells" if small else dict(reasons)
+        )
+    return out
 
 
 def build_data_report(

@@ -40,6 +40,7 @@ from ctdc_risk.factors.associations import (
 from ctdc_risk.factors.contributions import ShapSummary
 from ctdc_risk.factors.stability import StabilityResult
 from ctdc_risk.features import FACTORS
+from ctdc_risk.privacy import PartitionSuppression, suppress_partition
 from ctdc_risk.stats import bh_adjust, e_value, e_value_limit, holm_adjust
 
 LABELS = ("risk", "protective", "unclear", "reference", "suppressed", "not estimable")
@@ -139,6 +140,16 @@ class FactorTable:
     context: tuple[ContextRow, ...] = ()
     dropped: tuple[tuple[str, str], ...] = ()
     """``(factor, reason)`` for factors of the feature set that the study left out."""
+    markers: tuple[tuple[str, str, str, str], ...] = ()
+    """``(factor, level, column, marker)`` for each withheld count: ``"<k"`` when it is under
+    k, ``"suppressed"`` when it is withheld only so that another cannot be recovered."""
+
+    def marker(self, factor: str, level: str, column: str) -> str:
+        """How a withheld ``n_with`` or ``n_without`` of a level is shown."""
+        for f, lv, col, m in self.markers:
+            if (f, lv, col) == (factor, level, column):
+                return m
+        return f"<{self.k}"
 
     @property
     def min_sign_agreement(self) -> float:
@@ -192,6 +203,7 @@ def build_factor_table(
     ref_ok = reference_ok or {}
     no_overlap = overlap or {}
     point_rank = stability.point_rank or _average_ranks(shap.importance)
+    withheld = _withhold(crude, reference, k)
     family = [
         (c.factor, c.level)
         for c in crude
@@ -205,6 +217,10 @@ def build_factor_table(
         key = (c.factor, c.level)
         a = adj.get(key)
         small = is_small(c, k)
+        # Complementary suppression withholds a level's counts and shares (not its label or
+        # odds ratio) when they would give a small level of the same factor back.
+        hide_n, hide_y = withheld[key]
+        hide = small or hide_y
         direction = shap.direction.get(key)
         interval = stability.rank_interval.get(c.factor)
         boot = stability.or_interval.get(key)
@@ -226,13 +242,13 @@ def build_factor_table(
                 reference_level=reference.get(c.factor, ""),
                 domv_level=factor.domv,
                 phase=factor.phase,
-                n_with=None if c.n_with < k else c.n_with,
-                n_without=None if c.n_without < k else c.n_without,
-                share_with=None if small else _r(c.share_with),
-                share_without=None if small else _r(c.share_without),
-                crude_pr=None if small else _r(c.prevalence_ratio),
-                crude_pr_low=None if small or c.pr_ci95 is None else _r(c.pr_ci95[0]),
-                crude_pr_high=None if small or c.pr_ci95 is None else _r(c.pr_ci95[1]),
+                n_with=None if hide_n else c.n_with,
+                n_without=None if hide_n else c.n_without,
+                share_with=None if hide else _r(c.share_with),
+                share_without=None if hide else _r(c.share_without),
+                crude_pr=None if hide else _r(c.prevalence_ratio),
+                crude_pr_low=None if hide or c.pr_ci95 is None else _r(c.pr_ci95[0]),
+                crude_pr_high=None if hide or c.pr_ci95 is None else _r(c.pr_ci95[1]),
                 adjusted_or=_r(a.odds_ratio) if a and not small else None,
                 adjusted_or_low=_r(a.ci95[0]) if a and a.ci95 and not small else None,
                 adjusted_or_high=_r(a.ci95[1]) if a and a.ci95 and not small else None,
@@ -258,8 +274,53 @@ def build_factor_table(
             )
         )
     rows.sort(key=lambda r: (r.rank if r.rank is not None else 1e9, r.factor, _level_order(r)))
-    context_rows = tuple(_context_row(c, k) for c in context)
-    return FactorTable(tuple(rows), k, rule, stability.n_boot, context_rows, dropped)
+    context_withheld = _withhold(context, {}, k)
+    context_rows = tuple(_context_row(c, k, context_withheld[(c.factor, c.level)]) for c in context)
+    markers = _markers(crude, k) + _markers(context, k)
+    return FactorTable(
+        tuple(rows), k, rule, stability.n_boot, context_rows, dropped, markers=markers
+    )
+
+
+def _partitions(crude: tuple[CrudeAssociation, ...]) -> dict[str, list[CrudeAssociation]]:
+    """Levels by factor: each factor's levels share the cohort's cases out once."""
+    out: dict[str, list[CrudeAssociation]] = {}
+    for c in crude:
+        out.setdefault(c.factor, []).append(c)
+    return out
+
+
+def _suppression(
+    levels: list[CrudeAssociation], reference: dict[str, str], k: int
+) -> PartitionSuppression:
+    # Withhold what says least first: levels that describe the record rather than the case,
+    # then compared levels, the reference level last.
+    prefer = [
+        0 if c.level in NOT_CASE_LEVELS else 2 if reference.get(c.factor) == c.level else 1
+        for c in levels
+    ]
+    yes = [0 if c.share_with is None else round(c.share_with * c.n_with) for c in levels]
+    return suppress_partition([c.n_with for c in levels], yes, k=k, prefer=prefer)
+
+
+def _withhold(
+    crude: tuple[CrudeAssociation, ...], reference: dict[str, str], k: int
+) -> dict[tuple[str, str], tuple[bool, bool]]:
+    """(factor, level) -> (withhold its counts, withhold its shares), complementary included."""
+    out = {}
+    for levels in _partitions(crude).values():
+        s = _suppression(levels, reference, k)
+        for c, hide_n, hide_y in zip(levels, s.hide_n, s.hide_y, strict=True):
+            out[(c.factor, c.level)] = (hide_n, hide_y)
+    return out
+
+
+def _markers(crude: tuple[CrudeAssociation, ...], k: int) -> tuple[tuple[str, str, str, str], ...]:
+    out = []
+    for c in crude:
+        for column, value in (("n_with", c.n_with), ("n_without", c.n_without)):
+            out.append((c.factor, c.level, column, f"<{k}" if value < k else "suppressed"))
+    return tuple(out)
 
 
 def _average_ranks(importance: dict[str, float]) -> dict[str, float]:
@@ -273,16 +334,17 @@ def _average_ranks(importance: dict[str, float]) -> dict[str, float]:
     return out
 
 
-def _context_row(c: CrudeAssociation, k: int) -> ContextRow:
-    small = is_small(c, k)
+def _context_row(c: CrudeAssociation, k: int, withheld: tuple[bool, bool]) -> ContextRow:
+    hide_n, hide_y = withheld
+    small = is_small(c, k) or hide_y
     factor = FACTORS[c.factor]
     return ContextRow(
         factor=c.factor,
         factor_label=factor.label,
         level=c.level,
         phase=factor.phase,
-        n_with=None if c.n_with < k else c.n_with,
-        n_without=None if c.n_without < k else c.n_without,
+        n_with=None if hide_n else c.n_with,
+        n_without=None if hide_n else c.n_without,
         share_with=None if small else _r(c.share_with),
         share_without=None if small else _r(c.share_without),
         crude_pr=None if small else _r(c.prevalence_ratio),
@@ -379,13 +441,14 @@ _MULTIPLICITY_WORDS = {"holm": "Holm's correction", "bh": "Benjamini-Hochberg"}
 
 def table_records(table: FactorTable) -> list[list[Any]]:
     """Rows in :data:`COLUMNS` order for ``factors.csv`` (None -> blank, suppressed -> <k)."""
-    marker = f"<{table.k}"
     out = []
     for row in table.rows:
         rec = row.to_record()
         out.append(
             [
-                marker if rec[col] is None and col in ("n_with", "n_without") else rec[col]
+                table.marker(row.factor, row.level, col)
+                if rec[col] is None and col in ("n_with", "n_without")
+                else rec[col]
                 for col in COLUMNS
             ]
         )
@@ -394,10 +457,11 @@ def table_records(table: FactorTable) -> list[list[Any]]:
 
 def context_records(table: FactorTable) -> list[list[Any]]:
     """Context rows in :data:`CONTEXT_COLUMNS` order for ``context.csv``."""
-    marker = f"<{table.k}"
     return [
         [
-            marker if rec[col] is None and col in ("n_with", "n_without") else rec[col]
+            table.marker(rec["factor"], rec["level"], col)
+            if rec[col] is None and col in ("n_with", "n_without")
+            else rec[col]
             for col in CONTEXT_COLUMNS
         ]
         for rec in (r.to_record() for r in table.context)

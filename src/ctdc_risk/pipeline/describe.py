@@ -20,6 +20,7 @@ from ctdc_risk.headline import (
 )
 from ctdc_risk.outputs import write_csv, write_json, write_text
 from ctdc_risk.pipeline.specs import DataSpec, RunSpec
+from ctdc_risk.privacy import suppress_chain
 
 log = logging.getLogger(__name__)
 
@@ -70,29 +71,32 @@ def run_describe(spec: RunSpec, out_dir: Path) -> DescribeResult:
     dataset = load_data(spec.data, seed=spec.seed, k=k)
     log.info("data: %d rows (%s)", len(dataset.frame), dataset.release_id)
     cohort = select_cohort(dataset.frame, spec.cohort)
-    for rule, n in cohort.flow.steps:
-        log.info("cohort %s: %s -> %d rows", spec.cohort.name, rule, n)
+    flow_markers = suppress_chain([n for _, n in cohort.flow.steps], k=k)
+    for (rule, n), shown in zip(cohort.flow.steps, flow_markers, strict=True):
+        # the log file is published too (it is in the run folder)
+        log.info("cohort %s: %s -> %s rows", spec.cohort.name, rule, shown or n)
     if cohort.flow.n_final == 0:
         raise StudyError(
             f"cohort {spec.cohort.name!r} selects 0 of {len(dataset.frame):,} rows; check the "
             "cohort rules against this release (see cohort_flow in the log)."
+        )
+    if cohort.flow.n_final < k:
+        raise StudyError(
+            f"cohort {spec.cohort.name!r} selects fewer than privacy.k = {k} cases; every "
+            "figure about so few people would describe them. Widen the cohort's rules."
         )
     headline = build_headline(
         cohort.frame, cohort=spec.cohort.name, k=k, flag_semantics=dataset.flag_semantics
     )
     out_dir.mkdir(parents=True, exist_ok=True)
     header, rows = headline_rows(headline)
-    marker = spec.privacy.marker()
     files = (
         write_json(out_dir, "data_report.json", dataset.report.published(k), k=k),
         write_csv(
             out_dir,
             "cohort_flow.csv",
             ["step", "rule", "n_rows"],
-            [
-                [i, rule, n if n >= k or n == 0 else marker]
-                for i, (rule, n) in enumerate(cohort.flow.steps)
-            ],
+            [[i, rule, flow_markers[i] or n] for i, (rule, n) in enumerate(cohort.flow.steps)],
             k=k,
         ),
         write_text(

@@ -50,7 +50,7 @@ from ctdc_risk.models import build_model
 from ctdc_risk.outputs import write_bytes, write_csv, write_json, write_text
 from ctdc_risk.pipeline.describe import load_data
 from ctdc_risk.pipeline.specs import RunSpec
-from ctdc_risk.privacy import check_share
+from ctdc_risk.privacy import SUPPRESSED, check_share, suppress_chain
 from ctdc_risk.report.content import ReportInputs
 from ctdc_risk.report.render import RenderedReport, render_report
 from ctdc_risk.target import Target
@@ -127,8 +127,10 @@ def run_study(spec: RunSpec, out_dir: Path, *, progress: Progress | None = None)
     cohort = select_cohort(frame, spec.cohort)
     target = _target(cohort.frame, spec, k)
     flow = (*cohort.flow.steps, *target.flow[1:])
-    for rule, n in flow:
-        log.info("rows after %s: %d", rule, n)
+    flow_markers = suppress_chain([n for _, n in flow], k=k)
+    for (rule, n), shown in zip(flow, flow_markers, strict=True):
+        # the log file is published too (it is in the run folder, so in the MLflow run)
+        log.info("rows after %s: %s", rule, shown or n)
     selection = select_study_factors(
         spec.features,
         leakage_reason=spec.target.leakage_reason,
@@ -217,6 +219,10 @@ def run_study(spec: RunSpec, out_dir: Path, *, progress: Progress | None = None)
         for name, c in contributions.items()
     }
     stability, table = estimates.stability, estimates.table
+    subgroups, subgroup_levels = _subgroup_sizes(
+        subgroups, _subgroup_masks(target.frame, spec.explain.subgroups), estimates.encoder,
+        target.frame, table,
+    )  # fmt: skip
     lap("associations_and_bootstrap")
     say("sensitivity analyses: another reading of the missing data")
     sensitivity = run_sensitivity(
@@ -242,6 +248,8 @@ def run_study(spec: RunSpec, out_dir: Path, *, progress: Progress | None = None)
         )
         lap("targeting")
     metrics = _metrics(dataset.report, flow, target, cv, primary, table, transport, records)
+    if flow_markers[len(flow) - len(target.flow)]:
+        del metrics["cohort/n_rows"]  # withheld in the cohort flow: it would give a step back
     metrics.update(targeting.metrics() if targeting else {})
     metrics.update(sensitivity.metrics())
     say("writing the report")
@@ -260,10 +268,14 @@ def run_study(spec: RunSpec, out_dir: Path, *, progress: Progress | None = None)
             child_rules=family_share_by_child_rule(frame, k=k)
             if spec.target.outcome == "recruiter_family"
             else (),
+            flow_markers=flow_markers,
         )
     )
     lap("report")
-    files = _write(out_dir, spec, dataset.report, flow, cv, shap, subgroups, table, metrics, k)
+    files = _write(
+        out_dir, spec, dataset.report, flow, cv, shap, subgroups, table, metrics, k,
+        flow_markers=flow_markers, subgroup_levels=subgroup_levels,
+    )  # fmt: skip
     files = (
         *files,
         *_write_targeting(out_dir, targeting, k),
@@ -308,7 +320,52 @@ def _target(frame: pd.DataFrame, spec: RunSpec, k: int) -> Target:
         raise StudyError(
             f"cohort {spec.cohort.name!r} selects no rows in this data; check its rules."
         )
-    return make_target(frame, spec.target, k=k)
+    if len(frame) < k:
+        raise StudyError(
+            f"cohort {spec.cohort.name!r} selects fewer than privacy.k = {k} cases in this "
+            "data; every figure of a study of so few people would describe them. Widen the "
+            "cohort's rules."
+        )
+    target = make_target(frame, spec.target, k=k)
+    if len(target.y) < k:
+        raise StudyError(
+            f"target {spec.target.name!r} leaves fewer than privacy.k = {k} eligible cases in "
+            f"cohort {spec.cohort.name!r}; widen the cohort or choose another target."
+        )
+    return target
+
+
+def _subgroup_sizes(
+    subgroups: list[dict[str, Any]],
+    masks: dict[str, np.ndarray],
+    encoder: Any,
+    frame: pd.DataFrame,
+    table: FactorTable,
+) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+    """Subgroup sizes that tell nothing new, and the factor levels each one adds up.
+
+    A subgroup's size is published only when the subgroup is exactly a set of levels of one
+    factor whose sizes the factor table publishes (boys in a cohort of children are the male
+    level): then it repeats published counts. Any other size (citizens of a region part of
+    whom sit in a pooled level, say) would be a new marginal that, subtracted from the factor
+    table, can give a small group back; it is shown as ``"suppressed"``.
+    """
+    onehot = encoder.transform(frame).tocsc()
+    shown = {(r.factor, r.level) for r in table.rows if r.n_with is not None}
+    relations: dict[str, dict[str, Any]] = {}
+    for name, mask in masks.items():
+        for j_factor in dict.fromkeys(c.factor for c in encoder.columns_):
+            cols = [j for j, c in enumerate(encoder.columns_) if c.factor == j_factor]
+            inside = np.asarray(onehot[mask][:, cols].sum(axis=0)).ravel()
+            whole = np.asarray(onehot[:, cols].sum(axis=0)).ravel()
+            if not np.all((inside == 0) | (inside == whole)):
+                continue
+            levels = [encoder.columns_[j].level for j, m in zip(cols, inside, strict=True) if m]
+            if all((j_factor, lv) in shown for lv in levels):
+                relations[name] = {"factor": j_factor, "levels": levels}
+                break
+    rows = [r if r["subgroup"] in relations else {**r, "n": SUPPRESSED} for r in subgroups]
+    return rows, {r["subgroup"]: relations[r["subgroup"]] for r in rows if r["n"] != SUPPRESSED}
 
 
 def _subgroups(contrib: Any, frame: pd.DataFrame, spec: RunSpec, k: int) -> list[dict[str, Any]]:
@@ -373,17 +430,30 @@ def _write(
     table: FactorTable,
     metrics: dict[str, float],
     k: int,
+    *,
+    flow_markers: tuple[str, ...],
+    subgroup_levels: dict[str, dict[str, Any]],
 ) -> tuple[Path, ...]:
     marker = f"<{k}"
     out_dir.mkdir(parents=True, exist_ok=True)
     fold_rows = []
     for name, result in cv.items():
+        # A test fold with fewer than k cases with or without the outcome: the baseline's
+        # average precision is the fold's prevalence, so its scores would give that small
+        # count away, and the mean over folds gives a single withheld fold back. Withhold
+        # every fold's scores then (the means stay).
+        short = any(
+            min(f["prevalence_test"] * f["n_test"], (1 - f["prevalence_test"]) * f["n_test"])
+            < k - 0.5
+            for f in result.folds
+        )
         for kind, folds in (("model", result.folds), ("baseline", result.baseline_folds)):
             for i, fold in enumerate(folds):
-                fold_rows.append([name, kind, i, *(_num(fold.get(m)) for m in METRICS)])
+                scores = [SUPPRESSED if short else _num(fold.get(m)) for m in METRICS]
+                fold_rows.append([name, kind, i, *scores])
     calibration = [
-        [name, b.lower, b.upper, b.n if b.n is not None else marker, _num(b.mean_predicted),
-         _num(b.observed_rate)]
+        [name, b.lower, b.upper, b.n if b.n is not None else b.marker or marker,
+         _num(b.mean_predicted), _num(b.observed_rate)]
         for name, result in cv.items()
         for b in result.reliability
     ]  # fmt: skip
@@ -398,7 +468,7 @@ def _write(
             out_dir,
             "cohort_flow.csv",
             ["step", "rule", "n_rows"],
-            [[i, rule, n if n >= k or n == 0 else marker] for i, (rule, n) in enumerate(flow)],
+            [[i, rule, flow_markers[i] or n] for i, (rule, n) in enumerate(flow)],
             k=k,
         ),
         write_json(out_dir, "metrics.json", metrics, k=k),
@@ -436,6 +506,8 @@ def _write(
                     agreement=table.rule.min_sign_agreement,
                 ),
                 "reference_rule": REFERENCE_RULE_TEXT,
+                "cv": {"kind": spec.cv.kind, "folds": spec.cv.n_splits},
+                "subgroup_levels": subgroup_levels,
                 "factors": [r.to_record() for r in table.rows],
                 "context": [r.to_record() for r in table.context],
                 "dropped_factors": [{"factor": f, "reason": why} for f, why in table.dropped],

@@ -86,6 +86,9 @@ class ReportInputs:
     """Labelled levels under other readings of the missing data."""
     child_rules: tuple[ChildRuleShare, ...] = ()
     """The family-recruitment headline under every child rule (family recruitment only)."""
+    flow_markers: tuple[str, ...] = ()
+    """How each cohort-flow count is shown when withheld (``"<k"`` or ``"suppressed"``), empty
+    where published; none given: counts under k are shown ``"<k"``."""
 
 
 _VERB_LABELS = ("recruited", "trafficked")

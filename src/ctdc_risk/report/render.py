@@ -112,6 +112,15 @@ def _subgroup_figure(inputs: ReportInputs, pair: tuple[str, str], title: str) ->
     return figures.subgroup_bars([FACTORS[f].label for f in top], labelled, title=title)
 
 
+def _flow(inputs: ReportInputs) -> list[tuple[tuple[str, int], str]]:
+    """Cohort-flow steps with the marker of each withheld count (empty where published)."""
+    k = inputs.k
+    markers = inputs.flow_markers or tuple(
+        "" if n >= k or n == 0 else f"<{k}" for _, n in inputs.flow
+    )
+    return list(zip(inputs.flow, markers, strict=True))
+
+
 def build_figures(inputs: ReportInputs) -> dict[str, bytes]:
     """All report figures, from aggregated and privacy-checked inputs."""
     out: dict[str, bytes] = {}
@@ -149,7 +158,7 @@ def build_figures(inputs: ReportInputs) -> dict[str, bytes]:
             top=inputs.targeting.boundaries.index(inputs.targeting.top) + 1,
             title="Outcome cases reached by targeting profiles",
         )
-    steps = [(name, n if n >= inputs.k or n == 0 else None) for name, n in inputs.flow]
+    steps = [(name, None if m else n) for (name, n), m in _flow(inputs)]
     out["cohort_flow.png"] = figures.flow_bars(steps, title="Cases left after each selection rule")
     return out
 
@@ -167,7 +176,6 @@ Section = tuple[str, str, list[tuple[str, Any]]]
 
 
 def _sections(inputs: ReportInputs, figs: dict[str, bytes]) -> list[Section]:
-    k = inputs.k
     sections: list[Section] = [("summary", "Summary", [("ul", summary_sentences(inputs))])]
     metrics_rows = [
         [name, _fmt(m["roc_auc_mean"]) + " ± " + _fmt(m["roc_auc_std"]),
@@ -219,7 +227,7 @@ def _sections(inputs: ReportInputs, figs: dict[str, bytes]) -> list[Section]:
     table_rows = [
         [short_phrase(r.factor, r.level), short_phrase(r.factor, r.reference_level),
          r.domv_level.replace("_", "/"), PHASE_WORDS[r.phase],
-         r.n_with if r.n_with is not None else f"<{k}",
+         r.n_with if r.n_with is not None else "suppressed",
          _ci(r.adjusted_or, r.adjusted_or_low, r.adjusted_or_high, r.label),
          _interval(r.boot_or_low, r.boot_or_high),
          _fmt(r.q_value, "{:.2g}"), _rank(r), r.label, r.reason]
@@ -267,8 +275,7 @@ def _sections(inputs: ReportInputs, figs: dict[str, bytes]) -> list[Section]:
         "calibration", "Calibration and cohort",
         [("img", ("calibration.png", "reliability curve")),
          ("img", ("cohort_flow.png", "cases after each rule")),
-         ("table", (["step", "cases"], [[name, n if n >= k or n == 0 else f"<{k}"]
-                                        for name, n in inputs.flow]))],
+         ("table", (["step", "cases"], [[name, m or n] for (name, n), m in _flow(inputs)]))],
     ))  # fmt: skip
     if inputs.targeting is not None:
         sections.append(("targeting", "Whom a prevention program could reach",
@@ -417,10 +424,9 @@ def _sensitivity_blocks(inputs: ReportInputs) -> list[tuple[str, Any]]:
 
 
 def _context_blocks(inputs: ReportInputs) -> list[tuple[str, Any]]:
-    k = inputs.k
     rows = [
         [short_phrase(r.factor, r.level), PHASE_WORDS[r.phase],
-         r.n_with if r.n_with is not None else f"<{k}",
+         r.n_with if r.n_with is not None else "suppressed",
          _fmt(r.share_with, "{:.0%}") or "suppressed", _fmt(r.share_without, "{:.0%}"),
          _ci(r.crude_pr, r.crude_pr_low, r.crude_pr_high, "suppressed")]
         for r in inputs.context_rows
