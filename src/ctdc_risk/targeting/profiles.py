@@ -6,6 +6,11 @@ recruitment: age band, gender, citizenship, whether the route crosses a border, 
 learnt from the training rows, rare levels pooled under the privacy floor, "unknown" its own
 level) and turns every leaf into a :class:`Profile`: for each factor the levels it allows.
 
+A split always names a recorded level ("aged 0-8"); the cases where that factor is not recorded
+stay with the other side ("not aged 0-8"), and a split is never made on "not recorded" itself,
+nor one that would leave a side holding only unrecorded cases. So no profile is defined by a
+characteristic being missing, and none differs from another only in whether it was recorded.
+
 Every profile holds at least ``min_cases`` cases, and at least ``k`` with and ``k`` without
 the outcome on the rows it was learnt from: a leaf that falls short is merged back into its
 sibling (the parent becomes the leaf), so a profile's rate and coverage can always be
@@ -21,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ctdc_risk.encoding import FactorEncoder
+from ctdc_risk.encoding import UNKNOWN, FactorEncoder, factor_codes
 from ctdc_risk.errors import ConfigError, reject_unknown_keys
 from ctdc_risk.features import FACTORS, Factor, matches, source_columns
 
@@ -159,8 +164,21 @@ class ProfileTree:
     train_positive: np.ndarray
 
     def assign(self, frame: pd.DataFrame) -> np.ndarray:
-        """The profile index of every row of ``frame``."""
+        """The profile index of every row of ``frame``.
+
+        A row whose level of a factor was never seen where the tree was learnt (a country
+        held out with its whole sub-region) matches none of that factor's levels: it follows
+        the other side of every split on that factor, as an unrecorded value does, instead of
+        being scored as the encoder's reference level.
+        """
         X = _dense(self.encoder.transform(frame))
+        start = 0
+        for name, kind in self.encoder.factors:
+            width = len(self.encoder.levels_[name])
+            codes, labels = factor_codes(frame, name, kind, self.encoder.positive_only)
+            unseen = np.array([lb not in self.encoder.mapping_[name] for lb in labels])
+            X[unseen[codes], start : start + width] = False
+            start += width
         out = np.empty(len(frame), dtype=np.int64)
 
         def route(node: int, rows: np.ndarray) -> None:
@@ -266,7 +284,7 @@ class _Grower:
     def grow(self, rows: np.ndarray, depth: int, conditions: dict[str, tuple[str, ...]]) -> int:
         node = len(self.nodes)
         self.nodes.append(None)
-        column = self._best_split(rows) if depth < self.depth else None
+        column = self._best_split(rows, conditions) if depth < self.depth else None
         if column is None:
             self.leaves.append((node, rows, conditions))
             return node
@@ -278,14 +296,15 @@ class _Grower:
         self.nodes[node] = Split(column, left, right)
         return node
 
-    def _best_split(self, rows: np.ndarray) -> int | None:
+    def _best_split(self, rows: np.ndarray, conditions: dict[str, tuple[str, ...]]) -> int | None:
         X, y = self.X[rows], self.y[rows]
         n, pos = len(rows), int(y.sum())
         n_on = X.sum(axis=0).astype(np.int64)
         pos_on = X[y].sum(axis=0).astype(np.int64)
         n_off, pos_off = n - n_on, pos - pos_on
         ok = (
-            (np.minimum(n_on, n_off) >= self.min_size)
+            self._nameable(conditions)
+            & (np.minimum(n_on, n_off) >= self.min_size)
             & (np.minimum(pos_on, pos_off) >= self.k)
             & (np.minimum(n_on - pos_on, n_off - pos_off) >= self.k)
         )
@@ -296,6 +315,21 @@ class _Grower:
         gain[~ok] = -np.inf
         best = int(np.argmax(gain))  # the first of equal gains
         return best if gain[best] > 1e-12 else None
+
+    def _nameable(self, conditions: dict[str, tuple[str, ...]]) -> np.ndarray:
+        """Columns a split may use here: a recorded level, leaving a recorded level beside it.
+
+        The condition side of a split is always a case-describing level; the rows where the
+        factor is not recorded follow the other side, which must keep some recorded level too.
+        So no profile is ever "age not recorded" or "citizenship recorded".
+        """
+        ok = np.zeros(len(self.encoder.columns_), dtype=bool)
+        for i, encoded in enumerate(self.encoder.columns_):
+            if encoded.level == UNKNOWN:
+                continue
+            allowed = conditions.get(encoded.factor, self.encoder.levels_[encoded.factor])
+            ok[i] = any(lv not in (encoded.level, UNKNOWN) for lv in allowed)
+        return ok
 
     def _level(
         self, column: int, conditions: dict[str, tuple[str, ...]]
