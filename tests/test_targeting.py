@@ -296,13 +296,15 @@ def test_no_profile_conditions_on_a_not_recorded_level(cohort):
         assert "not recorded" not in words and "unrecorded" not in words, row.profile
         assert "citizenship recorded" not in words, row.profile
     # the cases without a recorded citizenship stay on the side of each split that names no
-    # sub-region: the profile that concentrates them is said by what it leaves out
+    # sub-region
     placed = tree.assign(frame)
     for p in np.unique(placed[unrecorded]):
         allowed = dict(tree.profiles[p].conditions).get("citizenship_subregion", (UNKNOWN,))
         assert UNKNOWN in allowed
     assert [p.key for p in tree.profiles] == [Profile(r.conditions).key for r in table.rows]
-    assert table.rows[0].profile.startswith("children: not citizens of countries in ")
+    # the unrecorded cases' high rate does not steer the tree: the planted profile of recorded
+    # levels comes first
+    assert table.rows[0].profile == "girls, citizens of countries in Eastern Europe"
 
 
 @pytest.fixture(scope="module")
@@ -343,7 +345,7 @@ def test_targeting_transport_quotes_the_most_conservative_lift(cohort, transport
     assert country.folds == 5 and temporal.folds == 1 and temporal.n_cases < len(y)
     assert "up to 2017" in temporal.note
     if early_only:
-        assert default.lift > 1.25 and temporal.lift < 1.15
+        assert temporal.lift < 1.2 and default.lift - temporal.lift > 0.25
         assert table.most_conservative() is temporal
     else:
         assert min(s.lift for s in table.schemes) > 1.35

@@ -211,10 +211,13 @@ def learn_profiles(
     """Grow the profile tree on ``frame`` and read its leaves back as profiles.
 
     A greedy binary tree on the one-hot levels, split by information gain (as CART with the
-    entropy criterion), up to ``spec.max_depth``. A split is allowed only if both sides hold
-    at least :func:`min_profile_size` cases and at least ``k`` cases with and ``k`` without the
-    outcome, so every profile can be published. Equal gains go to the first column, so the same
-    rows give the same tree.
+    entropy criterion), up to ``spec.max_depth``. A split names a recorded level; the
+    unrecorded cases follow the other side. The gain is read on the cases where the split's
+    factor is recorded (equal gains, as when naming either level of a two-level factor, go to
+    the split whose sides differ most with the unrecorded cases counted). A split is allowed
+    only if both sides hold at least :func:`min_profile_size` cases and at least ``k`` cases
+    with and ``k`` without the outcome, so every profile can be published. Remaining ties go to
+    the first column, so the same rows give the same tree.
     """
     encoder = FactorEncoder(
         tuple((f.name, f.kind) for f in factors), min_count=k, positive_only=positive_only
@@ -279,6 +282,11 @@ class _Grower:
         self.X, self.y, self.encoder = X, y, encoder
         self.depth, self.min_size, self.k = depth, min_size, k
         self.nodes: list[Split | None] = []
+        # Per column, the column of its factor's unknown level (-1: none).
+        where = {(c.factor, c.level): i for i, c in enumerate(encoder.columns_)}
+        self.unknown_column = np.array(
+            [where.get((c.factor, UNKNOWN), -1) for c in encoder.columns_], dtype=np.int64
+        )
         self.leaves: list[tuple[int, np.ndarray, dict[str, tuple[str, ...]]]] = []
 
     def grow(self, rows: np.ndarray, depth: int, conditions: dict[str, tuple[str, ...]]) -> int:
@@ -310,10 +318,26 @@ class _Grower:
         )
         if not ok.any():
             return None
-        parent = _entropy(np.array([pos]), np.array([n]))[0]
-        gain = parent - (n_on * _entropy(pos_on, n_on) + n_off * _entropy(pos_off, n_off)) / n
+        # The gain is read on the cases where the split's factor is recorded: a level is split
+        # off for how it differs from the other recorded levels, never for the rate of the
+        # unrecorded cases that follow the other side (that would condition on "not recorded"
+        # by the back door). In bits over the whole node, so factors compare.
+        has = self.unknown_column >= 0
+        n_rec = n - np.where(has, n_on[self.unknown_column], 0)
+        pos_rec = pos - np.where(has, pos_on[self.unknown_column], 0)
+        rec_off, rec_off_pos = n_rec - n_on, pos_rec - pos_on
+        gain = (
+            n_rec * _entropy(pos_rec, n_rec)
+            - n_on * _entropy(pos_on, n_on)
+            - rec_off * _entropy(rec_off_pos, rec_off)
+        ) / n
         gain[~ok] = -np.inf
-        best = int(np.argmax(gain))  # the first of equal gains
+        # Equal recorded gains (naming either level of a two-level factor) go to the split whose
+        # two sides, unrecorded cases included, differ most; then to the first column.
+        parent = _entropy(np.array([pos]), np.array([n]))[0]
+        whole = parent - (n_on * _entropy(pos_on, n_on) + n_off * _entropy(pos_off, n_off)) / n
+        whole[gain < gain.max() - 1e-9] = -np.inf
+        best = int(np.argmax(whole))
         return best if gain[best] > 1e-12 else None
 
     def _nameable(self, conditions: dict[str, tuple[str, ...]]) -> np.ndarray:
