@@ -104,6 +104,9 @@ def test_cli_runs_the_default_study(tmp_path):
     assert 0.5 < metrics["cv/roc_auc_mean"] <= 1
     assert "factors.csv" in out.stdout
     assert out.stdout.strip().splitlines()[-1].endswith("report.html")
+    # the console gives the top profiles' held-out lift under each scheme
+    lifts = next(ln for ln in out.stdout.splitlines() if "top-profile lift, held out:" in ln)
+    assert "(folds grouped by country)" in lifts and "(later years)" in lifts
 
 
 def test_targeting_table_joins_the_run_folder_report_and_metrics(study):
@@ -122,10 +125,53 @@ def test_targeting_table_joins_the_run_folder_report_and_metrics(study):
     assert (study.out_dir / "figures" / "targeting_gain.png").stat().st_size > 5000
     markdown = (study.out_dir / "report.md").read_text()
     assert "## Whom a prevention program could reach" in markdown
-    assert f"would reach about {coverage:.0%} of the 'children' cases" in markdown
+    lowest = study.targeting.most_conservative()
+    assert f"would reach about {lowest.coverage:.0%} of the 'children' cases" in markdown
     assert "not who is at risk in a population" in markdown
     html = (study.out_dir / "report.html").read_text()
     assert 'id="targeting"' in html and 'alt="gain chart of the targeting profiles"' in html
+
+
+def test_targeting_transport_joins_the_run_folder_report_and_metrics(study):
+    """Issue 15: held-out lift of the top profiles with the study's folds, folds grouped by
+    country and later years, in targeting.csv/json, metrics.json (so MLflow) and the report,
+    which quotes the most conservative."""
+    with (study.out_dir / "targeting.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert {"lift", "training_lift", "lift_shrinkage", "lift_country", "lift_temporal"} <= set(
+        rows[0]
+    )
+    assert any(r["lift_country"] for r in rows) and any(r["lift_temporal"] for r in rows)
+    document = json.loads((study.out_dir / "targeting.json").read_text())
+    schemes = {s["scheme"]: s for s in document["heldout_schemes"]}
+    assert list(schemes) == ["default", "country", "temporal"]
+    assert (
+        schemes["temporal"]["folds"] == 1 and "tested on later" in schemes["temporal"]["held_out"]
+    )
+    metrics = json.loads((study.out_dir / "metrics.json").read_text())
+    lifts = {
+        name: metrics[f"targeting/top3_lift{suffix}"]
+        for name, suffix in (("default", ""), ("country", "_country"), ("temporal", "_temporal"))
+    }
+    for name, lift in lifts.items():
+        assert schemes[name]["lift"] == pytest.approx(lift, abs=1e-5)
+        assert schemes[name]["lift_shrinkage"] == pytest.approx(
+            schemes[name]["training_lift"] - lift, abs=1e-5
+        )
+    assert metrics["targeting/top3_lift_lowest"] == pytest.approx(min(lifts.values()), abs=1e-6)
+    lowest = min(lifts, key=lambda name: lifts[name])
+    assert document["most_conservative_scheme"] == lowest
+    markdown = (study.out_dir / "report.md").read_text()
+    section = markdown.split("## Whom a prevention program could reach")[1].split("\n## ")[0]
+    assert f"a lift of {lifts[lowest]:.2f} (measured " in section
+    assert "| held out | how | top profiles |" in section
+    for lift in lifts.values():
+        assert f"| {lift:.2f} |" in section
+    # no profile is defined by a characteristic not being recorded
+    for row in study.targeting.rows:
+        assert "not recorded" not in row.profile and "unrecorded" not in row.profile
+        for _, allowed in row.conditions:
+            assert allowed != ("unknown",)
 
 
 def test_targeting_can_be_switched_off(tmp_path):

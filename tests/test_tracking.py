@@ -51,7 +51,9 @@ def test_a_study_is_one_finished_run_with_params_metrics_tags_and_artifacts(stor
     assert run.data.params["cohort.name"] == "children"
     assert run.data.params["target.name"] == "family_recruitment"
     for key in ("cv/roc_auc_mean", "cv/roc_auc_std", "baseline/roc_auc_mean", "cohort/n_rows",
-                "targeting/top3_coverage", "targeting/top3_share_of_cases"):  # fmt: skip
+                "targeting/top3_coverage", "targeting/top3_share_of_cases",
+                "targeting/top3_lift_country", "targeting/top3_lift_temporal",
+                "targeting/top3_lift_lowest", "targeting/top3_lift_shrinkage"):  # fmt: skip
         assert key in run.data.metrics
     for tag in ("cohort", "target", "model", "data_release", "data_sha256", "package_version",
                 "git_commit", "experiment"):  # fmt: skip

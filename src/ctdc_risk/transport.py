@@ -127,6 +127,50 @@ def weighted_scores(result: CVResult) -> tuple[float | None, float | None]:
     return out[0], out[1]
 
 
+@dataclass(frozen=True)
+class TransportSplits:
+    """One way of holding out cases unlike the training ones, made once for every use."""
+
+    kind: str
+    """``country`` or ``temporal``."""
+    splits: tuple[Split, ...]
+    """(train, test) pairs; empty when the split could not be made."""
+    note: str
+    """What the split was, or why it could not be made."""
+
+
+def make_transport_splits(
+    frame: pd.DataFrame,
+    y: np.ndarray,
+    records: np.ndarray,
+    *,
+    n_splits: int,
+    seed: int,
+    k: int,
+) -> tuple[TransportSplits, TransportSplits]:
+    """The country-grouped folds and the temporal split (each may be unavailable, with why).
+
+    The models' transport scores and the targeting's transport figures both use these, so
+    they hold out the same cases.
+    """
+    country = country_splits(frame, y, records, n_splits=n_splits, seed=seed)
+    if isinstance(country, str):
+        by_country = TransportSplits("country", (), country)
+    else:
+        by_country = TransportSplits(
+            "country", tuple(country), f"{len(country)} folds grouped by country"
+        )
+    temporal = temporal_split(frame, y, k=k)
+    if isinstance(temporal, str):
+        later = TransportSplits("temporal", (), temporal)
+    else:
+        split, cut = temporal
+        later = TransportSplits(
+            "temporal", (split,), f"trained up to {cut}, tested on later registrations"
+        )
+    return by_country, later
+
+
 def score_transport(
     name: str,
     make_model: Callable[[], Any],
@@ -140,29 +184,13 @@ def score_transport(
 ) -> tuple[TransportScore, TransportScore]:
     """Country-grouped and temporal scores of one model (each may be unavailable, with why)."""
     scores = []
-    country = country_splits(frame, y, records, n_splits=n_splits, seed=seed)
-    if isinstance(country, str):
-        scores.append(TransportScore("country", None, None, 0, f"not scored: {country}"))
-    else:
-        result = _cross_validate(name, make_model, frame, y, country, k)
+    for held in make_transport_splits(frame, y, records, n_splits=n_splits, seed=seed, k=k):
+        if not held.splits:
+            scores.append(TransportScore(held.kind, None, None, 0, f"not scored: {held.note}"))
+            continue
+        result = _cross_validate(name, make_model, frame, y, list(held.splits), k)
         auc, ece = weighted_scores(result) if result else (None, None)
-        scores.append(
-            TransportScore(
-                "country", auc, ece, len(country), f"{len(country)} folds grouped by country"
-            )
-        )
-    temporal = temporal_split(frame, y, k=k)
-    if isinstance(temporal, str):
-        scores.append(TransportScore("temporal", None, None, 0, f"not scored: {temporal}"))
-    else:
-        split, cut = temporal
-        result = _cross_validate(name, make_model, frame, y, [split], k)
-        auc, ece = weighted_scores(result) if result else (None, None)
-        scores.append(
-            TransportScore(
-                "temporal", auc, ece, 1, f"trained up to {cut}, tested on later registrations"
-            )
-        )
+        scores.append(TransportScore(held.kind, auc, ece, len(held.splits), held.note))
     return scores[0], scores[1]
 
 

@@ -134,3 +134,33 @@ def test_real_2021_audit_finds_no_recoverable_count(
         if (r.factor, r.level) == ("gender", "trans_nonconforming")
     )
     assert trans.share_with is None
+
+
+@pytest.mark.real_data
+def test_real_2021_targeting_transport(default_study) -> None:
+    """Issue 15 on the real file: the top profiles' held-out lift with the study's folds, folds
+    grouped by country and later years; the summary quotes the lowest; no profile is defined by
+    a characteristic not being recorded."""
+    import json
+
+    table = default_study.targeting
+    assert table is not None
+    schemes = {s.scheme: s for s in table.schemes}
+    assert list(schemes) == ["default", "country", "temporal"]
+    assert all(s.made and s.lift is not None for s in schemes.values())
+    lowest = table.most_conservative()
+    assert lowest.lift == min(s.lift for s in schemes.values())
+    metrics = json.loads((default_study.out_dir / "metrics.json").read_text())
+    for name, suffix in (("default", ""), ("country", "_country"), ("temporal", "_temporal")):
+        assert metrics[f"targeting/top3_lift{suffix}"] == pytest.approx(
+            schemes[name].lift, abs=1e-5
+        )
+    summary = (default_study.out_dir / "report.md").read_text()
+    assert f"a lift of {lowest.lift:.2f} (measured " in summary
+    for row in table.rows:
+        assert "not recorded" not in row.profile and "unrecorded" not in row.profile, row
+        for _, allowed in row.conditions:
+            assert any(level != "unknown" for level in allowed), row
+    # the children aged 0-8 stand out on every held-out scheme
+    assert table.rows[0].profile == "children aged 0-8"
+    assert all(s.lift > 1.1 for s in schemes.values())

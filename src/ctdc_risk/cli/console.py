@@ -126,12 +126,30 @@ def print_study_summary(result: StudyResult, *, tracking: tuple[str, str] | None
 
 
 def _print_targeting(console: Console, table: TargetingTable, outcome_words: str) -> None:
+    from ctdc_risk.targeting.table import SCHEME_WORDS
+
     console.print()
-    top, coverage, share, _ = table.top_point()
-    console.print(
-        f"[bold]Targeting[/bold] (held-out): the top {top} of {len(table.rows)} profiles hold "
-        f"{coverage:.0%} of the cases {outcome_words}, in {share:.0%} of all cases"
-    )
+    lowest = table.most_conservative()
+    where = SCHEME_WORDS.get(lowest.scheme, lowest.scheme)
+    if lowest.holds_every_case or lowest.lift is None:
+        console.print(
+            f"[bold]Targeting[/bold] (held-out, {where}): no profile set apart from the rest; "
+            "the top profiles hold every case"
+        )
+    else:
+        console.print(
+            f"[bold]Targeting[/bold] (held-out, {where}, the lowest lift): the top "
+            f"{lowest.top} of {len(table.rows)} profiles hold {lowest.coverage:.0%} of the "
+            f"cases {outcome_words}, in {lowest.share:.0%} of all cases (lift {lowest.lift:.2f})"
+        )
+    lifts = [
+        f"{'no profile set apart' if s.holds_every_case else f'{s.lift:.2f}'} "
+        f"({SCHEME_WORDS.get(s.scheme, s.scheme)})"
+        for s in table.schemes
+        if s.made
+    ]
+    console.print(f"  top-profile lift, held out: {', '.join(lifts)}")
+    top = table.top
     for row in table.rows[:top]:
         h = row.heldout
         figures = (

@@ -56,7 +56,7 @@ from ctdc_risk.report.render import RenderedReport, render_report
 from ctdc_risk.target import Target
 from ctdc_risk.targeting.table import COLUMNS as TARGETING_COLUMNS
 from ctdc_risk.targeting.table import TargetingTable, build_targeting_table
-from ctdc_risk.transport import TransportScore, score_transport
+from ctdc_risk.transport import TransportScore, make_transport_splits, score_transport
 
 log = logging.getLogger(__name__)
 METRICS = ("roc_auc", "average_precision", "brier", "log_loss", "ece")
@@ -237,6 +237,9 @@ def run_study(spec: RunSpec, out_dir: Path, *, progress: Progress | None = None)
     targeting = None
     if spec.targeting.enabled:
         say("prevention targeting: profiles learnt and measured across folds")
+        held_out = make_transport_splits(
+            target.frame, target.y, records, n_splits=spec.cv.n_splits, seed=spec.seed, k=k
+        )
         targeting = build_targeting_table(
             target.frame,
             target.y,
@@ -245,6 +248,7 @@ def run_study(spec: RunSpec, out_dir: Path, *, progress: Progress | None = None)
             leakage=spec.target.leakage_patterns,
             k=k,
             positive_only=positive_only,
+            transport={t.kind: (t.splits, t.note) for t in held_out},
         )
         lap("targeting")
     metrics = _metrics(dataset.report, flow, target, cv, primary, table, transport, records)

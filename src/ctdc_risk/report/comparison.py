@@ -33,6 +33,7 @@ METRICS = (
     "targeting/top3_coverage",
     "targeting/top3_share_of_cases",
     "targeting/top3_lift",
+    "targeting/top3_lift_lowest",
 )
 CONTEXT_TAGS = ("cohort", "target", "model", "data_release")
 _COMPARED_LABELS = frozenset({"risk", "protective", "unclear"})

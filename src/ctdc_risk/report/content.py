@@ -17,7 +17,7 @@ from ctdc_risk.factors.sensitivity import ANALYSES, SensitivityResult
 from ctdc_risk.factors.table import ContextRow, FactorRow
 from ctdc_risk.features import DOMV_LEVELS, FACTORS
 from ctdc_risk.headline import ChildRuleShare
-from ctdc_risk.targeting.table import TargetingTable
+from ctdc_risk.targeting.table import SCHEME_WORDS, TargetingTable
 
 # Words a generated sentence may never use (tested): causal claims or individual prediction.
 FORBIDDEN_WORDS = (
@@ -195,8 +195,26 @@ def _count_word(n: int) -> str:
     return _NUMBERS[n] if n < len(_NUMBERS) else f"{n:,}"
 
 
+_HELD_OUT_WORDS = {
+    "default": "on cases held out while the profiles were learnt",
+    "country": "in countries whose cases were held out while the profiles were learnt",
+    "temporal": "on cases registered later than those the profiles were learnt on",
+}
+
+_OTHER_WORDS = {
+    "default": "on the study's folds",
+    "country": "with folds grouped by country",
+    "temporal": "in later years",
+}
+
+
 def targeting_sentence(inputs: ReportInputs) -> str | None:
-    """What a program reaching the top profiles would reach, on held-out cases."""
+    """What a program reaching the top profiles would reach, on held-out cases.
+
+    Quotes the most conservative of the ways cases were held out (the study's folds, folds
+    grouped by country, later years); says plainly that the table sets no profile apart when
+    the top profiles hold every case.
+    """
     table = inputs.targeting
     if table is None:
         return None
@@ -205,13 +223,28 @@ def targeting_sentence(inputs: ReportInputs) -> str | None:
             "No profile of characteristics visible before recruitment stood out: the cases "
             f"{inputs.outcome_words} were spread across profiles like the cohort as a whole."
         )
-    top, coverage, share, _ = table.top_point()
-    which = "profile" if top == 1 else f"{_count_word(top)} profiles"
+    lowest = table.most_conservative()
+    where = _HELD_OUT_WORDS.get(lowest.scheme, lowest.scheme)
+    if lowest.holds_every_case or lowest.coverage is None or lowest.share is None:
+        return (
+            "No profile could be set apart from the rest when measured "
+            f"{where}: the profiles at the top of the targeting table hold every case there, "
+            "so the table does not say whom a program should reach first."
+        )
+    which = "profile" if lowest.top == 1 else f"{_count_word(lowest.top)} profiles"
+    others = [
+        f"{s.lift:.2f} {_OTHER_WORDS.get(s.scheme, s.scheme)}"
+        for s in table.schemes
+        if s is not lowest and s.lift is not None and not s.holds_every_case
+    ]
+    also = f"; {', '.join(others)}" if others else ""
+    lowest_words = ", the lowest of the ways it was measured" if others else ""
     return (
         f"A program reaching the {which} at the top of the targeting table would reach about "
-        f"{coverage:.0%} of the '{inputs.cohort_name}' cases {inputs.outcome_words}, while "
-        f"those profiles are {share:.0%} of the '{inputs.cohort_name}' cases studied (measured "
-        "on cases held out while the profiles were learnt)."
+        f"{lowest.coverage:.0%} of the '{inputs.cohort_name}' cases {inputs.outcome_words}, "
+        f"while those profiles are {lowest.share:.0%} of the '{inputs.cohort_name}' cases "
+        f"studied: a lift of {lowest.coverage / lowest.share:.2f} (measured {where}"
+        f"{lowest_words}{also})."
     )
 
 
@@ -233,6 +266,11 @@ def targeting_caveats(inputs: ReportInputs) -> list[str]:
     if table.left_out:
         left = ", ".join(FACTORS[f].label for f in table.left_out)
         items.append(f"Left out: {left} (would reveal the outcome, or not recorded here).")
+    items.append(
+        "Profiles name recorded characteristics only: none is defined by something not being "
+        'recorded. A profile that leaves a characteristic out ("not aged 0-8", "children '
+        'other than boys") also holds the cases where it was not recorded.'
+    )
     stable = sum(r.folds_found == table.folds for r in table.rows)
     items.append(
         f"Held-out figures: the profiles were learnt {table.folds} times, each time without "
@@ -240,9 +278,22 @@ def targeting_caveats(inputs: ReportInputs) -> list[str]:
         "profiles were learnt again every time; a profile learnt again less often rests more "
         "on chance, and one never learnt again has no held-out figures."
     )
+    moved = table.schemes[1:]
+    if moved:
+        ways = "; ".join(
+            f"{SCHEME_WORDS.get(s.scheme, s.scheme)}: "
+            f"{s.note if s.made else 'not measured, ' + s.note}"
+            for s in moved
+        )
+        items.append(
+            "Does the targeting travel? The profiles were also learnt without whole countries "
+            "of citizenship, and without the later years, and measured on the cases held out "
+            f"({ways}). The summary quotes the lowest lift; lift shrinkage is the lift where "
+            "the profiles were learnt minus the lift on held-out cases."
+        )
     items.append(
-        f"Every profile holds at least {table.min_size} cases, and at least {inputs.k} with and "
-        f"{inputs.k} without the outcome."
+        f"Every profile holds at least {table.min_size} cases, and every figure given rests on "
+        f"at least {inputs.k} cases with and {inputs.k} without the outcome."
     )
     return items
 

@@ -31,6 +31,7 @@ from ctdc_risk.report.content import (
     targeting_caveats,
     targeting_sentence,
 )
+from ctdc_risk.targeting.table import SCHEME_WORDS, TargetingTable
 
 _STYLE = """
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif;max-width:60rem;
@@ -318,7 +319,7 @@ def _targeting_blocks(inputs: ReportInputs, figs: dict[str, bytes]) -> list[tupl
             rate = f"{h.rate:.0%} [{low:.0%}-{high:.0%}]"
             coverage = f"{h.coverage:.0%}"
             lift = f"{r.lift:.2f}"
-            shrink = f"{h.training_rate:.0%} → {h.rate:.0%}"
+            shrink = f"{h.training_lift:.2f} → {h.lift:.2f}"
         reached = (
             f"{r.cumulative[0]:.0%} in {r.cumulative[1]:.0%}" if r.cumulative else "(pooled below)"
         )
@@ -327,14 +328,40 @@ def _targeting_blocks(inputs: ReportInputs, figs: dict[str, bytes]) -> list[tupl
     header = ["rank", "profile", "cases",
               f"share {inputs.outcome_words} (held-out) [95 % CI]", "lift", "coverage",
               "cumulative: outcome cases reached in share of cases", "learnt again in folds",
-              "rate where learnt → held-out"]  # fmt: skip
-    blocks.append(("p", "Lift: the profile's rate divided by the rate of all cases. Coverage: "
-                        "the share of all outcome cases the profile holds. Cumulative: what "
-                        "reaching this profile and every profile above it reaches. Figures in "
-                        "targeting.csv and targeting.json."))  # fmt: skip
+              "lift where learnt → held-out"]  # fmt: skip
+    blocks.append(("p", "Lift: the profile's rate divided by the rate of all held-out cases. "
+                        "Coverage: the share of all outcome cases the profile holds. "
+                        "Cumulative: what reaching this profile and every profile above it "
+                        "reaches. Lift where learnt → held-out: how much of a profile's "
+                        "concentration carries over to cases not used to learn it. Figures, "
+                        "with each profile's lift with folds grouped by country and in later "
+                        "years, in targeting.csv and targeting.json."))  # fmt: skip
     blocks.append(("table", (header, rows)))
+    if len(table.schemes) > 1:
+        blocks.append(("p", "Does it travel? What reaching the top profiles reaches when the "
+                            "profiles are learnt without the held-out cases' countries or "
+                            "years; the summary quotes the lowest lift."))  # fmt: skip
+        blocks.append(("table", _scheme_rows(table)))
     blocks.append(("ul", targeting_caveats(inputs)))
     return blocks
+
+
+def _scheme_rows(table: TargetingTable) -> tuple[list[str], list[list[str]]]:
+    header = ["held out", "how", "top profiles", "outcome cases reached", "share of cases",
+              "lift (held-out)", "lift where learnt", "lift shrinkage"]  # fmt: skip
+    rows = []
+    for s in table.schemes:
+        words = SCHEME_WORDS.get(s.scheme, s.scheme)
+        if not s.made:
+            rows.append([words, f"not measured: {s.note}", "", "", "", "", "", ""])
+        elif s.holds_every_case:
+            rows.append([words, s.note, "every profile", "100%", "100%",
+                         "no profile set apart", "", ""])  # fmt: skip
+        else:
+            rows.append([words, s.note, str(s.top), f"{s.coverage:.0%}", f"{s.share:.0%}",
+                         f"{s.lift:.2f}", f"{s.training_lift:.2f}",
+                         f"{s.lift_shrinkage:.2f}"])  # fmt: skip
+    return header, rows
 
 
 def _reference_block(inputs: ReportInputs) -> list[tuple[str, Any]]:

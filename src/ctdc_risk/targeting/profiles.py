@@ -6,6 +6,11 @@ recruitment: age band, gender, citizenship, whether the route crosses a border, 
 learnt from the training rows, rare levels pooled under the privacy floor, "unknown" its own
 level) and turns every leaf into a :class:`Profile`: for each factor the levels it allows.
 
+A split always names a recorded level ("aged 0-8"); the cases where that factor is not recorded
+stay with the other side ("not aged 0-8"), and a split is never made on "not recorded" itself,
+nor one that would leave a side holding only unrecorded cases. So no profile is defined by a
+characteristic being missing, and none differs from another only in whether it was recorded.
+
 Every profile holds at least ``min_cases`` cases, and at least ``k`` with and ``k`` without
 the outcome on the rows it was learnt from: a leaf that falls short is merged back into its
 sibling (the parent becomes the leaf), so a profile's rate and coverage can always be
@@ -21,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ctdc_risk.encoding import FactorEncoder
+from ctdc_risk.encoding import UNKNOWN, FactorEncoder, factor_codes
 from ctdc_risk.errors import ConfigError, reject_unknown_keys
 from ctdc_risk.features import FACTORS, Factor, matches, source_columns
 
@@ -159,8 +164,21 @@ class ProfileTree:
     train_positive: np.ndarray
 
     def assign(self, frame: pd.DataFrame) -> np.ndarray:
-        """The profile index of every row of ``frame``."""
+        """The profile index of every row of ``frame``.
+
+        A row whose level of a factor was never seen where the tree was learnt (a country
+        held out with its whole sub-region) matches none of that factor's levels: it follows
+        the other side of every split on that factor, as an unrecorded value does, instead of
+        being scored as the encoder's reference level.
+        """
         X = _dense(self.encoder.transform(frame))
+        start = 0
+        for name, kind in self.encoder.factors:
+            width = len(self.encoder.levels_[name])
+            codes, labels = factor_codes(frame, name, kind, self.encoder.positive_only)
+            unseen = np.array([lb not in self.encoder.mapping_[name] for lb in labels])
+            X[unseen[codes], start : start + width] = False
+            start += width
         out = np.empty(len(frame), dtype=np.int64)
 
         def route(node: int, rows: np.ndarray) -> None:
@@ -193,10 +211,13 @@ def learn_profiles(
     """Grow the profile tree on ``frame`` and read its leaves back as profiles.
 
     A greedy binary tree on the one-hot levels, split by information gain (as CART with the
-    entropy criterion), up to ``spec.max_depth``. A split is allowed only if both sides hold
-    at least :func:`min_profile_size` cases and at least ``k`` cases with and ``k`` without the
-    outcome, so every profile can be published. Equal gains go to the first column, so the same
-    rows give the same tree.
+    entropy criterion), up to ``spec.max_depth``. A split names a recorded level; the
+    unrecorded cases follow the other side. The gain is read on the cases where the split's
+    factor is recorded (equal gains, as when naming either level of a two-level factor, go to
+    the split whose sides differ most with the unrecorded cases counted). A split is allowed
+    only if both sides hold at least :func:`min_profile_size` cases and at least ``k`` cases
+    with and ``k`` without the outcome, so every profile can be published. Remaining ties go to
+    the first column, so the same rows give the same tree.
     """
     encoder = FactorEncoder(
         tuple((f.name, f.kind) for f in factors), min_count=k, positive_only=positive_only
@@ -261,12 +282,17 @@ class _Grower:
         self.X, self.y, self.encoder = X, y, encoder
         self.depth, self.min_size, self.k = depth, min_size, k
         self.nodes: list[Split | None] = []
+        # Per column, the column of its factor's unknown level (-1: none).
+        where = {(c.factor, c.level): i for i, c in enumerate(encoder.columns_)}
+        self.unknown_column = np.array(
+            [where.get((c.factor, UNKNOWN), -1) for c in encoder.columns_], dtype=np.int64
+        )
         self.leaves: list[tuple[int, np.ndarray, dict[str, tuple[str, ...]]]] = []
 
     def grow(self, rows: np.ndarray, depth: int, conditions: dict[str, tuple[str, ...]]) -> int:
         node = len(self.nodes)
         self.nodes.append(None)
-        column = self._best_split(rows) if depth < self.depth else None
+        column = self._best_split(rows, conditions) if depth < self.depth else None
         if column is None:
             self.leaves.append((node, rows, conditions))
             return node
@@ -278,24 +304,56 @@ class _Grower:
         self.nodes[node] = Split(column, left, right)
         return node
 
-    def _best_split(self, rows: np.ndarray) -> int | None:
+    def _best_split(self, rows: np.ndarray, conditions: dict[str, tuple[str, ...]]) -> int | None:
         X, y = self.X[rows], self.y[rows]
         n, pos = len(rows), int(y.sum())
         n_on = X.sum(axis=0).astype(np.int64)
         pos_on = X[y].sum(axis=0).astype(np.int64)
         n_off, pos_off = n - n_on, pos - pos_on
         ok = (
-            (np.minimum(n_on, n_off) >= self.min_size)
+            self._nameable(conditions)
+            & (np.minimum(n_on, n_off) >= self.min_size)
             & (np.minimum(pos_on, pos_off) >= self.k)
             & (np.minimum(n_on - pos_on, n_off - pos_off) >= self.k)
         )
         if not ok.any():
             return None
-        parent = _entropy(np.array([pos]), np.array([n]))[0]
-        gain = parent - (n_on * _entropy(pos_on, n_on) + n_off * _entropy(pos_off, n_off)) / n
+        # The gain is read on the cases where the split's factor is recorded: a level is split
+        # off for how it differs from the other recorded levels, never for the rate of the
+        # unrecorded cases that follow the other side (that would condition on "not recorded"
+        # by the back door). In bits over the whole node, so factors compare.
+        has = self.unknown_column >= 0
+        n_rec = n - np.where(has, n_on[self.unknown_column], 0)
+        pos_rec = pos - np.where(has, pos_on[self.unknown_column], 0)
+        rec_off, rec_off_pos = n_rec - n_on, pos_rec - pos_on
+        gain = (
+            n_rec * _entropy(pos_rec, n_rec)
+            - n_on * _entropy(pos_on, n_on)
+            - rec_off * _entropy(rec_off_pos, rec_off)
+        ) / n
         gain[~ok] = -np.inf
-        best = int(np.argmax(gain))  # the first of equal gains
+        # Equal recorded gains (naming either level of a two-level factor) go to the split whose
+        # two sides, unrecorded cases included, differ most; then to the first column.
+        parent = _entropy(np.array([pos]), np.array([n]))[0]
+        whole = parent - (n_on * _entropy(pos_on, n_on) + n_off * _entropy(pos_off, n_off)) / n
+        whole[gain < gain.max() - 1e-9] = -np.inf
+        best = int(np.argmax(whole))
         return best if gain[best] > 1e-12 else None
+
+    def _nameable(self, conditions: dict[str, tuple[str, ...]]) -> np.ndarray:
+        """Columns a split may use here: a recorded level, leaving a recorded level beside it.
+
+        The condition side of a split is always a case-describing level; the rows where the
+        factor is not recorded follow the other side, which must keep some recorded level too.
+        So no profile is ever "age not recorded" or "citizenship recorded".
+        """
+        ok = np.zeros(len(self.encoder.columns_), dtype=bool)
+        for i, encoded in enumerate(self.encoder.columns_):
+            if encoded.level == UNKNOWN:
+                continue
+            allowed = conditions.get(encoded.factor, self.encoder.levels_[encoded.factor])
+            ok[i] = any(lv not in (encoded.level, UNKNOWN) for lv in allowed)
+        return ok
 
     def _level(
         self, column: int, conditions: dict[str, tuple[str, ...]]

@@ -13,14 +13,22 @@ learnt again on the training rows only, and measured on the held-out rows.
   folds by rank.
 
 The training figures (the same profiles on the rows they were learnt from) stay beside the
-held-out ones: the gap is how much a profile's rate shrinks on cases not used to learn it.
-Every published rate and coverage rests on at least k cases with and k without the outcome.
+held-out ones: the lift shrinkage (training lift minus held-out lift) is how much of a profile's
+concentration does not carry over to cases not used to learn it.
+
+Does the targeting travel? The same cross-fitting is repeated with folds grouped by country of
+citizenship and on a temporal split (the splits of :mod:`ctdc_risk.transport`, passed in as
+``transport``): each scheme gets its own leading-profile figures, and each profile its held-out
+lift under each scheme. Summaries quote the most conservative scheme.
+
+Every published rate, lift and coverage rests on at least k cases with and k without the
+outcome.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -30,6 +38,7 @@ import pandas as pd
 
 from ctdc_risk.errors import StudyError
 from ctdc_risk.stats import wilson_interval
+from ctdc_risk.targeting.crossfit import CrossFit, SchemeSummary, cross_fit, summarise_scheme
 from ctdc_risk.targeting.describe import describe_profile
 from ctdc_risk.targeting.profiles import (
     ProfileTree,
@@ -41,10 +50,12 @@ from ctdc_risk.targeting.profiles import (
 
 log = logging.getLogger(__name__)
 
+TRANSPORT_SCHEMES = ("country", "temporal")
+"""Ways of holding cases out beside the study's own folds (:mod:`ctdc_risk.transport`)."""
 COLUMNS = (
     "rank", "profile", "n_cases", "folds_found", "folds", "n_heldout", "rate", "rate_low",
-    "rate_high", "training_rate", "shrinkage", "lift", "coverage", "cumulative_coverage",
-    "cumulative_share_of_cases",
+    "rate_high", "training_rate", "lift", "training_lift", "lift_shrinkage", "coverage",
+    "cumulative_coverage", "cumulative_share_of_cases", "lift_country", "lift_temporal",
 )  # fmt: skip
 """Columns of ``targeting.csv``; rates, coverage and shares are fractions of 1."""
 
@@ -60,15 +71,25 @@ COLUMN_MEANINGS = {
     "rate_low": "95 % Wilson interval, lower end",
     "rate_high": "95 % Wilson interval, upper end",
     "training_rate": "the fold versions' rate on the rows they were learnt from",
-    "shrinkage": "training_rate - rate: how much the rate falls on cases not used to learn it",
-    "lift": "rate / the outcome rate of all cases",
+    "lift": "rate / the outcome rate of all held-out cases of the folds that found it",
+    "training_lift": "training_rate / the outcome rate of the training rows of those folds",
+    "lift_shrinkage": "training_lift - lift: how much of the profile's concentration does not "
+    "carry over to cases not used to learn it",
     "coverage": "share of the held-out outcome cases (of the folds that found it) in the profile",
     "cumulative_coverage": "share of all held-out outcome cases a program reaching each fold's "
     "profiles of this and higher rank would reach",
     "cumulative_share_of_cases": "share of all held-out cases in each fold's profiles of this "
     "and higher rank",
+    "lift_country": "lift on held-out cases with folds grouped by country of citizenship "
+    "(profiles learnt without the cases of the held-out countries)",
+    "lift_temporal": "lift on the cases registered after the temporal cut (profiles learnt on "
+    "the earlier ones)",
 }
-MIN_OVERLAP = 0.5
+SCHEME_WORDS = {
+    "default": "the study's folds",
+    "country": "folds grouped by country",
+    "temporal": "later years",
+}
 
 
 @dataclass(frozen=True)
@@ -81,6 +102,8 @@ class HeldOut:
     training_positive: int
     folds_total_n: int
     folds_total_positive: int
+    training_total_n: int
+    training_total_positive: int
 
     @property
     def rate(self) -> float:
@@ -98,6 +121,21 @@ class HeldOut:
     def coverage(self) -> float:
         return self.positive / self.folds_total_positive
 
+    @property
+    def lift(self) -> float:
+        """The held-out rate over the rate of all held-out cases of the folds that found it."""
+        return self.rate / (self.folds_total_positive / self.folds_total_n)
+
+    @property
+    def training_lift(self) -> float:
+        """The training rate over the rate of all training rows of those folds."""
+        return self.training_rate / (self.training_total_positive / self.training_total_n)
+
+    @property
+    def lift_shrinkage(self) -> float:
+        """``training_lift - lift``."""
+        return self.training_lift - self.lift
+
 
 @dataclass(frozen=True)
 class TargetingRow:
@@ -113,11 +151,14 @@ class TargetingRow:
     lift: float | None
     cumulative: tuple[float, float] | None
     """(coverage, share of cases) of the ranks up to this one; None inside a pooled group."""
+    transport_lift: tuple[tuple[str, float | None], ...] = ()
+    """Held-out lift under each transport scheme; None where not learnt again there, its
+    held-out counts fall under k, or the scheme could not be made."""
 
 
 @dataclass(frozen=True)
 class TargetingTable:
-    """Profiles, their held-out figures and the gain curves."""
+    """Profiles, their held-out figures and the gain curves, under each way of holding out."""
 
     rows: tuple[TargetingRow, ...]
     factors: tuple[str, ...]
@@ -131,11 +172,28 @@ class TargetingTable:
     k: int
     """The privacy floor: held-out figures resting on fewer cases on one side are not given."""
     min_size: int
-    heldout_curve: tuple[tuple[float, float], ...]
-    """(cumulative share of cases, cumulative share of outcome cases) by rank, from (0, 0)."""
-    training_curve: tuple[tuple[float, float], ...]
-    boundaries: tuple[int, ...]
-    """Number of leading ranks at each point of the curves after (0, 0)."""
+    schemes: tuple[SchemeSummary, ...]
+    """The study's own folds first (``default``), then ``country`` and ``temporal`` when the
+    study passed them (made or not, with why)."""
+
+    @property
+    def default(self) -> SchemeSummary:
+        return self.schemes[0]
+
+    @property
+    def heldout_curve(self) -> tuple[tuple[float, float], ...]:
+        """(cumulative share of cases, cumulative share of outcome cases) by rank, from (0, 0),
+        on the study's own folds."""
+        return self.default.heldout_curve
+
+    @property
+    def training_curve(self) -> tuple[tuple[float, float], ...]:
+        return self.default.training_curve
+
+    @property
+    def boundaries(self) -> tuple[int, ...]:
+        """Number of leading ranks at each point of the curves after (0, 0)."""
+        return self.default.boundaries
 
     @property
     def rate(self) -> float:
@@ -146,8 +204,7 @@ class TargetingTable:
         """How many leading profiles the summary figures count: ``spec.top``, or the end of the
         pooled group it falls in; never every profile when there is more than one group (that
         would be no targeting at all)."""
-        inner = self.boundaries[:-1] or self.boundaries
-        return next((b for b in inner if b >= self.spec.top), inner[-1])
+        return self.default.top
 
     def top_point(self) -> tuple[int, float, float, float]:
         """(profiles, held-out coverage, share of cases, training coverage) of the top ones."""
@@ -155,11 +212,23 @@ class TargetingTable:
         share, coverage = self.heldout_curve[i]
         return self.top, coverage, share, self.training_curve[i][1]
 
+    def most_conservative(self) -> SchemeSummary:
+        """The scheme whose leading profiles have the lowest held-out lift (first of ties, the
+        study's own folds first); one whose top profiles hold every case counts as lift 1."""
+        made = [s for s in self.schemes if s.made]
+        return min(made, key=lambda s: 1.0 if s.holds_every_case else (s.lift or 0.0))
+
     def metrics(self) -> dict[str, float]:
-        """Slash-named figures for the run's metrics (held-out unless named training)."""
+        """Slash-named figures for the run's metrics (held-out unless named training).
+
+        ``targeting/topN_*`` are on the study's own folds; ``..._country`` and
+        ``..._temporal`` the same with folds grouped by country and on later years (absent when
+        that split could not be made); ``targeting/topN_lift_lowest`` the lowest of them.
+        """
         n = self.spec.top
         _, coverage, share, training = self.top_point()
         first_share, first_coverage = self.heldout_curve[1]
+        default = self.default
         out = {
             "targeting/profiles": float(len(self.rows)),
             "targeting/top_profiles": float(self.top),
@@ -169,11 +238,23 @@ class TargetingTable:
             f"targeting/top{n}_share_of_cases": share,
             f"targeting/top{n}_lift": coverage / share,
             f"targeting/top{n}_coverage_training": training,
-            f"targeting/top{n}_coverage_shrinkage": training - coverage,
+            f"targeting/top{n}_lift_training": default.training_lift or 0.0,
+            f"targeting/top{n}_lift_shrinkage": default.lift_shrinkage or 0.0,
             "targeting/profiles_found_in_every_fold": float(
                 sum(r.folds_found == self.folds for r in self.rows) / len(self.rows)
             ),
         }
+        for scheme in self.schemes[1:]:
+            if scheme.made:
+                name = scheme.scheme
+                out[f"targeting/top{n}_coverage_{name}"] = scheme.coverage or 0.0
+                out[f"targeting/top{n}_share_of_cases_{name}"] = scheme.share or 0.0
+                out[f"targeting/top{n}_lift_{name}"] = scheme.lift or 0.0
+                out[f"targeting/top{n}_lift_shrinkage_{name}"] = scheme.lift_shrinkage or 0.0
+        lowest = self.most_conservative()
+        out[f"targeting/top{n}_lift_lowest"] = (
+            1.0 if lowest.holds_every_case else (lowest.lift or 0.0)
+        )
         return {key: round(value, 6) for key, value in out.items()}
 
     def records(self) -> list[list[Any]]:
@@ -181,23 +262,30 @@ class TargetingTable:
         out = []
         for r in self.rows:
             h = r.heldout
-            held: list[Any] = ["", "", "", "", "", "", "", ""]
+            held: list[Any] = ["", "", "", "", "", "", "", "", ""]
             if h is not None:
                 low, high = h.interval
                 held = [h.n, *(round(v, 6) for v in (
-                    h.rate, low, high, h.training_rate, h.training_rate - h.rate,
-                    r.lift or 0.0, h.coverage))]  # fmt: skip
+                    h.rate, low, high, h.training_rate, h.lift, h.training_lift,
+                    h.lift_shrinkage, h.coverage))]  # fmt: skip
             cumulative = ["", ""] if r.cumulative is None else [round(v, 6) for v in r.cumulative]
+            moved = dict(r.transport_lift)
+            transport = [_cell(moved.get(s)) for s in TRANSPORT_SCHEMES]
             out.append(
-                [r.rank, r.profile, r.n_cases, r.folds_found, self.folds, *held, *cumulative]
-            )
+                [r.rank, r.profile, r.n_cases, r.folds_found, self.folds, *held, *cumulative,
+                 *transport]
+            )  # fmt: skip
         return out
 
     def document(self) -> dict[str, Any]:
-        """``targeting.json``: settings, the meaning of every column, the rows and the curves."""
+        """``targeting.json``: settings, the meaning of every column, the rows, the curves and
+        the leading profiles' figures under each way of holding cases out."""
+        lowest = self.most_conservative()
         return {
             "method": "profiles learnt by a decision tree on training folds and measured on "
-            "the held-out fold (see columns)",
+            "the held-out fold (see columns); conditions name recorded levels only, and a "
+            "profile that leaves a level out also holds the cases where that factor is not "
+            "recorded",
             "factors": list(self.factors),
             "left_out_factors": list(self.left_out),
             "max_depth": self.spec.max_depth,
@@ -213,6 +301,10 @@ class TargetingTable:
             ],
             "gain_curve_heldout": [list(p) for p in self.heldout_curve],
             "gain_curve_training": [list(p) for p in self.training_curve],
+            "lift_shrinkage": "training lift - held-out lift (lift: a rate over the rate of "
+            "all cases; for the top profiles, coverage over share of cases)",
+            "heldout_schemes": [s.document() for s in self.schemes],
+            "most_conservative_scheme": lowest.scheme,
         }  # fmt: skip
 
 
@@ -225,8 +317,19 @@ def build_targeting_table(
     leakage: Sequence[str],
     k: int,
     positive_only: bool,
+    transport: Mapping[str, tuple[Sequence[tuple[np.ndarray, np.ndarray]], str]] | None = None,
 ) -> TargetingTable:
     """Learn profiles, measure them on held-out folds, and build the targeting table.
+
+    Parameters
+    ----------
+    splits
+        The study's own (train, test) folds: the table's held-out figures.
+    transport
+        Scheme name (``country``, ``temporal``) -> (its splits, how cases were held out); empty
+        splits with the reason when the scheme could not be made. Each made scheme is
+        cross-fitted the same way; its leading profiles' figures and every profile's lift under
+        it join the table.
 
     Raises
     ------
@@ -247,140 +350,96 @@ def build_targeting_table(
     final = learn(frame, y)
     members = final.assign(frame)
     m = len(final.profiles)
-    by_rank = np.zeros((m, 2), dtype=np.int64)  # held-out cases, outcome cases
-    trained_by_rank = np.zeros((m, 2), dtype=np.int64)
-    by_profile = np.zeros((m, 4), dtype=np.int64)  # held-out n, pos; training n, pos
-    found = np.zeros(m, dtype=np.int64)
-    fold_totals = np.zeros((m, 2), dtype=np.int64)
-    for train, test in splits:
-        fold = learn(frame.iloc[train], y[train])
-        placed = fold.assign(frame.iloc[test])
-        y_test = y[test].astype(np.int64)
-        # What a program would do: the fold's profiles in order of their training rate.
-        rank = np.minimum(placed, m - 1)
-        np.add.at(by_rank[:, 0], rank, 1)
-        np.add.at(by_rank[:, 1], rank, y_test)
-        for r in range(len(fold.profiles)):
-            trained_by_rank[min(r, m - 1)] += (fold.train_n[r], fold.train_positive[r])
-        # Each final profile's own version in this fold, if the fold learnt it again.
-        for p, q in _matches(members, fold.assign(frame), m, len(fold.profiles)).items():
-            found[p] += 1
-            here = placed == q
-            by_profile[p] += (here.sum(), y_test[here].sum(), fold.train_n[q],
-                              fold.train_positive[q])  # fmt: skip
-            fold_totals[p] += (len(test), y_test.sum())
-    groups = _merge_small(by_rank, k)
+    fit = cross_fit(frame, y, splits, learn, members, m)
+    default, groups = summarise_scheme(
+        "default", f"{len(splits)} folds of the study's cross-validation", fit, k=k, top=spec.top
+    )
     if len(groups) < m:
         log.info("targeting: %d ranks pooled into %d (held-out counts under k)", m, len(groups))
-    total_n, total_pos = (int(v) for v in by_rank.sum(axis=0))
-    rows = _rows(final, frame, by_profile, found, fold_totals, groups, by_rank, k=k)
+    schemes, moved = [default], {}
+    for name, (scheme_splits, note) in (transport or {}).items():
+        other = cross_fit(frame, y, scheme_splits, learn, members, m) if scheme_splits else None
+        schemes.append(summarise_scheme(name, note, other, k=k, top=spec.top)[0])
+        moved[name] = None if other is None else _held_out(other, k)
+    rows = _rows(final, frame, fit, groups, moved, k=k)
     log.info(
-        "targeting: %d profiles from %s (%d cases, %d folds; %d learnt again in every fold)",
+        "targeting: %d profiles from %s (%d cases, %d folds; %d learnt again in every fold); "
+        "top-%d held-out lift %s",
         m, ", ".join(f.name for f in factors), len(y), len(splits),
-        int((found == len(splits)).sum()),
+        int((fit.found == len(splits)).sum()), spec.top,
+        ", ".join(f"{s.lift:.2f} ({SCHEME_WORDS.get(s.scheme, s.scheme)})"
+                  for s in schemes if s.lift is not None),
     )  # fmt: skip
-    ends = [g[-1] for g in groups]
     return TargetingTable(
         rows=rows,
         factors=tuple(f.name for f in factors),
         left_out=left_out,
         folds=len(splits),
-        n_cases=total_n,
-        n_positive=total_pos,
+        n_cases=default.n_cases,
+        n_positive=default.n_positive,
         spec=spec,
         k=k,
         min_size=min_profile_size(spec, k),
-        heldout_curve=_curve(by_rank, ends),
-        training_curve=_curve(trained_by_rank, ends),
-        boundaries=tuple(e + 1 for e in ends),
+        schemes=tuple(schemes),
     )
 
 
-def _matches(final: np.ndarray, fold: np.ndarray, m: int, m_fold: int) -> dict[int, int]:
-    """Final profile -> the fold profile holding mostly the same cases (Jaccard > 0.5).
-
-    Above one half the match is one-to-one: two disjoint profiles cannot both share more than
-    half of their union with a third.
-    """
-    both = np.zeros((m, m_fold), dtype=np.int64)
-    np.add.at(both, (final, fold), 1)
-    size_final = both.sum(axis=1, keepdims=True)
-    size_fold = both.sum(axis=0, keepdims=True)
-    jaccard = both / np.maximum(size_final + size_fold - both, 1)
-    out = {}
-    for p in range(m):
-        q = int(np.argmax(jaccard[p]))
-        if jaccard[p, q] > MIN_OVERLAP:
-            out[p] = q
-    return out
-
-
-def _merge_small(by_rank: np.ndarray, k: int) -> list[list[int]]:
-    """Ranks grouped so every group has at least k held-out cases with and without the outcome
-    (a short rank joins the next lower one; the last joins the one above)."""
-    groups = [[i] for i in range(len(by_rank))]
-
-    def short(g: list[int]) -> bool:
-        n, pos = by_rank[g].sum(axis=0)
-        return bool(pos < k or n - pos < k)
-
-    i = 0
-    while len(groups) > 1 and i < len(groups):
-        if short(groups[i]):
-            j = i + 1 if i + 1 < len(groups) else i - 1
-            lo, hi = min(i, j), max(i, j)
-            groups[lo : hi + 1] = [groups[lo] + groups[hi]]
-            i = lo
+def _held_out(fit: CrossFit, k: int) -> list[HeldOut | None]:
+    """Each final profile's held-out figures in ``fit``; None where no fold learnt it again or
+    its held-out counts fall under k on either side."""
+    out: list[HeldOut | None] = []
+    for p in range(len(fit.found)):
+        n, pos, tn, tpos = (int(v) for v in fit.by_profile[p])
+        if fit.found[p] and min(pos, n - pos) >= k:
+            out.append(
+                HeldOut(n, pos, tn, tpos, *(int(v) for v in fit.heldout_totals[p]),
+                        *(int(v) for v in fit.training_totals[p]))
+            )  # fmt: skip
         else:
-            i += 1
-    return groups
+            out.append(None)
+    return out
 
 
 def _rows(
     final: ProfileTree,
     frame: pd.DataFrame,
-    by_profile: np.ndarray,
-    found: np.ndarray,
-    fold_totals: np.ndarray,
+    fit: CrossFit,
     groups: list[list[int]],
-    by_rank: np.ndarray,
+    moved: Mapping[str, list[HeldOut | None] | None],
     *,
     k: int,
 ) -> tuple[TargetingRow, ...]:
     children = bool(frame["is_child"].fillna(False).all())
     levels = final.encoder.levels_
-    total_n, total_pos = (int(v) for v in by_rank.sum(axis=0))
+    total_n, total_pos = (int(v) for v in fit.by_rank.sum(axis=0))
     cumulative: dict[int, tuple[float, float]] = {}
-    reached = np.cumsum(by_rank, axis=0)
+    reached = np.cumsum(fit.by_rank, axis=0)
     for g in groups:
         n, pos = (int(v) for v in reached[g[-1]])
         cumulative[g[-1]] = (pos / total_pos, n / total_n)
+    heldout = _held_out(fit, k)
     rows = []
     for p, profile in enumerate(final.profiles):
-        n, pos, tn, tpos = (int(v) for v in by_profile[p])
-        heldout = None
-        if found[p] and min(pos, n - pos) >= k:
-            heldout = HeldOut(n, pos, tn, tpos, *(int(v) for v in fold_totals[p]))
+        elsewhere = []
+        for name, figures in moved.items():
+            there = None if figures is None else figures[p]
+            elsewhere.append((name, None if there is None else there.lift))
+        h = heldout[p]
         rows.append(
             TargetingRow(
                 rank=p + 1,
                 profile=describe_profile(profile.conditions, levels, children=children),
                 conditions=profile.conditions,
                 n_cases=int(final.train_n[p]),
-                folds_found=int(found[p]),
-                heldout=heldout,
-                lift=None if heldout is None else heldout.rate / (total_pos / total_n),
+                folds_found=int(fit.found[p]),
+                heldout=h,
+                lift=None if h is None else h.lift,
                 cumulative=cumulative.get(p),
+                transport_lift=tuple(elsewhere),
             )
         )
     return tuple(rows)
 
 
-def _curve(cells: np.ndarray, ends: list[int]) -> tuple[tuple[float, float], ...]:
-    reached = np.cumsum(cells, axis=0)
-    total_n, total_pos = (int(v) for v in reached[-1])
-    points = [(0.0, 0.0)]
-    for end in ends:
-        n, pos = (int(v) for v in reached[end])
-        points.append((round(n / total_n, 6), round(pos / total_pos, 6)))
-    return tuple(points)
+def _cell(value: float | None) -> float | str:
+    return "" if value is None else round(value, 6)
