@@ -490,7 +490,8 @@ def _judge(
         return row(pooled, DIRECTION_DIFFERS, f"odds ratio {'; '.join(sides)} ({where}){also}")
     side = "above 1" if above else "below 1" if below else "exactly 1"
     if not not_significant and not flat:
-        reason = f"odds ratio {side} and interval excludes 1 in all {len(used)} estimable releases"
+        every = "both" if len(used) == 2 else f"all {len(used)}"
+        reason = f"odds ratio {side} and interval excludes 1 in {every} estimable releases"
         return row(pooled, REPLICATES, reason + size + also)
     reason = f"odds ratio {side} everywhere; interval includes 1 in {', '.join(not_significant)}"
     return row(pooled, SAME_DIRECTION, reason + size + also)
