@@ -376,6 +376,31 @@ def test_an_effect_reversed_in_one_release_does_not_replicate(one_release_revers
     assert one_release_reversed.releases[1].name == "boys reversed"
 
 
+def test_a_release_without_the_pinned_reference_compares_with_its_own(population, tmp_path):
+    # Release 2 has no citizens of Eastern Europe or South-eastern Asia (the two largest
+    # sub-regions, one of which is release 1's reference): they are recorded as US citizens.
+    moved = population.copy()
+    gone = moved["citizenship_subregion"].isin(["Eastern Europe", "South-eastern Asia"])
+    moved.loc[gone.to_numpy(), "citizenship_iso3"] = "USA"
+    files = [
+        write_release_file(population, tmp_path / "a.csv", "synthetic_2021"),
+        write_release_file(moved, tmp_path / "b.csv", "synthetic_2021"),
+    ]
+    result = run_replication(compose_spec(["command=replicate", *FAST]), files, tmp_path / "run")
+    reference = result.table.reference["citizenship_subregion"]
+    assert reference in ("Eastern Europe", "South-eastern Asia")
+    assert "citizenship_subregion" in result.releases[1].other_reference
+    assert result.releases[0].other_reference == {}
+    rows = [r for r in result.table.rows if r.factor == "citizenship_subregion"]
+    for row in rows:
+        assert row.estimates[1].status in (OTHER_REFERENCE, ABSENT), row.display
+        if row.verdict != REFERENCE:
+            assert row.verdict == CANNOT_TEST
+    # the other factors kept their pinned references and are compared as usual
+    assert _by_level(result.table)["age_band", "0--8"].verdict == REPLICATES
+    assert "reference" in (result.out_dir / "replication.md").read_text()
+
+
 # --- the real 2021 release against itself in the 2024-2026 layout -----------------------------
 
 
