@@ -264,13 +264,13 @@ def test_the_guard_lets_a_replicate_command_line_through():
     guard.check_command_line(args)
 
 
-def test_the_cli_runs_replicate_and_summarises_the_verdicts(tmp_path):
+def test_the_cli_runs_replicate_as_one_mlflow_run(tmp_path):
     frame = generate_synthetic(4000, seed=5)
     files = [write_release_file(frame, tmp_path / f"{r}.csv", r) for r in LAYOUTS[:2]]
     exe = str(Path(sys.executable).with_name("ctdc-risk"))
     out = subprocess.run(
         [exe, "replicate", f"replicate.data=[{files[0]},{files[1]}]", "replicate.names=[A,B]",
-         "tracking=none", "model=logistic", "stability.n_boot=0", "targeting=off",
+         "model=logistic", "stability.n_boot=0", "targeting=off",
          "cv.n_splits=2", f"hydra.run.dir={tmp_path / 'run'}"],
         cwd=tmp_path, capture_output=True, text=True, timeout=300,
         env={**os.environ, "HYDRA_FULL_ERROR": "0", "COLUMNS": "200"},
@@ -281,6 +281,18 @@ def test_the_cli_runs_replicate_and_summarises_the_verdicts(tmp_path):
     run = tmp_path / "run"
     assert (run / "replication.md").is_file() and not (run / "INCOMPLETE").exists()
     assert (run / "release_2" / "factors.csv").is_file()
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("ctdc-risk")
+    (tracked,) = client.search_runs([experiment.experiment_id])
+    assert tracked.info.status == "FINISHED"
+    assert tracked.data.metrics["replication/releases"] == 2
+    assert "replication/levels_replicate" in tracked.data.metrics
+    assert tracked.data.tags["command"] == "replicate"
+    assert tracked.data.tags["data_release"] == "synthetic_2021,synthetic_2024"
+    names = {a.path for a in client.list_artifacts(tracked.info.run_id)}
+    assert {"replication.md", "replication.csv", "release_1", "release_2"} <= names
 
 
 # --- whole runs on synthetic data in several layouts ------------------------------------------

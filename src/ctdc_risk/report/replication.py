@@ -14,14 +14,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from ctdc_risk.replication import (
+    ABSENT,
     CANNOT_TEST,
     DIRECTION_DIFFERS,
     ESTIMATED,
+    FACTOR_ABSENT,
     IS_REFERENCE,
+    NOT_ESTIMABLE,
     OTHER_REFERENCE,
     REFERENCE,
     REPLICATES,
     SAME_DIRECTION,
+    SUPPRESSED,
     ReleaseEstimate,
     ReleaseSummary,
     ReplicationRow,
@@ -59,10 +63,10 @@ COLUMN_WORDS = (
     "verdict and why: see below.",
 )
 STATUS_WORDS = {
-    "absent": "absent",
-    "factor absent": "factor absent",
-    "suppressed": "suppressed",
-    "not estimable": "not estimable",
+    ABSENT: "absent",
+    FACTOR_ABSENT: "factor absent",
+    SUPPRESSED: "suppressed",
+    NOT_ESTIMABLE: "not estimable",
     OTHER_REFERENCE: "other reference",
     IS_REFERENCE: "reference",
 }
