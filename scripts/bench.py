@@ -16,6 +16,8 @@ Studies (on the real file; skipped if absent):
   vs LightGBM's own pred_contrib on every row. Target: ours at most half the time.
 - Tracking: what logging one study to MLflow on a local SQLite store adds (params, metrics,
   tags, the run folder as artifacts). Target: under 3 s.
+- replicate: `ctdc-risk replicate` (the default study, 100 bootstrap refits) over three copies
+  of the real file. Target: under 3 minutes.
 
 - make run: the default study on the built-in synthetic data (100 refits). Target: under 30 s.
 - Label calibration: the labelling rule on 50 generated data sets with planted null and real
@@ -96,6 +98,22 @@ total = time.perf_counter() - t
 peak_mb = _peak_mb()
 print(json.dumps({"total_s": total, "steps_s": result.seconds, "peak_rss_mb": peak_mb,
     "rows": int(len(result.target.y)), "auc": result.metrics["cv/roc_auc_mean"]}))
+"""
+
+_REPLICATE = r"""
+import json, shutil, sys, tempfile, time
+from pathlib import Path
+from ctdc_risk.cli.compose import compose_spec
+from ctdc_risk.pipeline.replicate import run_replication
+spec = compose_spec(json.loads(sys.argv[2]))
+with tempfile.TemporaryDirectory() as tmp:
+    copies = [shutil.copy(sys.argv[1], Path(tmp) / f"copy_{i}.csv") for i in (1, 2, 3)]
+    t = time.perf_counter()
+    result = run_replication(spec, copies, Path(tmp) / "run")
+    total = time.perf_counter() - t
+peak_mb = _peak_mb()
+print(json.dumps({"total_s": total, "steps_s": result.seconds, "peak_rss_mb": peak_mb,
+    "rows": int(len(result.studies[0].target.y)), "verdicts": result.table.counts()}))
 """
 
 _SHAP = r"""
@@ -274,12 +292,38 @@ def bench_studies(reference: float = REFERENCE_TYPICAL_S) -> dict[str, object]:
     return results
 
 
+def bench_replicate(reference: float = REFERENCE_TYPICAL_S) -> dict[str, object]:
+    """``ctdc-risk replicate`` (the default study) over three copies of the real file."""
+    if not REAL.is_file():
+        return {"skipped": f"{REAL} not found"}
+    print("\nreplicate: the default study on three copies of the real file (fresh process)")
+    r = _child(_REPLICATE, str(REAL), json.dumps(["command=replicate"]))
+    if "total_s" in r:
+        print(
+            f"  replicate x3 {r['rows']:>8,} rows each  "
+            f"{in_reference_units(float(r['total_s']), reference)} (target < 180 s)"
+            f"  peak {r['peak_rss_mb']:.0f} MB"
+        )
+        print(f"  steps: {r['steps_s']}; verdicts: {r['verdicts']}")
+    else:
+        print(f"  replicate: {r}")
+    return {"replicate": r}
+
+
 def main() -> int:
+    if "--replicate-only" in sys.argv:
+        reference = reference_seconds()
+        print(f"Reference job: {reference:.2f} s (typical day {REFERENCE_TYPICAL_S} s)")
+        OUT.mkdir(exist_ok=True)
+        result = bench_replicate(reference)
+        (OUT / "replicate.json").write_text(json.dumps(result, indent=2) + "\n")
+        return 0
     if "--studies-only" in sys.argv:
         reference = reference_seconds()
         print(f"Reference job: {reference:.2f} s (typical day {REFERENCE_TYPICAL_S} s)")
         OUT.mkdir(exist_ok=True)
         studies = bench_studies(reference)
+        studies.update(bench_replicate(reference))
         studies.update(bench_synthetic_and_calibration(reference))
         (OUT / "studies.json").write_text(json.dumps(studies, indent=2) + "\n")
         return 0
@@ -317,6 +361,7 @@ def main() -> int:
     OUT.mkdir(exist_ok=True)
     (OUT / "data_layer.json").write_text(json.dumps(results, indent=2) + "\n")
     studies = bench_studies(reference)
+    studies.update(bench_replicate(reference))
     studies.update(bench_synthetic_and_calibration(reference))
     (OUT / "studies.json").write_text(json.dumps(studies, indent=2) + "\n")
     print(f"results written to {OUT}/data_layer.json and studies.json")

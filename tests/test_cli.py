@@ -21,7 +21,7 @@ def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 def test_help_lists_commands_and_groups(tmp_path):
     out = _run("--help", cwd=tmp_path)
     assert out.returncode == 0
-    for word in ("describe", "cohort:", "children_0_8", "data: ctdc, synthetic"):
+    for word in ("describe", "replicate", "cohort:", "children_0_8", "data: ctdc, synthetic"):
         assert word in out.stdout
 
 

@@ -53,7 +53,7 @@ def test_every_experiment_composes_and_states_its_question(name):
     text = (files("ctdc_risk.conf") / "experiment" / f"{name}.yaml").read_text()
     assert text.startswith("# @package _global_")
     assert "# Question:" in text and "ctdc-risk" in text
-    assert _spec([f"experiment={name}"]).command in ("study", "describe")
+    assert _spec([f"experiment={name}"]).command in ("study", "describe", "replicate")
 
 
 @pytest.mark.parametrize("option", _options("debug"))

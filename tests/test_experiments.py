@@ -9,7 +9,10 @@ from pathlib import Path
 import pytest
 
 from ctdc_risk.cli.compose import compose_spec
+from ctdc_risk.data.raw_format import write_release_file
+from ctdc_risk.data.synthetic import generate_synthetic
 from ctdc_risk.pipeline.describe import run_describe
+from ctdc_risk.pipeline.replicate import run_replication
 from ctdc_risk.pipeline.study import run_study
 
 EXPERIMENTS = sorted(
@@ -26,6 +29,16 @@ def test_experiment_runs_on_synthetic_data(name, tmp_path):
     if spec.command == "describe":
         result = run_describe(spec, tmp_path)
         assert result.headline.family["children"].share is not None
+    elif spec.command == "replicate":
+        # The same small synthetic population in two release layouts.
+        frame = generate_synthetic(8000, seed=spec.seed)
+        files = [
+            write_release_file(frame, tmp_path / f"{r}.csv", r)
+            for r in ("synthetic_2021", "synthetic_2024")
+        ]
+        replication = run_replication(spec, files, tmp_path / "run")
+        assert (tmp_path / "run" / "replication.html").exists()
+        assert len(replication.studies) == 2 and replication.table.rows
     else:
         result = run_study(spec, tmp_path)
         assert (tmp_path / "report.html").exists()

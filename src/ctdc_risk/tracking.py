@@ -588,6 +588,34 @@ def log_study(tracked: TrackedRun, result: Any, *, experiment_name: str, cwd: Pa
         client.log_artifacts(tracked.run_id, str(result.out_dir))
 
 
+def log_replication(tracked: TrackedRun, result: Any, *, experiment_name: str, cwd: Path) -> None:
+    """Log a finished replication's metrics, tags and run folder (every release's study
+    inside it) to its open run."""
+    from mlflow.entities import Metric, RunTag
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=tracked.tracking_uri)
+    spec = result.spec
+    studies = result.studies
+    tags = {
+        "command": "replicate",
+        "cohort": spec.cohort.name,
+        "target": spec.target.name if spec.target else "",
+        "model": ",".join(m.name for m in spec.models),
+        "data_release": ",".join(s.data_report.release_id for s in studies),
+        "data_sha256": ",".join(s.data_report.source.sha256 for s in studies)[:5000],
+        "data_file": ",".join(s.data_report.source.name for s in studies)[:5000],
+        "package_version": __version__,
+        "git_commit": git_commit(cwd),
+        "experiment": experiment_name,
+    }
+    metrics = [Metric(k, float(v), 0, 0) for k, v in sorted(result.metrics.items())]
+    with _store_faults(tracked.tracking_uri, artifacts=tracked.artifact_uri or "of the run"):
+        client.log_batch(tracked.run_id, metrics=metrics[:500])
+        client.log_batch(tracked.run_id, tags=[RunTag(k, v) for k, v in tags.items()])
+        client.log_artifacts(tracked.run_id, str(result.out_dir))
+
+
 def fetch_runs(
     spec: TrackingSpec,
     *,

@@ -17,7 +17,12 @@ from typing import Any
 from hydra import compose, initialize_config_module
 from omegaconf import OmegaConf
 
-from ctdc_risk.pipeline.specs import RunSpec, run_spec_from_mapping
+from ctdc_risk.pipeline.specs import (
+    ReplicateSpec,
+    RunSpec,
+    replicate_spec_from_mapping,
+    run_spec_from_mapping,
+)
 
 
 def compose_config(overrides: Sequence[str] = ()) -> dict[str, Any]:
@@ -32,3 +37,9 @@ def compose_config(overrides: Sequence[str] = ()) -> dict[str, Any]:
 def compose_spec(overrides: Sequence[str] = ()) -> RunSpec:
     """The checked :class:`RunSpec` for these overrides."""
     return run_spec_from_mapping(compose_config(overrides))
+
+
+def compose_replication(overrides: Sequence[str] = ()) -> tuple[RunSpec, ReplicateSpec]:
+    """The study spec and the ``replicate`` block (its files and names) for these overrides."""
+    config = compose_config(overrides)
+    return run_spec_from_mapping(config), replicate_spec_from_mapping(config.get("replicate"))

@@ -14,6 +14,7 @@ from rich.markup import escape
 if TYPE_CHECKING:
     from ctdc_risk.cli.sweep import SweepOutcome
     from ctdc_risk.pipeline.describe import DescribeResult
+    from ctdc_risk.pipeline.replicate import ReplicationResult
     from ctdc_risk.pipeline.study import StudyResult
     from ctdc_risk.report.comparison import Comparison
     from ctdc_risk.targeting.table import TargetingTable
@@ -123,6 +124,60 @@ def print_study_summary(result: StudyResult, *, tracking: tuple[str, str] | None
             f"  open the UI with: {escape(str(mlflow_exe))} ui --backend-store-uri {store}"
         )
     console.print(f"[bold]Report[/bold]: {escape(str(result.out_dir / 'report.html'))}")
+
+
+def print_replication_summary(
+    result: ReplicationResult, *, tracking: tuple[str, str] | None = None
+) -> None:
+    from ctdc_risk.replication import CANNOT_TEST, REFERENCE
+
+    console = _console()
+    spec = result.spec
+    assert spec.target is not None
+    table = result.table
+    console.print()
+    console.print(
+        f"[bold]Replication[/bold]: {spec.target.description} (cohort {spec.cohort.name}) "
+        f"on {len(result.releases)} files"
+    )
+    for i, r in enumerate(result.releases, 1):
+        cases = f"{r.n_cases:,} cases" if r.n_cases is not None else f"<{table.k} cases"
+        console.print(f"  {i}. {r.name}: {r.release_id}, {cases} ({r.folder}/)")
+        for factor, why in r.other_reference.items():
+            console.print(f"     {factor} {why}")
+    console.print()
+    counts = table.counts()
+    console.print(
+        "[bold]Verdicts[/bold] ("
+        + ", ".join(f"{n} {verdict}" for verdict, n in counts.items())
+        + ")"
+    )
+    shown = [r for r in table.rows if r.verdict not in (REFERENCE, CANNOT_TEST)]
+    for row in shown:
+        ors = ", ".join(
+            f"{e.odds_ratio:.2f}" if e.status == "estimated" and e.odds_ratio else e.status
+            for e in row.estimates
+        )
+        pooled = f"; pooled {row.pooled.odds_ratio:.2f}" if row.pooled else ""
+        i2 = (
+            f", I² {row.pooled.i2:.0%}" if row.pooled is not None and row.pooled.i2 is not None
+            else ""
+        )  # fmt: skip
+        console.print(
+            f"  {row.verdict:<42} {row.display} vs {row.reference_level} (OR {ors}{pooled}{i2})"
+        )
+    untested = counts.get(CANNOT_TEST, 0)
+    if untested:
+        console.print(f"  and {untested} levels that cannot be tested (reasons in replication.md)")
+    console.print()
+    names = sorted(p.name for p in result.files if p.parent == result.out_dir)
+    console.print(f"[bold]Outputs[/bold] in {result.out_dir}: {', '.join(names)}")
+    if tracking is not None:
+        from ctdc_risk.tracking import redact
+
+        run_id, uri = tracking
+        console.print(f"[bold]MLflow run[/bold] {run_id} in {redact(uri)}")
+    console.print(f"[bold]Report[/bold]: {result.out_dir / 'replication.html'}")
 
 
 def _print_targeting(console: Console, table: TargetingTable, outcome_words: str) -> None:

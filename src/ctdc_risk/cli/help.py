@@ -11,6 +11,9 @@ COMMANDS: dict[str, str] = {
     "compare": "set finished runs side by side (metrics, factor labels and ranks), marking "
     "factors whose label differs: compare.experiment=NAME, compare.parent=SWEEP_RUN_ID or "
     "compare.runs=[ID,ID]",
+    "replicate": "run the study on several CTDC files (releases, vintages, layouts) and set "
+    "each factor level's odds ratio side by side, pooled, with heterogeneity and a verdict: "
+    "replicate.data=[FILE_A,FILE_B,...]",
     "describe": "headline tables: family involvement in recruitment, children vs adults and "
     "boys vs girls, with 95 % intervals (cohort=all unless you choose one)",
     "audit": "check that no withheld count of a finished run can be recovered from what its "
@@ -31,7 +34,8 @@ _EXAMPLES = """\
   ctdc-risk -m experiment=lightgbm_tuning             Optuna tuning (hydra/sweeper=optuna_lightgbm)
   ctdc-risk -m cohort=boys,girls hydra/launcher=joblib    jobs in parallel (or hydra/launcher=slurm)
   ctdc-risk compare compare.experiment=model_comparison   runs side by side (or .parent, .runs)
-  ctdc-risk audit outputs/DATE/TIME                   can a withheld count be recovered?"""
+  ctdc-risk audit outputs/DATE/TIME                   can a withheld count be recovered?
+  ctdc-risk replicate replicate.data=[A.csv,B.xlsx]   does each factor hold in every release?"""
 
 
 def _groups() -> dict[str, list[str]]:

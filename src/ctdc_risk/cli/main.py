@@ -27,6 +27,7 @@ from ctdc_risk.errors import CtdcRiskError
 
 if TYPE_CHECKING:
     from ctdc_risk.cli.sweep import SweepJob, SweepOutcome
+    from ctdc_risk.pipeline.specs import RunSpec
 
 log = logging.getLogger("ctdc_risk")
 # ${pid:} in run folder names (conf/config.yaml): two runs started in the same microsecond
@@ -156,6 +157,8 @@ def _run_command(cfg: DictConfig, out_dir: Path, job: SweepJob | None) -> _Outco
         mark_complete(out_dir)
         return outcome
     spec = run_spec_from_mapping(config)
+    if spec.command == "replicate":
+        return _replicate(spec, config, tracking_cfg, out_dir, job)
     if spec.command == "describe":
         from ctdc_risk.pipeline.describe import run_describe
 
@@ -199,6 +202,61 @@ def _run_command(cfg: DictConfig, out_dir: Path, job: SweepJob | None) -> _Outco
         _raise_if_stopped()  # an interrupt swallowed while logging: KILLED, not FINISHED
     console.print_study_summary(result, tracking=(run.run_id, run.tracking_uri))
     return _Outcome(result.metrics["cv/roc_auc_mean"], dict(result.metrics), run.run_id)
+
+
+def _replicate(
+    spec: RunSpec,
+    config: dict[str, Any],
+    tracking_cfg: dict[str, Any],
+    out_dir: Path,
+    job: SweepJob | None,
+) -> _Outcome:
+    """The study on every file of ``replicate.data``, side by side (one MLflow run)."""
+    from ctdc_risk.cli import console
+    from ctdc_risk.outputs import mark_complete
+    from ctdc_risk.pipeline.replicate import run_replication
+    from ctdc_risk.pipeline.specs import replicate_spec_from_mapping
+    from ctdc_risk.tracking import TrackingSpec
+
+    files = replicate_spec_from_mapping(config.get("replicate"))
+    tracking = TrackingSpec.from_mapping(tracking_cfg)
+
+    def run(say: Callable[[str], None]) -> Any:
+        return run_replication(
+            spec, files.data, out_dir, names=files.names, progress=_say_unless_stopped(say)
+        )
+
+    # The value a sweeper optimises: how many factor levels replicate.
+    key = "replication/levels_replicate"
+    if not tracking.enabled:
+        with console.progress() as say:
+            result = run(say)
+        _raise_if_stopped()
+        mark_complete(out_dir)
+        console.print_replication_summary(result)
+        return _Outcome(result.metrics[key], dict(result.metrics))
+    from ctdc_risk.errors import TrackingError
+    from ctdc_risk.tracking import log_replication, track_study
+
+    cwd = Path.cwd()
+    tags = {} if job is None else {"sweep_job": str(job.num), "sweep_overrides": job.overrides}
+    run_name = out_dir.name if job is None else (job.overrides or f"job {job.num}")[:250]
+    parent = None if job is None else job.parent
+    with track_study(
+        tracking, config=config, run_name=run_name, cwd=cwd, parent=parent, tags=tags
+    ) as tracked:
+        with console.progress() as say:
+            result = run(say)
+        _raise_if_stopped()
+        mark_complete(out_dir)
+        say("logging the run to MLflow")
+        try:
+            log_replication(tracked, result, experiment_name=tracking.experiment, cwd=cwd)
+        except TrackingError as exc:
+            raise TrackingError(f"the run's files are complete in {out_dir}, but {exc}") from None
+        _raise_if_stopped()
+    console.print_replication_summary(result, tracking=(tracked.run_id, tracked.tracking_uri))
+    return _Outcome(result.metrics[key], dict(result.metrics), tracked.run_id)
 
 
 def _compare(

@@ -25,7 +25,7 @@ from ctdc_risk.privacy import PrivacySpec
 from ctdc_risk.target import TargetSpec
 from ctdc_risk.targeting.profiles import TargetingSpec
 
-COMMANDS = ("study", "describe")
+COMMANDS = ("study", "describe", "replicate")
 SUBGROUPS = ("boys_girls", "age_0_8_9_17", "citizenship_region")
 DATA_SOURCES = ("synthetic", "file")
 
@@ -119,6 +119,47 @@ class RunSpec:
     targeting: TargetingSpec = field(default_factory=TargetingSpec)
 
 
+@dataclass(frozen=True)
+class ReplicateSpec:
+    """The files ``ctdc-risk replicate`` runs one study on, and their names in the tables."""
+
+    data: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for key in ("data", "names"):
+            for i, value in enumerate(getattr(self, key)):
+                if not isinstance(value, str) or not value.strip():
+                    raise ConfigError(
+                        f"replicate.{key}[{i}] must be a non-empty text; got {value!r}."
+                    )
+        if self.names and len(self.names) != len(self.data):
+            raise ConfigError(
+                f"replicate.names has {len(self.names)} names for {len(self.data)} files in "
+                "replicate.data; give one name per file, or none (each file's name and release)."
+            )
+        if len(set(self.names)) != len(self.names):
+            raise ConfigError(f"replicate.names must all differ; got {list(self.names)}.")
+
+
+def replicate_spec_from_mapping(cfg: Mapping[str, Any] | None) -> ReplicateSpec:
+    """Build a :class:`ReplicateSpec` from the ``replicate`` config block (strict keys)."""
+    cfg = cfg or {}
+    if not isinstance(cfg, Mapping):
+        raise ConfigError(f"replicate must be a mapping; got {type(cfg).__name__}.")
+    reject_unknown_keys(cfg, {"data", "names"}, "replicate")
+    lists = {}
+    for key in ("data", "names"):
+        value = cfg.get(key) or []
+        if isinstance(value, str) or not isinstance(value, list | tuple):
+            raise ConfigError(
+                f"replicate.{key} must be a list like [A,B]; got {value!r}. On the command line: "
+                f"replicate.{key}=[A,B,C]."
+            )
+        lists[key] = tuple(value)
+    return ReplicateSpec(data=lists["data"], names=lists["names"])
+
+
 def _typed(cls: type, data: Mapping[str, Any], key: str) -> Any:
     """Build dataclass ``cls`` from ``data``, refusing unknown keys and wrong scalar types."""
     if not isinstance(data, Mapping):
@@ -157,11 +198,12 @@ def _type_ok(value: Any, expected: str) -> bool:
 
 def run_spec_from_mapping(cfg: Mapping[str, Any]) -> RunSpec:
     """Build a :class:`RunSpec` from a plain (resolved) config mapping."""
-    # `tracking` and `compare` belong to the CLI edge (an MLflow run around the study, and the
-    # compare command); the study itself ignores them.
+    # `tracking`, `compare` and `replicate` belong to the CLI edge (an MLflow run around the
+    # study, the compare command, the files replicate runs the study on); the study itself
+    # ignores them. The replicate block is still checked here, so a typo in it is an error.
     allowed = {
         "command", "seed", "data", "cohort", "privacy", "target", "features", "model", "cv",
-        "explain", "stability", "targeting", "tracking", "compare",
+        "explain", "stability", "targeting", "tracking", "compare", "replicate",
     }  # fmt: skip
     reject_unknown_keys(cfg, allowed, "", word="top-level config key")
     command = cfg.get("command", "study")
@@ -170,12 +212,23 @@ def run_spec_from_mapping(cfg: Mapping[str, Any]) -> RunSpec:
     seed = cfg.get("seed", 0)
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise ConfigError(f"seed must be a non-negative integer; got {seed!r}.")
-    data = _typed(DataSpec, cfg.get("data") or {}, "data")
+    data_cfg = cfg.get("data") or {}
+    names_a_file = isinstance(data_cfg, Mapping) and (
+        data_cfg.get("source") == "file" or data_cfg.get("path") not in (None, "???")
+    )
+    if command == "replicate" and names_a_file:
+        raise ConfigError(
+            "replicate reads the files listed in replicate.data=[A,B,...]: leave out "
+            "data=ctdc and data.path (data.encoding, data.delimiter and data.sheet still "
+            "apply to every file)."
+        )
+    data = _typed(DataSpec, data_cfg, "data")
     privacy = _typed(PrivacySpec, cfg.get("privacy") or {}, "privacy")
     cohort = CohortSpec.from_mapping(cfg.get("cohort") or {}, key="cohort")
     target = TargetSpec.from_mapping(cfg["target"], key="target") if cfg.get("target") else None
-    if command == "study" and target is None:
+    if command in ("study", "replicate") and target is None:
         raise ConfigError("target is not set: choose one, e.g. target=family_recruitment.")
+    replicate_spec_from_mapping(cfg.get("replicate"))
     features = FeatureSetSpec.from_mapping(cfg.get("features") or {}, key="features")
     models = _models(cfg.get("model") or {"use": list(MODEL_NAMES)})
     cv = CVSpec.from_mapping(cfg.get("cv") or {}, key="cv")

@@ -187,3 +187,70 @@ def gain_chart(
     ax.set_title(title)
     ax.legend(frameon=False, loc="lower right", fontsize=8)
     return _png(fig)
+
+
+RELEASE_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
+_PLAIN_TICKS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
+
+Interval = tuple[float, float, float]
+
+
+def release_forest_plot(
+    levels: Sequence[str],
+    estimates: Sequence[Sequence[Interval | None]],
+    pooled: Sequence[Interval | None],
+    releases: Sequence[str],
+    *,
+    title: str,
+) -> bytes:
+    """One factor's levels, each with its odds ratio and 95 % interval per release side by side
+    and the pooled estimate (a black diamond). A level a release could not estimate has no mark
+    in that release's colour; the replication table says why.
+
+    ``estimates[i][j]`` is level ``i`` in release ``j`` as ``(odds ratio, low, high)`` or None.
+    """
+    plt = _plt()
+    n_rel = len(releases)
+    step = 1.0 / (n_rel + 2)
+    height = max(2.5, (0.28 * (n_rel + 1) + 0.25) * len(levels) + 1.6)
+    fig, ax = plt.subplots(figsize=(11, height))
+    values: list[float] = [1.0]
+    for i, level_estimates in enumerate(estimates):
+        base = len(levels) - 1 - i
+        for j, est in enumerate(level_estimates):
+            if est is None:
+                continue
+            y = base + (n_rel - j) * step
+            colour = RELEASE_COLOURS[j % len(RELEASE_COLOURS)]
+            ax.plot([est[1], est[2]], [y, y], color=colour, lw=2)
+            ax.plot(est[0], y, "o", color=colour, ms=5)
+            values += [est[1], est[2]]
+        if pooled[i] is not None:
+            point, low, high = pooled[i]  # type: ignore[misc]
+            ax.fill(
+                [low, point, high, point], [base, base + step * 0.4, base, base - step * 0.4],
+                color="black",
+            )  # fmt: skip
+            values += [low, high]
+    ax.axvline(1.0, color="black", lw=1, ls="--")
+    ax.set_xscale("log")
+    lo, hi = min(values), max(values)
+    ticks = [t for t in _PLAIN_TICKS if lo / 1.5 <= t <= hi * 1.5] or [1.0]
+    ax.set_xlim(min(lo, ticks[0]) / 1.3, max(hi, ticks[-1]) * 1.3)
+    ax.set_xticks(ticks)
+    ax.set_xticklabels([f"{t:g}" for t in ticks])
+    ax.minorticks_off()
+    ax.set_yticks([len(levels) - 1 - i + n_rel * step / 2 for i in range(len(levels))])
+    ax.set_yticklabels([textwrap.fill(level, 24) for level in levels], fontsize=9)
+    ax.set_ylim(-0.5, len(levels))
+    ax.set_xlabel("adjusted odds ratio (log scale; 1 = same odds as the reference level)")
+    ax.set_title(textwrap.fill(title, 70))
+    handles = [
+        plt.Line2D([], [], color=RELEASE_COLOURS[j % len(RELEASE_COLOURS)], marker="o", lw=2,
+                   label=textwrap.shorten(name, 45))
+        for j, name in enumerate(releases)
+    ]  # fmt: skip
+    handles.append(plt.Line2D([], [], color="black", marker="D", lw=0, label="pooled"))
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False,
+              fontsize=8)  # fmt: skip
+    return _png(fig)

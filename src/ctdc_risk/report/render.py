@@ -168,7 +168,9 @@ def render_report(inputs: ReportInputs) -> RenderedReport:
     """The report as HTML (self-contained) and Markdown, plus its figures."""
     figs = build_figures(inputs)
     sections = _sections(inputs, figs)
-    return RenderedReport(_html(inputs, sections, figs), _markdown(inputs, sections), figs)
+    return RenderedReport(
+        sections_html(inputs.title, sections, figs), sections_markdown(inputs.title, sections), figs
+    )
 
 
 # A section is (id, title, blocks); a block is ("p", text) | ("ul", [items]) |
@@ -470,14 +472,15 @@ def _context_blocks(inputs: ReportInputs) -> list[tuple[str, Any]]:
     ]  # fmt: skip
 
 
-def _html(inputs: ReportInputs, sections: list[Section], figs: dict[str, bytes]) -> str:
+def sections_html(title: str, sections: list[Section], figs: dict[str, bytes]) -> str:
+    """One self-contained HTML page: ``sections`` under ``title``, figures embedded."""
     esc = html.escape
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{esc(inputs.title)}</title><style>{_STYLE}</style></head><body>",
-        f"<h1>{esc(inputs.title)}</h1>",
+        f"<title>{esc(title)}</title><style>{_STYLE}</style></head><body>",
+        f"<h1>{esc(title)}</h1>",
     ]
     for sid, title, blocks in sections:
         parts.append(f'<section id="{sid}"><h2>{esc(title)}</h2>')
@@ -506,8 +509,9 @@ def _td(text: str) -> str:
     return f"<td{attr}>{html.escape(text)}</td>"
 
 
-def _markdown(inputs: ReportInputs, sections: list[Section]) -> str:
-    lines = [f"# {inputs.title}", ""]
+def sections_markdown(title: str, sections: list[Section]) -> str:
+    """``sections`` under ``title`` as Markdown, figures linked from ``figures/``."""
+    lines = [f"# {title}", ""]
     for _, title, blocks in sections:
         lines += [f"## {title}", ""]
         for kind, value in blocks:

@@ -1,0 +1,497 @@
+"""Does a finding hold across releases? One study's factor tables side by side, pooled, judged.
+
+The same study run on several CTDC files (releases, vintages or layouts) gives one
+:class:`~ctdc_risk.factors.table.FactorTable` per file. :func:`build_replication_table` aligns
+their factor levels (every level of every release is kept: a level absent, suppressed or not
+estimable in a release is reported as such), pools each level's adjusted odds ratios and
+judges whether the finding replicates:
+
+- the log odds ratio and its standard error per release come from the table's 95 % interval,
+  which is a Wald interval on the log scale: ``se = (log(high) - log(low)) / (2 * 1.959964)``;
+- pooled by DerSimonian-Laird random effects (inverse-variance fixed effect when only one
+  release is estimable), with Cochran's Q, its p-value, I² = max(0, (Q - df) / Q) and tau²;
+- the verdict: **replicates** (same side of 1 and interval excluding 1 in every release where
+  estimable, at least two), **same direction, not significant everywhere**, **direction
+  differs** (point estimates on both sides of 1), or **cannot be tested** with the reason
+  (estimable in fewer than two releases; a level that describes recording, not the case; a
+  release that compares with another reference level).
+
+Contrasts are comparable only against the same reference level: the pipeline pins each
+factor's reference to the first release's, and a release lacking it is named in
+``other_reference`` (its levels of that factor are then left out of the pooling, and said).
+Pure: no files, no plotting.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ctdc_risk.encoding import POOLED
+from ctdc_risk.factors.table import NOT_CASE_LEVELS, FactorRow, FactorTable
+from ctdc_risk.features import FACTORS
+from ctdc_risk.stats import Z95
+
+REPLICATES = "replicates"
+SAME_DIRECTION = "same direction, not significant everywhere"
+DIRECTION_DIFFERS = "direction differs"
+CANNOT_TEST = "cannot be tested"
+REFERENCE = "reference"
+VERDICTS = (REPLICATES, SAME_DIRECTION, DIRECTION_DIFFERS, CANNOT_TEST, REFERENCE)
+
+# What a level can be in one release.
+ESTIMATED = "estimated"
+ABSENT = "absent"
+FACTOR_ABSENT = "factor absent"
+SUPPRESSED = "suppressed"
+NOT_ESTIMABLE = "not estimable"
+OTHER_REFERENCE = "other reference"
+IS_REFERENCE = "reference"
+
+RANDOM_EFFECTS = "random effects (DerSimonian-Laird)"
+FIXED_EFFECT = "fixed effect (one release)"
+# I² at or above this is called heterogeneous in a verdict's reason.
+HIGH_I2 = 0.5
+
+
+@dataclass(frozen=True)
+class ReleaseEstimate:
+    """One level in one release: its adjusted odds ratio, or why there is none."""
+
+    status: str
+    odds_ratio: float | None = None
+    low: float | None = None
+    high: float | None = None
+    n_cases: int | None = None
+    """Cases at this level in the release's study (None when absent or under the floor k)."""
+    label: str = ""
+    """The release's own label (risk, protective, unclear, ...; blank when absent)."""
+    note: str = ""
+
+    @property
+    def significant(self) -> bool | None:
+        """Whether the 95 % interval excludes 1 (None when not estimated)."""
+        if self.status != ESTIMATED or self.low is None or self.high is None:
+            return None
+        return self.low > 1 or self.high < 1
+
+    @property
+    def log_or(self) -> float | None:
+        return None if self.odds_ratio is None else math.log(self.odds_ratio)
+
+    @property
+    def se(self) -> float | None:
+        """Standard error of the log odds ratio, recovered from the Wald interval."""
+        if self.low is None or self.high is None:
+            return None
+        return (math.log(self.high) - math.log(self.low)) / (2 * Z95)
+
+
+@dataclass(frozen=True)
+class Pooled:
+    """Pooled log odds ratio across releases, with heterogeneity."""
+
+    method: str
+    odds_ratio: float
+    low: float
+    high: float
+    q: float | None = None
+    """Cochran's Q (None with one release)."""
+    df: int = 0
+    q_p: float | None = None
+    i2: float | None = None
+    """Share of the variation between releases beyond chance, max(0, (Q - df) / Q)."""
+    tau2: float | None = None
+    """Between-release variance of the log odds ratio (DerSimonian-Laird)."""
+
+
+@dataclass(frozen=True)
+class ReplicationRow:
+    """One factor level across releases, pooled and judged."""
+
+    factor: str
+    factor_label: str
+    level: str
+    reference_level: str
+    estimates: tuple[ReleaseEstimate, ...]
+    pooled: Pooled | None
+    verdict: str
+    reason: str
+
+    @property
+    def estimable_in(self) -> int:
+        return sum(e.status == ESTIMATED for e in self.estimates)
+
+    @property
+    def display(self) -> str:
+        return f"{self.factor_label}: {self.level}"
+
+
+@dataclass(frozen=True)
+class ReleaseSummary:
+    """One release of a replication as published: counts under the floor k are None."""
+
+    name: str
+    file: str
+    """The file's name (no folders: a path can hold a user name)."""
+    release_id: str
+    release_label: str
+    flag_semantics: str
+    folder: str
+    """The sub-folder holding this release's own study."""
+    n_cases: int | None
+    n_outcome: int | None
+    other_reference: dict[str, str] = field(default_factory=dict)
+    """Factor -> why this release compares its levels with another reference level."""
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "file": self.file,
+            "release_id": self.release_id,
+            "release_label": self.release_label,
+            "flag_semantics": self.flag_semantics,
+            "folder": self.folder,
+            "n_cases": self.n_cases,
+            "n_outcome": self.n_outcome,
+            "other_reference": dict(self.other_reference),
+        }
+
+
+@dataclass(frozen=True)
+class ReplicationTable:
+    """Every factor level of every release, aligned, pooled and judged."""
+
+    releases: tuple[str, ...]
+    rows: tuple[ReplicationRow, ...]
+    k: int
+    reference: dict[str, str] = field(default_factory=dict)
+    """The reference level each factor's contrasts use (the first release's)."""
+
+    def counts(self) -> dict[str, int]:
+        """How many levels (reference levels not counted) got each verdict."""
+        out = {v: 0 for v in VERDICTS if v != REFERENCE}
+        for row in self.rows:
+            if row.verdict != REFERENCE:
+                out[row.verdict] += 1
+        return out
+
+    def columns(self) -> list[str]:
+        """Column names of :meth:`to_records`; release ``i`` (from 1) has suffix ``_i``."""
+        per_release = [
+            f"{name}_{i}"
+            for i in range(1, len(self.releases) + 1)
+            for name in ("or", "or_low", "or_high", "n_cases", "label", "status")
+        ]
+        return [
+            "factor", "factor_label", "level", "reference_level", *per_release,
+            "estimable_in", "pooled_method", "pooled_or", "pooled_or_low", "pooled_or_high",
+            "cochran_q", "q_df", "q_p", "i2", "tau2", "verdict", "reason",
+        ]  # fmt: skip
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One plain mapping per row in :meth:`columns` order (None for blank; cases under
+        the floor k as ``"<k"``)."""
+        marker = f"<{self.k}"
+        records = []
+        for row in self.rows:
+            rec: dict[str, Any] = {
+                "factor": row.factor,
+                "factor_label": row.factor_label,
+                "level": row.level,
+                "reference_level": row.reference_level,
+            }
+            for i, e in enumerate(row.estimates, 1):
+                rec[f"or_{i}"] = _r(e.odds_ratio)
+                rec[f"or_low_{i}"] = _r(e.low)
+                rec[f"or_high_{i}"] = _r(e.high)
+                shown = e.status not in (ABSENT, FACTOR_ABSENT)
+                rec[f"n_cases_{i}"] = e.n_cases if e.n_cases is not None or not shown else marker
+                rec[f"label_{i}"] = e.label
+                rec[f"status_{i}"] = e.status if not e.note else f"{e.status}: {e.note}"
+            p = row.pooled
+            rec.update(
+                {
+                    "estimable_in": row.estimable_in,
+                    "pooled_method": p.method if p else "",
+                    "pooled_or": _r(p.odds_ratio) if p else None,
+                    "pooled_or_low": _r(p.low) if p else None,
+                    "pooled_or_high": _r(p.high) if p else None,
+                    "cochran_q": _r(p.q) if p else None,
+                    "q_df": p.df if p and p.q is not None else None,
+                    "q_p": _sig(p.q_p) if p else None,
+                    "i2": _r(p.i2, 4) if p else None,
+                    "tau2": _r(p.tau2) if p else None,
+                    "verdict": row.verdict,
+                    "reason": row.reason,
+                }
+            )
+            records.append(rec)
+        return records
+
+
+def _r(x: float | None, digits: int = 6) -> float | None:
+    return None if x is None or not math.isfinite(x) else round(float(x), digits)
+
+
+def _sig(x: float | None) -> float | None:
+    return None if x is None or not math.isfinite(x) else float(f"{x:.3g}")
+
+
+def chi2_sf(q: float, df: int) -> float:
+    """P(chi² with ``df`` degrees of freedom > ``q``).
+
+    Examples
+    --------
+    >>> round(chi2_sf(3.841459, 1), 4)
+    0.05
+    """
+    from scipy.special import gammaincc
+
+    return float(gammaincc(df / 2.0, q / 2.0)) if q > 0 else 1.0
+
+
+def pool_log_odds_ratios(log_or: Sequence[float], se: Sequence[float]) -> Pooled:
+    """Pool log odds ratios: DerSimonian-Laird random effects, or the one estimate itself.
+
+    Parameters
+    ----------
+    log_or, se
+        One log odds ratio and its standard error (positive) per release.
+
+    Examples
+    --------
+    Two releases, log OR 0 and 1 with standard errors 0.5: fixed-effect weights 4 and 4,
+    Q = 4 * 0.5² * 2 = 2, df = 1, I² = (2 - 1) / 2 = 0.5, tau² = (2 - 1) / (8 - 32 / 8) = 0.25.
+
+    >>> p = pool_log_odds_ratios([0.0, 1.0], [0.5, 0.5])
+    >>> p.q, p.i2, p.tau2, round(math.log(p.odds_ratio), 6)
+    (2.0, 0.5, 0.25, 0.5)
+    """
+    if len(log_or) != len(se) or not log_or:
+        raise ValueError(
+            f"need one standard error per log odds ratio, at least one; got {len(log_or)} log "
+            f"odds ratios and {len(se)} standard errors."
+        )
+    if any(not (s > 0 and math.isfinite(s)) for s in se):
+        raise ValueError(f"standard errors must be positive and finite; got {list(se)}.")
+    weights = [1.0 / (s * s) for s in se]
+    total = sum(weights)
+    fixed = sum(w * y for w, y in zip(weights, log_or, strict=True)) / total
+    if len(log_or) == 1:
+        half = Z95 * math.sqrt(1.0 / total)
+        return Pooled(FIXED_EFFECT, math.exp(fixed), math.exp(fixed - half), math.exp(fixed + half))
+    # Identical estimates agree exactly: no rounding residue in Q.
+    same = max(log_or) == min(log_or)
+    q = 0.0 if same else sum(w * (y - fixed) ** 2 for w, y in zip(weights, log_or, strict=True))
+    df = len(log_or) - 1
+    c = total - sum(w * w for w in weights) / total
+    tau2 = max(0.0, (q - df) / c) if c > 0 else 0.0
+    star = [1.0 / (s * s + tau2) for s in se]
+    pooled = sum(w * y for w, y in zip(star, log_or, strict=True)) / sum(star)
+    half = Z95 * math.sqrt(1.0 / sum(star))
+    i2 = max(0.0, (q - df) / q) if q > 0 else 0.0
+    return Pooled(
+        RANDOM_EFFECTS,
+        math.exp(pooled),
+        math.exp(pooled - half),
+        math.exp(pooled + half),
+        q=q,
+        df=df,
+        q_p=chi2_sf(q, df),
+        i2=i2,
+        tau2=tau2,
+    )
+
+
+def build_replication_table(
+    tables: Sequence[FactorTable],
+    names: Sequence[str],
+    *,
+    k: int,
+    other_reference: Mapping[int, Mapping[str, str]] | None = None,
+) -> ReplicationTable:
+    """Align the factor levels of several releases' tables, pool and judge each.
+
+    Parameters
+    ----------
+    tables
+        One factor table per release, in release order; the first release's references define
+        the contrasts.
+    names
+        One name per release (table headings and reasons).
+    k
+        Privacy floor (cases under it are shown as ``"<k"``).
+    other_reference
+        Release index (0-based) -> factor -> why that release compares the factor's levels with
+        another reference level (the pinned one is missing there): those estimates are shown
+        but not pooled.
+    """
+    if len(tables) != len(names):
+        raise ValueError(f"{len(tables)} tables but {len(names)} names; give one per release.")
+    if len(tables) < 2:
+        raise ValueError(f"replication needs at least two releases; got {len(tables)}.")
+    if len(set(names)) != len(names):
+        raise ValueError(f"release names must differ; got {list(names)}.")
+    moved = other_reference or {}
+    reference = _references(tables)
+    keys = _aligned_keys(tables, reference)
+    rows = []
+    for factor, level in keys:
+        estimates = tuple(
+            _estimate(t, factor, level, reference[factor], moved.get(i, {}).get(factor))
+            for i, t in enumerate(tables)
+        )
+        rows.append(_judge(factor, level, reference[factor], estimates, names))
+    return ReplicationTable(tuple(names), tuple(rows), k, reference)
+
+
+def _references(tables: Sequence[FactorTable]) -> dict[str, str]:
+    """Each factor's reference level: that of the first release holding the factor."""
+    out: dict[str, str] = {}
+    for table in tables:
+        for row in table.rows:
+            if row.label == "reference" and row.factor not in out:
+                out[row.factor] = row.level
+        for row in table.rows:  # a factor whose table row names its reference level only
+            out.setdefault(row.factor, row.reference_level)
+    return out
+
+
+def _aligned_keys(
+    tables: Sequence[FactorTable], reference: dict[str, str]
+) -> list[tuple[str, str]]:
+    """Every (factor, level) of any release: factors in order of first appearance (the first
+    release's rank order), the reference level first, then levels in order of appearance."""
+    factors: list[str] = []
+    levels: dict[str, list[str]] = {}
+    for table in tables:
+        for row in table.rows:
+            if row.factor not in levels:
+                factors.append(row.factor)
+                levels[row.factor] = []
+            if row.level not in levels[row.factor]:
+                levels[row.factor].append(row.level)
+    keys = []
+    for factor in factors:
+        ref = reference[factor]
+        ordered = [ref] if ref in levels[factor] else []
+        ordered += [lv for lv in levels[factor] if lv != ref]
+        keys += [(factor, lv) for lv in ordered]
+    return keys
+
+
+def _estimate(
+    table: FactorTable, factor: str, level: str, reference: str, moved: str | None
+) -> ReleaseEstimate:
+    rows = [r for r in table.rows if r.factor == factor]
+    if not rows:
+        why = dict(table.dropped).get(factor, "not a covariate of this release's study")
+        return ReleaseEstimate(FACTOR_ABSENT, note=why)
+    row = next((r for r in rows if r.level == level), None)
+    if row is None:
+        return ReleaseEstimate(ABSENT, note="no cases at this level, or pooled with rare levels")
+    n_cases = row.n_with
+    if row.reference_level != reference or moved is not None:
+        why = moved or f"compared with {row.reference_level!r}, not {reference!r}"
+        return _with_or(row, OTHER_REFERENCE, n_cases, why)
+    if row.label == "reference":
+        return ReleaseEstimate(IS_REFERENCE, 1.0, n_cases=n_cases, label=row.label)
+    if row.label == "suppressed":
+        return ReleaseEstimate(SUPPRESSED, n_cases=n_cases, label=row.label)
+    low, high = row.adjusted_or_low, row.adjusted_or_high
+    if row.adjusted_or is None or low is None or high is None or not 0 < low < high:
+        why = row.adjusted_note or row.reason or "no interval"
+        return ReleaseEstimate(NOT_ESTIMABLE, n_cases=n_cases, label=row.label, note=why)
+    return _with_or(row, ESTIMATED, n_cases, "")
+
+
+def _with_or(row: FactorRow, status: str, n_cases: int | None, note: str) -> ReleaseEstimate:
+    return ReleaseEstimate(
+        status,
+        row.adjusted_or,
+        row.adjusted_or_low,
+        row.adjusted_or_high,
+        n_cases=n_cases,
+        label=row.label,
+        note=note,
+    )
+
+
+def _missing_words(names: Sequence[str], estimates: Sequence[ReleaseEstimate]) -> str:
+    """Where a level has no usable estimate, grouped by why: "absent in A, B; suppressed in C"."""
+    by_status: dict[str, list[str]] = {}
+    for name, e in zip(names, estimates, strict=True):
+        if e.status != ESTIMATED:
+            by_status.setdefault(e.status, []).append(name)
+    if len(by_status) == 1 and sum(map(len, by_status.values())) == len(names) > 1:
+        return f"{next(iter(by_status))} in every release"
+    return "; ".join(f"{status} in {', '.join(where)}" for status, where in by_status.items())
+
+
+def _judge(
+    factor: str,
+    level: str,
+    reference: str,
+    estimates: tuple[ReleaseEstimate, ...],
+    names: Sequence[str],
+) -> ReplicationRow:
+    label = FACTORS[factor].label if factor in FACTORS else factor
+    used = [(n, e) for n, e in zip(names, estimates, strict=True) if e.status == ESTIMATED]
+    missing = _missing_words(names, estimates)
+
+    def row(pooled: Pooled | None, verdict: str, reason: str) -> ReplicationRow:
+        return ReplicationRow(factor, label, level, reference, estimates, pooled, verdict, reason)
+
+    if level == reference:
+        elsewhere = [n for n, e in zip(names, estimates, strict=True) if e.status != IS_REFERENCE]
+        reason = "the level the others of this factor are compared with"
+        if elsewhere:
+            reason += f" (not the reference in: {', '.join(elsewhere)})"
+        return row(None, REFERENCE, reason)
+    points = [(e.log_or, e.se) for _, e in used]
+    pooled = None
+    if points and level != POOLED:
+        pooled = pool_log_odds_ratios(
+            [y for y, _ in points if y is not None], [s for _, s in points if s is not None]
+        )
+    if level == POOLED:
+        return row(None, CANNOT_TEST, "pooled rare levels: their make-up differs by release")
+    if level in NOT_CASE_LEVELS:
+        return row(pooled, CANNOT_TEST, "describes what was recorded, not the case")
+    if len(used) < 2:
+        return row(
+            pooled,
+            CANNOT_TEST,
+            f"estimable in {len(used)} of {len(estimates)} releases ({missing})",
+        )
+    above = [n for n, e in used if e.odds_ratio is not None and e.odds_ratio > 1]
+    below = [n for n, e in used if e.odds_ratio is not None and e.odds_ratio < 1]
+    flat = [n for n, e in used if e.odds_ratio == 1]
+    significant = [n for n, e in used if e.significant]
+    not_significant = [n for n, e in used if not e.significant]
+    also = f"; {missing}" if missing else ""
+    size = ""
+    if pooled is not None and pooled.i2 is not None and pooled.i2 >= HIGH_I2:
+        size = f"; sizes differ (I² = {pooled.i2:.0%})"
+    if sum(bool(side) for side in (above, below, flat)) > 1:
+        sides = [
+            f"{words} in {', '.join(group)}"
+            for words, group in (("above 1", above), ("below 1", below), ("exactly 1", flat))
+            if group
+        ]
+        where = (
+            f"interval excludes 1 in {', '.join(significant)}"
+            if significant
+            else "no interval excludes 1"
+        )
+        return row(pooled, DIRECTION_DIFFERS, f"odds ratio {'; '.join(sides)} ({where}){also}")
+    side = "above 1" if above else "below 1" if below else "exactly 1"
+    if not not_significant and not flat:
+        every = "both" if len(used) == 2 else f"all {len(used)}"
+        reason = f"odds ratio {side} and interval excludes 1 in {every} estimable releases"
+        return row(pooled, REPLICATES, reason + size + also)
+    reason = f"odds ratio {side} everywhere; interval includes 1 in {', '.join(not_significant)}"
+    return row(pooled, SAME_DIRECTION, reason + size + also)
