@@ -13,6 +13,7 @@ from typing import Any
 
 from ctdc_risk.data.report import DataReport
 from ctdc_risk.evaluate import ReliabilityBin
+from ctdc_risk.factors.interaction import InteractionTable
 from ctdc_risk.factors.table import ContextRow, FactorRow
 from ctdc_risk.features import DOMV_LEVELS, FACTORS
 from ctdc_risk.targeting.table import TargetingTable
@@ -79,6 +80,8 @@ class ReportInputs:
     alpha: float = 0.05
     multiplicity: str = "holm"
     n_distinct_records: int = 0
+    interactions: InteractionTable | None = None
+    """Effect modification tests (boys and girls, age bands), when the study ran them."""
 
 
 _VERB_LABELS = ("recruited", "trafficked")

@@ -27,6 +27,7 @@ from ctdc_risk.report.content import (
     targeting_caveats,
     targeting_sentence,
 )
+from ctdc_risk.report.differences import difference_sections
 
 _STYLE = """
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif;max-width:60rem;
@@ -238,6 +239,7 @@ def _sections(inputs: ReportInputs, figs: dict[str, bytes]) -> list[Section]:
             "ul", [f"{FACTORS[f].label}: {why}" for f, why in inputs.dropped]
         ))  # fmt: skip
     sections.append(("factor-chart", "Factors", factor_blocks))
+    sections += difference_sections(inputs.interactions, inputs.outcome_words)
     if inputs.context_rows:
         sections.append(("context", "What else was recorded in these cases",
                          _context_blocks(inputs)))  # fmt: skip
