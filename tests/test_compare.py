@@ -141,7 +141,7 @@ def test_separate_groups_are_compared_by_a_test_not_by_labels():
     assert low == pytest.approx(8.0 * math.exp(-1.959963984540054 * se))
     assert rows["unknown"].ratio is None
     md = to_markdown(c)
-    assert "Labels differ for 3 of 4 levels shown, but a label that differs" in md
+    assert "Labels differ for 3 of 4 levels shown; a label that differs" in md
     assert "(620 against 3,508 cases)" in md
     assert "Holm's correction across 3 levels), 1 differ" in md
     assert "| ratio of odds ratios boys/girls [95 % CI] | q | differs |" in md
@@ -153,6 +153,10 @@ def test_the_test_needs_separate_groups_of_one_outcome_and_data(tmp_path):
     other_target = _group_run("girls", 3508, [], target="sexual_exploitation")
     for runs in ([BOYS, other_target], [BOYS, GIRLS, GIRLS], [BOYS, _group_run("children", 9, [])]):
         assert build_comparison(runs).group_test is None
+    # Separate groups without a level estimable in both: said, not counted.
+    empty = build_comparison([BOYS, _group_run("girls", 3508, [])])
+    assert empty.group_test is not None and empty.n_differ == 0
+    assert "No level could be compared" in empty.headline()
     files = write_comparison(build_comparison([BOYS, GIRLS]), tmp_path, k=10)
     with open(files[1], newline="") as fh:
         rows = {r["level"]: r for r in csv.DictReader(fh) if r["section"] == "factor"}

@@ -121,15 +121,28 @@ class Comparison:
         (a, b), (na, nb) = test.groups, test.sizes
         sizes = f" ({na:,.0f} against {nb:,.0f} cases)" if na is not None and nb is not None else ""
         words = "Holm's correction" if test.multiplicity == "holm" else "Benjamini-Hochberg"
-        return (
+        intro = (
             f"These runs study separate groups, cohorts {a} and {b}{sizes}. Labels differ for "
-            f"{test.label_differences} of {len(self.factor_rows)} levels shown, but a label that "
+            f"{test.label_differences} of {len(self.factor_rows)} levels shown; a label that "
             "differs between groups of different sizes is not evidence that a factor acts "
-            "differently: the smaller group has the wider intervals. Comparing each level's "
-            "adjusted odds ratios directly (z-test on the difference of the log odds ratios, "
-            f"{words} across {test.n_tested} levels), {self.n_differ} differ (marked ≠; q below "
-            f"{test.alpha:g} and the ratio's interval excludes 1). For the interaction test "
-            "within one model of both groups, run experiment=boys_girls_interactions."
+            "differently (the smaller group has the wider intervals), so the groups are "
+            "compared by a test instead."
+        )
+        if test.n_tested == 0:
+            found = (
+                "No level could be compared: none has an estimable odds ratio against the same "
+                "reference level in both runs (levels under the privacy floor are suppressed)."
+            )
+        else:
+            found = (
+                "Comparing each level's adjusted odds ratios directly (z-test on the difference "
+                f"of the log odds ratios, {words} across {test.n_tested} levels), "
+                f"{self.n_differ} differ (marked ≠; q below {test.alpha:g} and the ratio's "
+                "interval excludes 1)."
+            )
+        return (
+            f"{intro} {found} For the interaction test within one model of both groups, run "
+            "experiment=boys_girls_interactions."
         )
 
 
