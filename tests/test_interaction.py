@@ -101,8 +101,8 @@ def test_a_planted_interaction_is_found(planted):
     assert found.q_value is not None and found.q_value < 0.05
     assert found.ratio_low is not None and found.ratio_low > 1
     assert found.ratio_low < math.exp(PLANTED) < found.ratio_high
-    # Odds ratio for boys about exp(1.2), for girls about 1 (against Eastern Europe, the
-    # largest region, whose own effect is 0 in both groups).
+    # Odds ratio for boys about exp(1.2), for girls about 1 (against the reference region, whose
+    # own effect is 0 in both groups).
     assert found.or_group_low < math.exp(PLANTED) < found.or_group_high
     assert found.or_comparison_low < 1 < found.or_comparison_high
     assert found.ratio_of_or == pytest.approx(found.or_group / found.or_comparison, rel=1e-4)
@@ -250,11 +250,13 @@ def test_a_modifier_the_cohort_fixes_is_skipped_with_the_reason():
     boys = (frame["gender"] == "male").to_numpy()
     table = interactions(frame[boys].reset_index(drop=True), y[boys])
     by_name = {m.name: m for m in table.modifiers}
-    assert "fixes the gender" in by_name["gender"].skipped
+    assert by_name["gender"].skipped == (
+        "the cohort does not hold both boys and girls (it fixes the gender)"
+    )
     assert not by_name["age_0_8_9_17"].skipped
     assert {r.modifier for r in table.rows} == {"age_0_8_9_17"}
     sections = {s[0]: s for s in difference_sections(table, "recruited by a family member")}
-    assert sections["differ-gender"][2][0][1].startswith("Not tested: the cohort fixes")
+    assert sections["differ-gender"][2][0][1].startswith("Not tested: the cohort does not hold")
 
 
 def test_the_report_names_what_holds_in_plain_words(planted):
@@ -264,11 +266,35 @@ def test_the_report_names_what_holds_in_plain_words(planted):
     assert age_title == "Does it differ for children aged 0-8 and children aged 9-17?"
     (sentence,) = blocks[0][1]
     assert sentence.startswith("For boys, cases of citizens of Western Africa (compared with")
-    assert "more strongly than for girls" in sentence and "ratio of the two odds ratios" in sentence
+    # Girls' odds ratio is about 1: on either side of it, the sentence says boys' is higher.
+    assert re.search(
+        r"went with higher odds of being recruited by a family member"
+        r"( more strongly than for girls|, unlike for girls)",
+        sentence,
+    )
+    assert "ratio of the two odds ratios" in sentence
     assert age_blocks[0][1].startswith("No difference between children aged 0-8 and")
     text = " ".join(str(b) for _, _, bl in sections for b in bl).lower()
     for word in FORBIDDEN_WORDS:
         assert not re.search(rf"\b{re.escape(word)}\b", text), word
+
+
+def test_the_sentence_follows_the_direction_of_both_odds_ratios(planted):
+    from dataclasses import replace
+
+    from ctdc_risk.report.differences import difference_sentence
+
+    row = planted.holding()[0]
+    mod = planted.modifiers[0]
+    words = "recruited by a family member"
+    weaker = replace(row, or_group=0.8, or_comparison=0.3, ratio_of_or=0.8 / 0.3)
+    assert "went with lower odds of being recruited by a family member less strongly" in (
+        difference_sentence(weaker, mod, words)
+    )
+    opposite = replace(row, or_group=2.0, or_comparison=0.5, ratio_of_or=4.0)
+    assert "went with higher odds of being recruited by a family member, unlike for girls" in (
+        difference_sentence(opposite, mod, words)
+    )
 
 
 def test_metric_names_are_valid_for_mlflow(planted):

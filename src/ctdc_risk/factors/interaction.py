@@ -273,10 +273,10 @@ def estimate_interactions(
     pending: list[_Pending] = []
     for name in modifiers:
         mod = MODIFIERS[name]
-        skipped = _skip_reason(frame, yv, mod, covariates, k)
         words = (mod.group_words, mod.comparison_words)
         if not children and mod.any_age_words[0]:
             words = mod.any_age_words
+        skipped = _skip_reason(frame, yv, mod, words, covariates, k)
         summaries.append(
             ModifierSummary(mod.name, mod.factor, mod.group, mod.comparison, *words, skipped)
         )
@@ -308,7 +308,12 @@ class _Pending:
 
 
 def _skip_reason(
-    frame: pd.DataFrame, y: np.ndarray, mod: Modifier, covariates: set[str], k: int
+    frame: pd.DataFrame,
+    y: np.ndarray,
+    mod: Modifier,
+    words: tuple[str, str],
+    covariates: set[str],
+    k: int,
 ) -> str:
     if mod.factor not in covariates:
         return f"{FACTORS[mod.factor].label} is not a covariate of this study"
@@ -316,11 +321,14 @@ def _skip_reason(
     in_group = values == mod.group
     in_comparison = values == mod.comparison
     if not in_group.any() or not in_comparison.any():
-        return f"the cohort fixes the {mod.fixed_words}: it does not hold both groups"
-    for mask, words in ((in_group, mod.group_words), (in_comparison, mod.comparison_words)):
+        return (
+            f"the cohort does not hold both {words[0]} and {words[1]} (it fixes the "
+            f"{mod.fixed_words})"
+        )
+    for mask, who in ((in_group, words[0]), (in_comparison, words[1])):
         yes = float(y[mask].sum())
         if yes < k or mask.sum() - yes < k:
-            return f"fewer than {k} {words} with or without the outcome"
+            return f"fewer than {k} {who} with or without the outcome"
     return ""
 
 

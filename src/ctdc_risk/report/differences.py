@@ -8,6 +8,7 @@ causes; a difference that does not hold is never described as an absence of diff
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ctdc_risk.factors.interaction import InteractionRow, InteractionTable, ModifierSummary
@@ -35,14 +36,26 @@ def difference_sentence(row: InteractionRow, mod: ModifierSummary, outcome_words
     if row.result != "holds" or row.ratio_of_or is None:
         raise ValueError("only interactions that hold get a sentence")
     g, c = mod.group_words, mod.comparison_words
+    assert row.or_group is not None and row.or_comparison is not None
     what = level_phrase(row.factor, row.level)
     ref = level_phrase(row.factor, row.reference_level)
-    more = "more strongly" if row.ratio_of_or > 1 else "less strongly"
+    lg, lc = math.log(row.or_group), math.log(row.or_comparison)
+    figures = (
+        f"odds ratio {row.or_group:.2f} for {g} against {row.or_comparison:.2f} for {c}; ratio "
+        f"of the two odds ratios {row.ratio_of_or:.2f} (95 % interval {row.ratio_low:.2f}-"
+        f"{row.ratio_high:.2f}, q = {row.q_value:.2g})"
+    )
+    if lg * lc > 0:
+        odds = "higher" if lg > 0 else "lower"
+        more = "more strongly" if abs(lg) > abs(lc) else "less strongly"
+        return (
+            f"For {g}, cases {what} (compared with cases {ref}) went with {odds} odds of being "
+            f"{outcome_words} {more} than for {c}: {figures}."
+        )
+    odds = "higher" if lg > lc else "lower"
     return (
-        f"For {g}, cases {what} (compared with cases {ref}) went with being {outcome_words} "
-        f"{more} than for {c}: odds ratio {row.or_group:.2f} for {g} against "
-        f"{row.or_comparison:.2f} for {c}; ratio of the two odds ratios {row.ratio_of_or:.2f} "
-        f"(95 % interval {row.ratio_low:.2f}-{row.ratio_high:.2f}, q = {row.q_value:.2g})."
+        f"For {g}, cases {what} (compared with cases {ref}) went with {odds} odds of being "
+        f"{outcome_words}, unlike for {c}: {figures}."
     )
 
 
