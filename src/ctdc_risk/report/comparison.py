@@ -140,10 +140,13 @@ class Comparison:
                 f"{self.n_differ} differ (marked ≠; q below {test.alpha:g} and the ratio's "
                 "interval excludes 1)."
             )
-        return (
-            f"{intro} {found} For the interaction test within one model of both groups, run "
+        within = (
+            " For the interaction test within one model of both groups, run "
             "experiment=boys_girls_interactions."
+            if frozenset(test.groups) in DISJOINT_COHORTS[:2]
+            else ""
         )
+        return f"{intro} {found}{within}"
 
 
 def column_names(runs: Sequence[RunSummary]) -> list[str]:
