@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import math
 import os
 import re
 import subprocess
@@ -82,7 +83,89 @@ def test_markdown_and_html_escape_what_they_show(tmp_path):
     with open(tmp_path / "comparison.csv", newline="") as fh:
         rows = list(csv.reader(fh))
     assert rows[0][-1] == "differs"
-    assert ["factor", "<script>", "a|b", "risk #1", "protective #1", "yes"] in rows
+    assert rows[0][-5:-1] == ["ratio_of_or", "ratio_low", "ratio_high", "q_value"]
+    # Not separate groups: no test, the label difference is what is marked.
+    assert ["factor", "<script>", "a|b", "risk #1", "protective #1", "", "", "", "", "yes"] in rows
+
+
+def _group_run(
+    cohort: str, n: float, levels: list[tuple[str, str, float, float, float, str]], **tags: str
+) -> RunSummary:
+    """A run of one cohort: (factor, level, odds ratio, low, high, label) per level."""
+    rows = [
+        {"factor_label": "gender", "level": "female", "reference_level": "female", "rank": "1",
+         "label": "reference", "adjusted_or": "1.0", "adjusted_or_low": "",
+         "adjusted_or_high": ""},
+    ] + [
+        {"factor_label": f, "level": lvl, "reference_level": "ref", "rank": str(i + 1),
+         "label": label, "adjusted_or": str(v), "adjusted_or_low": str(lo),
+         "adjusted_or_high": str(hi)}
+        for i, (f, lvl, v, lo, hi, label) in enumerate(levels)
+    ]  # fmt: skip
+    tags = {"cohort": cohort, "target": "family_recruitment", "data_release": "x", **tags}
+    params = {"explain.alpha": "0.05", "explain.multiplicity": "holm"}
+    return RunSummary(
+        cohort * 8, cohort, "FINISHED", {"target/n_rows": n},
+        {"sweep_overrides": f"cohort={cohort}", **tags}, rows, params,
+    )  # fmt: skip
+
+
+# Girls (3,508 cases) have narrow intervals, boys (620) wide ones: the same odds ratio is
+# "protective" for girls and "unclear" for boys. Only South-eastern Asia truly differs.
+BOYS = _group_run("boys", 620, [
+    ("citizen of", "Northern America", 0.62, 0.35, 1.10, "unclear"),
+    ("citizen of", "Eastern Europe", 0.70, 0.40, 1.22, "unclear"),
+    ("citizen of", "South-eastern Asia", 4.0, 2.2, 7.3, "risk"),
+    ("age band", "unknown", 0.5, 0.3, 0.9, "unclear"),
+])  # fmt: skip
+GIRLS = _group_run("girls", 3508, [
+    ("citizen of", "Northern America", 0.60, 0.48, 0.75, "protective"),
+    ("citizen of", "Eastern Europe", 0.72, 0.60, 0.86, "protective"),
+    ("citizen of", "South-eastern Asia", 0.50, 0.38, 0.66, "protective"),
+    ("age band", "unknown", 1.5, 1.2, 1.9, "unclear"),
+])  # fmt: skip
+
+
+def test_separate_groups_are_compared_by_a_test_not_by_labels():
+    c = build_comparison([BOYS, GIRLS])
+    rows = {r.level: r for r in c.factor_rows}
+    assert c.group_test is not None and c.group_test.groups == ("boys", "girls")
+    assert c.group_test.label_differences == 3  # all but the unknown age band
+    assert c.group_test.n_tested == 3  # unknown levels are not tested
+    assert not rows["Northern America"].differs and not rows["Eastern Europe"].differs
+    assert rows["South-eastern Asia"].differs and c.n_differ == 1
+    ratio, low, _ = rows["South-eastern Asia"].ratio
+    assert ratio == pytest.approx(8.0)
+    # Independent samples: se of the difference from the two published intervals.
+    se = math.hypot(math.log(7.3 / 2.2), math.log(0.66 / 0.38)) / (2 * 1.959963984540054)
+    assert low == pytest.approx(8.0 * math.exp(-1.959963984540054 * se))
+    assert rows["unknown"].ratio is None
+    md = to_markdown(c)
+    assert "Labels differ for 3 of 4 levels shown; a label that differs" in md
+    assert "(620 against 3,508 cases)" in md
+    assert "Holm's correction across 3 levels), 1 differ" in md
+    assert "| ratio of odds ratios boys/girls [95 % CI] | q | differs |" in md
+    assert "8.00 [" in md and "not tested" in md
+    assert "experiment=boys_girls_interactions" in to_html(c)
+
+
+def test_the_test_needs_separate_groups_of_one_outcome_and_data(tmp_path):
+    other_target = _group_run("girls", 3508, [], target="sexual_exploitation")
+    for runs in ([BOYS, other_target], [BOYS, GIRLS, GIRLS], [BOYS, _group_run("children", 9, [])]):
+        assert build_comparison(runs).group_test is None
+    # Separate groups without a level estimable in both: said, not counted.
+    empty = build_comparison([BOYS, _group_run("girls", 3508, [])])
+    assert empty.group_test is not None and empty.n_differ == 0
+    assert "No level could be compared" in empty.headline()
+    files = write_comparison(build_comparison([BOYS, GIRLS]), tmp_path, k=10)
+    with open(files[1], newline="") as fh:
+        rows = {r["level"]: r for r in csv.DictReader(fh) if r["section"] == "factor"}
+    assert rows["South-eastern Asia"]["differs"] == "yes"
+    assert float(rows["South-eastern Asia"]["ratio_of_or"]) == pytest.approx(8.0)
+    assert (
+        rows["Northern America"]["differs"] == ""
+        and float(rows["Northern America"]["q_value"]) > 0.05
+    )
 
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -18,7 +18,7 @@ FAST = ["model=both", "stability.n_boot=4", "cv.n_splits=3"]
 SAME_BYTES = (
     "metrics.json", "factors.csv", "factors.json", "cv_folds.csv", "calibration.csv",
     "shap_importance.csv", "shap_subgroups.csv", "cohort_flow.csv", "targeting.csv",
-    "targeting.json",
+    "targeting.json", "interactions.csv", "interactions.json",
     "models/lightgbm_model.txt", "models/logistic_coefficients.json", "models/sha256.json",
 )  # fmt: skip
 

@@ -46,6 +46,13 @@ def test_experiment_runs_on_synthetic_data(name, tmp_path):
         # at chance, which is the honest answer there.
         assert 0.0 <= result.metrics["cv/roc_auc_mean"] <= 1.0
         assert result.metrics["baseline/roc_auc_mean"] == pytest.approx(0.5)
+        if name == "boys_girls_interactions":
+            assert spec.explain.interaction_levels == "all"
+            assert result.interactions is not None
+            assert [m.name for m in result.interactions.modifiers] == ["gender", "age_0_8_9_17"]
+            assert result.metrics["interactions/gender/tested"] >= 1
+            assert (tmp_path / "interactions.csv").exists()
+            assert "## Does it differ for boys and girls?" in (tmp_path / "report.md").read_text()
 
 
 def test_a_sweep_experiment_runs_every_job_through_the_cli(tmp_path):

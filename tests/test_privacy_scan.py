@@ -134,7 +134,8 @@ def runs(tmp_path_factory):
         "data=ctdc", f"data.path={data}", "stability.n_boot=6", "stability.n_jobs=1",
         "cv.n_splits=3", f"privacy.k={K}",
     ]  # fmt: skip
-    study = run_study(_spec(base), tmp / "study")
+    # Every case level is tested for effect modification: its table is scanned too.
+    study = run_study(_spec([*base, "explain.interaction_levels=all"]), tmp / "study")
     describe = run_describe(_spec([*base, "command=describe", "cohort=all"]), tmp / "describe")
     boys = run_study(_spec([*base, "cohort=boys", "target=sexual_exploitation"]), tmp / "boys")
     return [study.out_dir, describe.out_dir, boys.out_dir]

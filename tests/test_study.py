@@ -260,3 +260,32 @@ def test_sensitivity_analyses_set_primary_and_other_readings_side_by_side(study)
                if r["analysis"] == "recorded_groups")  # fmt: skip
     markdown = (study.out_dir / "report.md").read_text()
     assert "## Does it hold under another reading of the missing data?" in markdown
+
+
+def test_effect_modification_joins_the_run_folder_report_and_metrics(study):
+    from ctdc_risk.factors.interaction import INTERACTION_COLUMNS
+
+    table = study.interactions
+    assert table is not None and {m.name for m in table.modifiers} == {"gender", "age_0_8_9_17"}
+    labelled = {(r.factor, r.level) for r in study.table.rows if r.label in ("risk", "protective")}
+    # Every labelled level is tested with each modifier other than its own factor.
+    assert {(r.factor, r.level) for r in table.rows} == labelled
+    with (study.out_dir / "interactions.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert list(rows[0]) == list(INTERACTION_COLUMNS) and len(rows) == len(table.rows)
+    for r in rows:
+        if r["result"] in ("suppressed", "not estimable"):
+            assert r["ratio_of_or"] == r["or_group"] == r["or_comparison"] == ""
+        else:
+            assert float(r["ratio_low"]) <= float(r["ratio_of_or"]) <= float(r["ratio_high"])
+    document = json.loads((study.out_dir / "interactions.json").read_text())
+    assert len(document["interactions"]) == len(rows) and "Heinze-Schemper" in document["rule"]
+    metrics = json.loads((study.out_dir / "metrics.json").read_text())
+    assert metrics["interactions/tested"] == len(table.tested()) > 0
+    # The synthetic generator plants no interaction.
+    assert metrics["interactions/holding"] == len(table.holding()) == 0
+    markdown = (study.out_dir / "report.md").read_text()
+    assert "## Does it differ for boys and girls?" in markdown
+    assert "## Does it differ for children aged 0-8 and children aged 9-17?" in markdown
+    assert "No difference between boys and girls held" in markdown
+    assert 'id="differ-gender"' in (study.out_dir / "report.html").read_text()

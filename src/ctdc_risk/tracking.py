@@ -710,6 +710,7 @@ def _fetch_runs(
                     dict(run.data.metrics),
                     dict(run.data.tags),
                     rows,
+                    dict(run.data.params),
                 )
             )
     return summaries

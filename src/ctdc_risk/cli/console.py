@@ -239,9 +239,6 @@ def print_comparison(comparison: Comparison, files: list[Path]) -> None:
     console.print(
         f"[bold]Compared[/bold] {len(comparison.runs)} runs: {', '.join(comparison.columns)}"
     )
-    console.print(
-        f"  {comparison.n_differ} of {len(comparison.factor_rows)} factor levels differ in "
-        "label between runs"
-    )
+    console.print(f"  {escape(comparison.headline())}")
     for path in files:
         console.print(f"  {escape(str(path))}")

@@ -348,6 +348,20 @@ def _drop_collinear(
     return [candidates[p - 1] for p in kept_pos[1:]]
 
 
+def independent_levels(
+    x: sp.csr_matrix,
+    candidates: list[int],
+    columns: Sequence[EncodedColumn],
+    notes: dict[int, str],
+) -> list[int]:
+    """The ``candidates`` columns of ``x`` kept in a model with an intercept, in order.
+
+    A column in the span of the intercept and the earlier kept ones is left out, with a note
+    naming what it duplicates (the same rule as the adjusted odds ratios).
+    """
+    return _drop_collinear(x, candidates, columns, notes)
+
+
 def _aliases(
     chol: np.ndarray, row: np.ndarray, kept_pos: list[int], candidates: list[int]
 ) -> list[int]:

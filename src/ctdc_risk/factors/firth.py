@@ -41,6 +41,9 @@ class FirthFit:
         Whether the largest Newton step fell below the tolerance.
     n_iter
         Newton iterations used.
+    penalised_loglik
+        Log-likelihood plus half the log-determinant of the Fisher information (of the whole
+        design, also when coefficients were held at zero) at the estimate.
     """
 
     params: np.ndarray
@@ -48,6 +51,7 @@ class FirthFit:
     robust_cov: np.ndarray | None
     converged: bool
     n_iter: int
+    penalised_loglik: float = math.nan
 
     def standard_errors(self) -> np.ndarray:
         """The larger of the model-based and the cluster-robust standard error, per coefficient.
@@ -96,6 +100,7 @@ def firth_logit(
     n_clusters: int = 0,
     max_iter: int = MAX_ITER,
     tol: float = TOLERANCE,
+    fixed: np.ndarray | None = None,
 ) -> FirthFit:
     """Fit Firth's penalised logistic regression by Newton steps with step halving.
 
@@ -112,6 +117,11 @@ def firth_logit(
         cluster is one set of identical records and rows are distinct records, a row's score is
         the same for each of its copies, so a cluster of size m contributes ``m**2`` times the
         row's squared score. ``None`` gives no robust covariance.
+    fixed
+        Indices of coefficients held at zero. The penalty stays that of the whole design, so
+        twice the difference of the penalised log-likelihoods of the fit without and with
+        ``fixed`` is Heinze and Schemper's penalised likelihood ratio statistic for those
+        coefficients (asymptotically chi-square with ``len(fixed)`` degrees of freedom).
 
     Returns
     -------
@@ -135,17 +145,25 @@ def firth_logit(
     yv = np.asarray(y, dtype=np.float64)
     w = np.ones(len(yv)) if weights is None else np.asarray(weights, dtype=np.float64)
     beta = np.zeros(design.shape[1])
-    value, p, _, inv, hat = _state(design, yv, w, beta)
+    free = np.ones(design.shape[1], dtype=bool)
+    if fixed is not None:
+        free[np.asarray(fixed, dtype=np.int64)] = False
+    value, p, info, inv, hat = _state(design, yv, w, beta)
     converged = False
     n_iter = 0
     for n_iter in range(1, max_iter + 1):  # noqa: B007 - n_iter is reported
         score = design.T @ (w * (yv - p) + hat * (0.5 - p))
-        step = inv @ score
+        if free.all():
+            step = inv @ score
+        else:
+            # Newton step in the free coefficients only: their block of the information.
+            step = np.zeros_like(beta)
+            step[free] = np.linalg.solve(info[np.ix_(free, free)], score[free])
         size = 1.0
         for _ in range(MAX_HALVINGS):
             trial = beta + size * step
             try:
-                new_value, new_p, _, new_inv, new_hat = _state(design, yv, w, trial)
+                new_value, new_p, new_info, new_inv, new_hat = _state(design, yv, w, trial)
             except np.linalg.LinAlgError:
                 size /= 2
                 continue
@@ -157,7 +175,7 @@ def firth_logit(
             # maximum (up to rounding) when the modified score is negligible.
             converged = _score_is_negligible(score, w)
             break
-        beta, value, p, inv, hat = trial, new_value, new_p, new_inv, new_hat
+        beta, value, p, info, inv, hat = trial, new_value, new_p, new_info, new_inv, new_hat
         moved = float(np.max(np.abs(size * step)))
         # Steps can cycle at rounding level on a flat optimum: converged once they are tiny
         # and the modified score is negligible.
@@ -172,7 +190,7 @@ def firth_logit(
         meat = design.T @ (design * (cw * per_copy**2)[:, None])
         factor = n_clusters / (n_clusters - 1) if n_clusters > 1 else 1.0
         robust = factor * (inv @ meat @ inv)
-    return FirthFit(beta, inv, robust, converged, n_iter)
+    return FirthFit(beta, inv, robust, converged, n_iter, value)
 
 
 def _score_is_negligible(score: np.ndarray, w: np.ndarray) -> bool:

@@ -17,6 +17,7 @@ from ctdc_risk.data.io import DEFAULT_MAX_BYTES
 from ctdc_risk.data.synthetic import MAX_ROWS, MIN_ROWS
 from ctdc_risk.errors import ConfigError, reject_unknown_keys
 from ctdc_risk.evaluate import CVSpec
+from ctdc_risk.factors.interaction import LEVEL_CHOICES, MODIFIERS
 from ctdc_risk.factors.stability import StabilitySpec
 from ctdc_risk.factors.table import MULTIPLICITY
 from ctdc_risk.features import FACTORS, FeatureSetSpec
@@ -76,8 +77,27 @@ class ExplainSpec:
     alpha: float = 0.05
     multiplicity: str = "holm"
     reference: dict[str, str] = field(default_factory=dict)
+    modifiers: tuple[str, ...] = tuple(MODIFIERS)
+    interaction_levels: str = "labelled"
 
     def __post_init__(self) -> None:
+        if isinstance(self.modifiers, str):  # type: ignore[unreachable]  # from a YAML scalar
+            raise ConfigError(
+                f"explain.modifiers must be a list, e.g. [gender]; got {self.modifiers!r}."
+            )
+        for name in self.modifiers:
+            if name not in MODIFIERS:
+                raise ConfigError(
+                    f"explain.modifiers: {name!r} is not one of {', '.join(MODIFIERS)}."
+                )
+        if len(set(self.modifiers)) < len(self.modifiers):
+            raise ConfigError(f"explain.modifiers lists a modifier twice: {list(self.modifiers)}.")
+        if self.interaction_levels not in LEVEL_CHOICES:
+            raise ConfigError(
+                f"explain.interaction_levels must be one of {', '.join(LEVEL_CHOICES)} (the "
+                "labelled levels, or every level that describes the case); got "
+                f"{self.interaction_levels!r}."
+            )
         for name in self.subgroups:
             if name not in SUBGROUPS:
                 raise ConfigError(
@@ -233,8 +253,9 @@ def run_spec_from_mapping(cfg: Mapping[str, Any]) -> RunSpec:
     models = _models(cfg.get("model") or {"use": list(MODEL_NAMES)})
     cv = CVSpec.from_mapping(cfg.get("cv") or {}, key="cv")
     explain_cfg = dict(cfg.get("explain") or {})
-    if "subgroups" in explain_cfg:
-        explain_cfg["subgroups"] = tuple(explain_cfg["subgroups"])
+    for key in ("subgroups", "modifiers"):
+        if isinstance(explain_cfg.get(key), list | tuple):
+            explain_cfg[key] = tuple(explain_cfg[key])
     if isinstance(explain_cfg.get("reference"), Mapping):
         explain_cfg["reference"] = {str(k): v for k, v in explain_cfg["reference"].items()}
     explain = _typed(ExplainSpec, explain_cfg, "explain")

@@ -34,6 +34,11 @@ from ctdc_risk.factors.contributions import (
     summarise_contributions,
 )
 from ctdc_risk.factors.estimate import estimate_factors
+from ctdc_risk.factors.interaction import (
+    INTERACTION_COLUMNS,
+    InteractionTable,
+    estimate_interactions,
+)
 from ctdc_risk.factors.sensitivity import SENSITIVITY_COLUMNS, run_sensitivity
 from ctdc_risk.factors.stability import StabilityResult
 from ctdc_risk.factors.table import (
@@ -86,6 +91,8 @@ class StudyResult:
     """Prevention-targeting profiles (None when ``targeting.enabled`` is false)."""
     transport: dict[str, tuple[TransportScore, TransportScore]] = field(default_factory=dict)
     """Per model: scores with folds grouped by country and on a temporal split."""
+    interactions: InteractionTable | None = None
+    """Effect modification tests (None when ``explain.modifiers`` is empty)."""
 
 
 def _subgroup_masks(frame: pd.DataFrame, names: tuple[str, ...]) -> dict[str, np.ndarray]:
@@ -234,6 +241,8 @@ def run_study(spec: RunSpec, out_dir: Path, *, progress: Progress | None = None)
         ),
     )  # fmt: skip
     lap("sensitivity")
+    interactions = _interactions(target, estimates.encoder, table, records, spec)
+    lap("interactions")
     targeting = None
     if spec.targeting.enabled:
         say("prevention targeting: profiles learnt and measured across folds")
@@ -256,6 +265,7 @@ def run_study(spec: RunSpec, out_dir: Path, *, progress: Progress | None = None)
         del metrics["cohort/n_rows"]  # withheld in the cohort flow: it would give a step back
     metrics.update(targeting.metrics() if targeting else {})
     metrics.update(sensitivity.metrics())
+    metrics.update(interactions.metrics() if interactions else {})
     say("writing the report")
     inputs = _report_inputs(
         spec, dataset.report, flow, target, cv, subgroups, table, primary, out_dir
@@ -273,6 +283,7 @@ def run_study(spec: RunSpec, out_dir: Path, *, progress: Progress | None = None)
             if spec.target.outcome == "recruiter_family"
             else (),
             flow_markers=flow_markers,
+            interactions=interactions,
         )
     )
     lap("report")
@@ -290,6 +301,7 @@ def run_study(spec: RunSpec, out_dir: Path, *, progress: Progress | None = None)
             [list(r.to_record().values()) for r in sensitivity.rows],
             k=k,
         ),
+        *_write_interactions(out_dir, interactions, k),
         *_write_report(out_dir, report),
         *_write_models(out_dir, fitted, k),
     )
@@ -297,8 +309,27 @@ def run_study(spec: RunSpec, out_dir: Path, *, progress: Progress | None = None)
     log.info("study finished: %s", ", ".join(f"{n} {s:.1f}s" for n, s in seconds.items()))
     return StudyResult(
         out_dir, spec, dataset.report, flow, target, factors, cv, shap, subgroups, stability,
-        table, metrics, primary, files, seconds, targeting, transport,
+        table, metrics, primary, files, seconds, targeting, transport, interactions,
     )  # fmt: skip
+
+
+def _interactions(
+    target: Target, encoder: Any, table: FactorTable, records: np.ndarray, spec: RunSpec
+) -> InteractionTable | None:
+    """Effect modification by the configured modifiers (same alpha and multiplicity)."""
+    if not spec.explain.modifiers:
+        return None
+    return estimate_interactions(
+        target.frame,
+        target.y,
+        encoder,
+        table,
+        records,
+        modifiers=spec.explain.modifiers,
+        levels=spec.explain.interaction_levels,
+        k=spec.privacy.k,
+        rule=table.rule,
+    )
 
 
 def _transport_summary(scores: tuple[TransportScore, TransportScore]) -> dict[str, Any]:
@@ -607,6 +638,19 @@ def _write_targeting(out_dir: Path, targeting: TargetingTable | None, k: int) ->
     return (
         write_csv(out_dir, "targeting.csv", list(TARGETING_COLUMNS), targeting.records(), k=k),
         write_json(out_dir, "targeting.json", targeting.document(), k=k),
+    )
+
+
+def _write_interactions(
+    out_dir: Path, interactions: InteractionTable | None, k: int
+) -> tuple[Path, ...]:
+    if interactions is None:
+        return ()
+    return (
+        write_csv(
+            out_dir, "interactions.csv", list(INTERACTION_COLUMNS), interactions.records(), k=k
+        ),
+        write_json(out_dir, "interactions.json", interactions.document(), k=k),
     )
 
 

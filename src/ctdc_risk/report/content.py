@@ -13,6 +13,7 @@ from typing import Any
 
 from ctdc_risk.data.report import DataReport
 from ctdc_risk.evaluate import ReliabilityBin
+from ctdc_risk.factors.interaction import InteractionTable
 from ctdc_risk.factors.sensitivity import ANALYSES, SensitivityResult
 from ctdc_risk.factors.table import ContextRow, FactorRow
 from ctdc_risk.features import DOMV_LEVELS, FACTORS
@@ -89,6 +90,8 @@ class ReportInputs:
     flow_markers: tuple[str, ...] = ()
     """How each cohort-flow count is shown when withheld (``"<k"`` or ``"suppressed"``), empty
     where published; none given: counts under k are shown ``"<k"``."""
+    interactions: InteractionTable | None = None
+    """Effect modification tests (boys and girls, age bands), when the study ran them."""
 
 
 _VERB_LABELS = ("recruited", "trafficked")

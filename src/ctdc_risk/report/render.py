@@ -31,6 +31,7 @@ from ctdc_risk.report.content import (
     targeting_caveats,
     targeting_sentence,
 )
+from ctdc_risk.report.differences import difference_sections
 from ctdc_risk.targeting.table import SCHEME_WORDS, TargetingTable
 
 _STYLE = """
@@ -261,6 +262,7 @@ def _sections(inputs: ReportInputs, figs: dict[str, bytes]) -> list[Section]:
     if inputs.sensitivity is not None:
         sections.append(("sensitivity", "Does it hold under another reading of the missing data?",
                          _sensitivity_blocks(inputs)))  # fmt: skip
+    sections += difference_sections(inputs.interactions, inputs.outcome_words)
     if inputs.context_rows:
         sections.append(("context", "What else was recorded in these cases",
                          _context_blocks(inputs)))  # fmt: skip
