@@ -19,6 +19,9 @@ from ctdc_risk.data.harmonise import HarmoniseLog
 from ctdc_risk.data.io import SourceInfo
 from ctdc_risk.data.releases import HeaderMatch
 
+# What every report and terminal summary of generated data says first.
+GENERATED_BANNER = "generated demonstration data, not CTDC records"
+
 
 @dataclass(frozen=True)
 class DataReport:
@@ -50,6 +53,11 @@ class DataReport:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @property
+    def generated(self) -> bool:
+        """True for the built-in generator's data (not CTDC records)."""
+        return self.source.file_format == "generated"
+
     def published(self, k: int) -> dict[str, Any]:
         """The report as written to a run folder: counts under ``k`` shown as ``"<k"``."""
 
@@ -78,8 +86,12 @@ class DataReport:
 
     def summary_lines(self) -> list[str]:
         """A few lines for the terminal at the end of a command."""
+        if self.generated:
+            first = f"data: {GENERATED_BANNER} ({self.source.name})"
+        else:
+            first = f"data: {self.source.name} ({self.source.file_format}), {self.release_label}"
         lines = [
-            f"data: {self.source.name} ({self.source.file_format}), release {self.release_id}",
+            first,
             f"rows: {self.rows_read:,} read, {self.rows_out:,} kept"
             + (
                 f" ({', '.join(f'{n:,} {why}' for why, n in self.rows_dropped.items())} dropped)"

@@ -177,7 +177,9 @@ def run_study(spec: RunSpec, out_dir: Path, *, progress: Progress | None = None)
     lap("cross_validation")
     say("refitting on the whole cohort and explaining")
     fitted = {name: build().fit(target.frame, target.y) for name, build in make.items()}
-    contributions = {name: explain_model(model, target.frame) for name, model in fitted.items()}
+    contributions = {
+        name: explain_model(model, target.frame, engine="shap") for name, model in fitted.items()
+    }
     primary = "lightgbm" if "lightgbm" in fitted else spec.models[0].name
     contrib = contributions[primary]
     log.info(
