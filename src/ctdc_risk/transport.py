@@ -137,14 +137,18 @@ def score_transport(
     n_splits: int,
     seed: int,
     k: int,
+    on_fold: Callable[[], None] | None = None,
 ) -> tuple[TransportScore, TransportScore]:
-    """Country-grouped and temporal scores of one model (each may be unavailable, with why)."""
+    """Country-grouped and temporal scores of one model (each may be unavailable, with why).
+
+    ``on_fold`` is called after each fitted fold (progress display).
+    """
     scores = []
     country = country_splits(frame, y, records, n_splits=n_splits, seed=seed)
     if isinstance(country, str):
         scores.append(TransportScore("country", None, None, 0, f"not scored: {country}"))
     else:
-        result = _cross_validate(name, make_model, frame, y, country, k)
+        result = _cross_validate(name, make_model, frame, y, country, k, on_fold)
         auc, ece = weighted_scores(result) if result else (None, None)
         scores.append(
             TransportScore(
@@ -156,7 +160,7 @@ def score_transport(
         scores.append(TransportScore("temporal", None, None, 0, f"not scored: {temporal}"))
     else:
         split, cut = temporal
-        result = _cross_validate(name, make_model, frame, y, [split], k)
+        result = _cross_validate(name, make_model, frame, y, [split], k, on_fold)
         auc, ece = weighted_scores(result) if result else (None, None)
         scores.append(
             TransportScore(
@@ -173,9 +177,12 @@ def _cross_validate(
     y: np.ndarray,
     splits: list[Split],
     k: int,
+    on_fold: Callable[[], None] | None = None,
 ) -> CVResult | None:
     try:
-        return cross_validate_model(f"{name} (transport)", make_model, frame, y, splits, k=k)
+        return cross_validate_model(
+            f"{name} (transport)", make_model, frame, y, splits, k=k, on_fold=on_fold
+        )
     except StudyError as exc:
         log.info("transport scoring of %s skipped: %s", name, exc)
         return None

@@ -14,7 +14,6 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from ctdc_risk.cli.help import COMMANDS, help_text
+from ctdc_risk.cli.help import COMMANDS, command_help, help_text, version_text
 from ctdc_risk.errors import CtdcRiskError
 
 if TYPE_CHECKING:
@@ -77,7 +76,7 @@ def _entry(cfg: DictConfig) -> Any:
         outcome = _run(cfg, out_dir, job)
     except CtdcRiskError as exc:
         print(f"ctdc-risk: error in sweep job {job.num} ({job.overrides}): {exc}", file=sys.stderr)
-        job.record("failed", error=str(exc).splitlines()[0][:500])
+        _record(job, "failed", error=str(exc).splitlines()[0][:500])
         return None
     except Exception as exc:
         # A bug, not a mistake of the user's: the traceback goes to the job's log file.
@@ -87,9 +86,9 @@ def _entry(cfg: DictConfig) -> Any:
             f"{type(exc).__name__}: {exc} (traceback in {out_dir})",
             file=sys.stderr,
         )
-        job.record("failed", error=f"{type(exc).__name__}: {str(exc)[:400]}")
+        _record(job, "failed", error=f"{type(exc).__name__}: {str(exc)[:400]}")
         return None
-    job.record("finished", run_id=outcome.run_id, metrics=outcome.metrics)
+    _record(job, "finished", run_id=outcome.run_id, metrics=outcome.metrics)
     return outcome.value
 
 
@@ -120,15 +119,26 @@ def _run(cfg: DictConfig, out_dir: Path, job: SweepJob | None) -> _Outcome:
         raise
 
 
-def _say_unless_stopped(say: Callable[[str], None]) -> Callable[[str], None]:
-    """The progress callback, raising KeyboardInterrupt at the next step after a stop signal
-    whose exception Python swallowed (it fell in a garbage-collector callback or ``__del__``)."""
+def _progress(job: SweepJob | None) -> Any:
+    """The study's progress display; every update raises KeyboardInterrupt after a stop signal
+    whose exception Python swallowed (it fell in a garbage-collector callback or ``__del__``).
+    A sweep job prints plain lines named by its number: jobs may share one terminal."""
+    from ctdc_risk.cli import console
 
-    def step(message: str) -> None:
-        _raise_if_stopped()
-        say(message)
+    if job is None:
+        return console.progress(check=_raise_if_stopped)
+    return console.progress(check=_raise_if_stopped, label=f"job {job.num}: ", plain=True)
 
-    return step
+
+def _record(job: SweepJob, status: str, **kwargs: Any) -> None:
+    """Record how a sweep job ended and show the sweep's progress (jobs done of all)."""
+    from ctdc_risk.cli import console
+
+    job.record(status, **kwargs)
+    total = int(os.environ.get(SWEEP_JOBS) or 0)
+    started = float(os.environ.get(SWEEP_STARTED) or 0)
+    if total and started:
+        console.print_sweep_progress(job.jobs_ended(), total, time.time() - started)
 
 
 def _run_command(cfg: DictConfig, out_dir: Path, job: SweepJob | None) -> _Outcome:
@@ -156,6 +166,8 @@ def _run_command(cfg: DictConfig, out_dir: Path, job: SweepJob | None) -> _Outco
         mark_complete(out_dir)
         return outcome
     spec = run_spec_from_mapping(config)
+    if spec.data.source == "synthetic":
+        console.print_generated_banner()  # first, before any progress: and again in the summary
     if spec.command == "describe":
         from ctdc_risk.pipeline.describe import run_describe
 
@@ -170,8 +182,8 @@ def _run_command(cfg: DictConfig, out_dir: Path, job: SweepJob | None) -> _Outco
 
     tracking = TrackingSpec.from_mapping(tracking_cfg)
     if not tracking.enabled:
-        with console.progress() as say:
-            result = run_study(spec, out_dir, progress=_say_unless_stopped(say))
+        with _progress(job) as bar:
+            result = run_study(spec, out_dir, progress=bar)
         _raise_if_stopped()
         mark_complete(out_dir)
         console.print_study_summary(result)
@@ -187,11 +199,11 @@ def _run_command(cfg: DictConfig, out_dir: Path, job: SweepJob | None) -> _Outco
     with track_study(
         tracking, config=config, run_name=run_name, cwd=cwd, parent=parent, tags=tags
     ) as run:
-        with console.progress() as say:
-            result = run_study(spec, out_dir, progress=_say_unless_stopped(say))
+        with _progress(job) as bar:
+            result = run_study(spec, out_dir, progress=bar)
         _raise_if_stopped()
         mark_complete(out_dir)  # before logging: the folder is complete, and MLflow gets no marker
-        say("logging the run to MLflow")
+        log.info("logging the run to MLflow")
         try:
             log_study(run, result, experiment_name=tracking.experiment, cwd=cwd)
         except TrackingError as exc:
@@ -251,6 +263,9 @@ def _interrupt(signum: int, frame: object) -> None:
 # The pid of the ctdc-risk process that launches a sweep's jobs, passed to the processes it
 # starts (joblib's workers, submitit's local jobs) through the environment.
 LAUNCHER_PID = "CTDC_RISK_LAUNCHER_PID"
+# How many jobs the sweep runs and when it started, for each job's progress line.
+SWEEP_JOBS = "CTDC_RISK_SWEEP_JOBS"
+SWEEP_STARTED = "CTDC_RISK_SWEEP_STARTED"
 _LIFELINE_GRACE_S = 5.0
 _lifeline: list[threading.Thread] = []
 
@@ -304,22 +319,35 @@ def _unraisable(hook: Any) -> Any:
     return report
 
 
+# -v / --verbose: the log lines also on the terminal (they always go to the run's log file).
+VERBOSE_FLAGS = ("-v", "--verbose")
+VERBOSE_OVERRIDE = "hydra.job_logging.handlers.console.level=INFO"
+
+
 def main() -> None:
     """Console-script entry point."""
-    if any(a in ("-h", "--help") for a in sys.argv[1:]):
-        # Our own help: Hydra's lists config groups by composing each one (about a second).
-        print(help_text())
+    argv = sys.argv[1:]
+    if "--version" in argv:
+        print(version_text())  # not Hydra's version: ours and what results depend on
         return
-    args = _split_command(sys.argv[1:])
+    if any(a in ("-h", "--help") for a in argv):
+        # Our own help: Hydra's lists config groups by composing each one (about a second).
+        print(command_help(argv[0]) if argv and argv[0] in COMMANDS else help_text())
+        return
+    verbose = any(a in VERBOSE_FLAGS for a in argv)
+    argv = [a for a in argv if a not in VERBOSE_FLAGS]
+    args = _split_command(argv) + ([VERBOSE_OVERRIDE] if verbose else [])
     from ctdc_risk.cli import guard, sweep
 
     try:
-        guard.check_command_line(args)
+        n_jobs = guard.check_command_line(args)
     except CtdcRiskError as exc:
         print(f"ctdc-risk: error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     sys.argv = [sys.argv[0], *args]
     os.environ[LAUNCHER_PID] = str(os.getpid())
+    os.environ[SWEEP_JOBS] = str(n_jobs)
+    os.environ[SWEEP_STARTED] = str(time.time())
     # SIGTERM (a scheduler's or `kill`'s stop) ends the run like Ctrl-C: its MLflow run is closed
     # KILLED with an end time, and no half-written file is left (every write is atomic). Both
     # set _STOP, so an interrupt Python swallowed still ends the run at its next step.

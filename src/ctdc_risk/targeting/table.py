@@ -20,7 +20,7 @@ Every published rate and coverage rests on at least k cases with and k without t
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -225,8 +225,11 @@ def build_targeting_table(
     leakage: Sequence[str],
     k: int,
     positive_only: bool,
+    on_fold: Callable[[], None] | None = None,
 ) -> TargetingTable:
     """Learn profiles, measure them on held-out folds, and build the targeting table.
+
+    ``on_fold`` is called after each fold's profiles are learnt and measured (progress).
 
     Raises
     ------
@@ -269,6 +272,8 @@ def build_targeting_table(
             by_profile[p] += (here.sum(), y_test[here].sum(), fold.train_n[q],
                               fold.train_positive[q])  # fmt: skip
             fold_totals[p] += (len(test), y_test.sum())
+        if on_fold is not None:
+            on_fold()
     groups = _merge_small(by_rank, k)
     if len(groups) < m:
         log.info("targeting: %d ranks pooled into %d (held-out counts under k)", m, len(groups))
