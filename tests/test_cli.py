@@ -74,6 +74,10 @@ def test_describe_writes_headline_files(tmp_path):
         (["describe", "privacy.k=2"], "privacy.k must be"),
         (["describe", "data.n_rows=5"], "data.n_rows must be"),
         (["describ"], "unknown command 'describ'"),
+        (
+            ["describe", "data=ctdc", "data.path=f.csv", "data.columns={sex:gendr}"],
+            "data.columns.sex: 'gendr' is not a CTDC column name; did you mean gender?",
+        ),
         (["cohrt=boys"], "unknown config key 'cohrt' (in cohrt=boys): did you mean cohort?"),
         (["cohort=boy"], "cohort has no option 'boy'; did you mean cohort=boys? Options:"),
         (

@@ -152,7 +152,7 @@ def explain_mistake(overrides: list[str], where: str = "") -> ConfigError | None
     from hydra.core.object_type import ObjectType
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.core.override_parser.types import ValueType
-    from omegaconf import DictConfig, OmegaConf
+    from omegaconf import DictConfig
 
     loader = GlobalHydra.instance().config_loader()
     try:
@@ -186,19 +186,19 @@ def explain_mistake(overrides: list[str], where: str = "") -> ConfigError | None
         cfg = compose(config_name="config", overrides=choices)
     except Exception:
         return None
-    missing = object()
     for o in keys:
         key = o.key_or_group
         if key.startswith("hydra.") or key == "hydra":
             continue
-        if OmegaConf.select(cfg, key, default=missing, throw_on_missing=False) is not missing:
-            continue
         parts = key.split(".")
         node: Any = cfg
         depth = 0
-        while isinstance(node, DictConfig) and parts[depth] in node:
-            node = node[parts[depth]]
+        # keys(), not `in`: a key whose value is ??? (not set yet) still exists
+        while depth < len(parts) and isinstance(node, DictConfig) and parts[depth] in node.keys():  # noqa: SIM118
+            node = node._get_node(parts[depth])
             depth += 1
+        if depth == len(parts):
+            continue  # the key exists: Hydra failed for another reason
         siblings = [str(k) for k in node] if isinstance(node, DictConfig) else []
         if depth == 0:
             siblings += [g for g in groups if "/" not in g and g not in siblings]

@@ -37,10 +37,12 @@ if not OmegaConf.has_resolver("pid"):
 def _split_command(argv: list[str]) -> list[str]:
     if argv and argv[0] in COMMANDS:
         rest = argv[1:]
+        # First, not last: Hydra reads overrides only before its options (--cfg job).
+        added = [f"command={argv[0]}"]
         if argv[0] == "describe" and not any(a.startswith("cohort=") for a in rest):
             # The headline compares children with adults: describe every case by default.
-            rest = [*rest, "cohort=all"]
-        return [*rest, f"command={argv[0]}"]
+            added.append("cohort=all")
+        return [*added, *rest]
     if argv and not argv[0].startswith("-") and "=" not in argv[0]:
         known = ", ".join(COMMANDS)
         print(
