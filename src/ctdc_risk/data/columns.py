@@ -44,8 +44,8 @@ def check_column_targets(columns: Mapping[str, str]) -> None:
             near = difflib.get_close_matches(theirs, sorted(set(known.values())), n=1)
             hint = f"; did you mean {near[0]}?" if near else ""
             raise ConfigError(
-                f"data.columns.{mine}: {theirs!r} is not a CTDC column name{hint} (the names "
-                "of every release are in docs/canonical_frame.md)."
+                f"data.columns.{mine}: {theirs!r} is not a CTDC column name{hint} (a column of "
+                "a CTDC release, as in its codebook, or of the canonical frame)."
             )
 
 
