@@ -288,9 +288,10 @@ def summary_sentences(inputs: ReportInputs) -> list[str]:
     targeting = targeting_sentence(inputs)
     if targeting:
         closing.append(targeting)
+    among = "generated cases" if inputs.data.generated else "identified victims"
     closing.append(
-        "These are associations among identified victims, not causes, and they say nothing "
-        "certain about any one person."
+        f"These are associations among {among}, not causes, and they say nothing certain "
+        "about any one person."
     )
     # At most ten: factor sentences give way first, the closing ones always stay.
     return sentences[: 10 - len(closing)] + closing
