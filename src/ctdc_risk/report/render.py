@@ -288,9 +288,16 @@ def _sections(inputs: ReportInputs, figs: dict[str, bytes]) -> list[Section]:
                          _targeting_blocks(inputs, figs)))  # fmt: skip
     sections.append(("caveats", "What this data cannot tell you", [("ul", caveats(inputs))]))
     # Generated data is compared with no published figure: the comparison would mean nothing.
-    reference = [] if inputs.data.generated else _reference_block(inputs)
-    if reference:
-        sections.append(("reference", "Published figures beside ours", reference))
+    if not inputs.data.generated:
+        reference = _reference_block(inputs)
+        if reference:
+            sections.append(("reference", "Published figures beside ours", reference))
+    elif inputs.child_rules:
+        sections.append(("child-rules", "The headline under every child rule", [
+            ("p", "Share recruited by a family member among cases with a known recruiter, under "
+                  "each rule for who is a child."),
+            _child_rule_table(inputs),
+        ]))  # fmt: skip
     d = inputs.data
     sections.append((
         "provenance", "Provenance",
@@ -393,15 +400,19 @@ def _reference_block(inputs: ReportInputs) -> list[tuple[str, Any]]:
     if inputs.child_rules:
         blocks.append(("p", "Why our figures differ from the published ones:"))
         blocks.append(("ul", headline_differences(inputs)))
-        blocks.append(("table", (
+        blocks.append(_child_rule_table(inputs))
+    return blocks
+
+
+def _child_rule_table(inputs: ReportInputs) -> tuple[str, Any]:
+    return ("table", (
             ["who is a child", "children with a known recruiter", "recruited by family",
              "adults with a known recruiter", "recruited by family"],
             [[CHILD_RULE_WORDS[c.rule] + (" (this study)" if c.rule == inputs.child_rule else ""),
               _count(c.children_known, inputs.k), _fmt(c.children_family, "{:.0%}") or "suppressed",
               _count(c.adults_known, inputs.k), _fmt(c.adults_family, "{:.0%}") or "suppressed"]
              for c in inputs.child_rules],
-        )))  # fmt: skip
-    return blocks
+        ))  # fmt: skip
 
 
 def _count(n: int | None, k: int) -> str:
