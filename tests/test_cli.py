@@ -25,6 +25,19 @@ def test_help_lists_commands_and_groups(tmp_path):
         assert word in out.stdout
 
 
+def test_version_is_ours_and_commands_have_their_own_help(tmp_path):
+    from ctdc_risk import __version__
+
+    out = _run("--version", cwd=tmp_path)
+    assert out.returncode == 0
+    assert out.stdout.startswith(f"ctdc-risk {__version__}\n")
+    assert "hydra-core" in out.stdout and "lightgbm" in out.stdout and "shap" in out.stdout
+    for command in ("describe", "compare", "study"):
+        out = _run(command, "--help", cwd=tmp_path)
+        assert out.returncode == 0
+        assert out.stdout.startswith(f"Usage: ctdc-risk {command}".replace("study", "[study]"))
+
+
 def test_help_imports_no_heavy_library():
     code = (
         "import sys; sys.argv=['ctdc-risk','--help'];"
@@ -46,6 +59,10 @@ def test_describe_writes_headline_files(tmp_path):
     doc = json.loads((run_dir / "headline.json").read_text())
     assert doc["children"]["share"] > doc["adults"]["share"]
     assert str(run_dir) in out.stdout
+    assert "[INFO]" not in out.stdout + out.stderr  # log lines: in the run's log file only
+    verbose = _run("describe", "-v", "data.n_rows=3000", f"hydra.run.dir={run_dir}2", cwd=tmp_path)
+    assert verbose.returncode == 0, verbose.stderr
+    assert "[ctdc_risk.data.synthetic][INFO]" in verbose.stdout  # -v shows them
 
 
 @pytest.mark.parametrize(
@@ -57,6 +74,16 @@ def test_describe_writes_headline_files(tmp_path):
         (["describe", "privacy.k=2"], "privacy.k must be"),
         (["describe", "data.n_rows=5"], "data.n_rows must be"),
         (["describ"], "unknown command 'describ'"),
+        (
+            ["describe", "data=ctdc", "data.path=f.csv", "data.columns={sex:gendr}"],
+            "data.columns.sex: 'gendr' is not a CTDC column name; did you mean gender?",
+        ),
+        (["cohrt=boys"], "unknown config key 'cohrt' (in cohrt=boys): did you mean cohort?"),
+        (["cohort=boy"], "cohort has no option 'boy'; did you mean cohort=boys? Options:"),
+        (
+            ["experiment=boys_vs_girls_family"],
+            "Run every job with: ctdc-risk -m experiment=boys_vs_girls_family",
+        ),
     ],
 )
 def test_user_mistakes_end_in_one_clear_message(tmp_path, args, message):
@@ -65,6 +92,8 @@ def test_user_mistakes_end_in_one_clear_message(tmp_path, args, message):
     assert out.returncode == 2
     assert message in out.stderr
     assert "Traceback" not in out.stderr + out.stdout
+    assert len(out.stderr.strip().splitlines()) == 1, out.stderr  # one line, no search path
+    assert "+cohrt" not in out.stderr
     assert not (run_dir / "headline.json").exists()
 
 

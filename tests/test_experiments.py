@@ -66,3 +66,7 @@ def test_a_sweep_experiment_runs_every_job_through_the_cli(tmp_path):
     assert out.returncode == 0, out.stderr
     reports = sorted((tmp_path / "sweep").glob("*/report.html"))
     assert len(reports) == 2
+    # Each job's progress is named by its number; after each job, the sweep's jobs done of all.
+    assert "... job 1: bootstrap refits" in out.stdout
+    assert "1/2 jobs done" in out.stdout and "2/2 jobs done" in out.stdout
+    assert "[INFO]" not in out.stdout

@@ -67,7 +67,7 @@ def evil_configs(tmp_path):
 def test_the_command_line_check_composes_sweeps_and_search_paths(evil_configs):
     folder, _ = evil_configs
     search = f"hydra.searchpath=[file://{folder}]"
-    check_command_line([search, "experiment=model_comparison", "hydra/launcher=joblib"])
+    check_command_line(["-m", search, "experiment=model_comparison", "hydra/launcher=joblib"])
     with pytest.raises(ConfigError, match=r"os\.system.*from experiment=evil"):
         check_command_line([search, "experiment=family_recruitment_children,evil"])
     with pytest.raises(ConfigError, match="not supported"):
@@ -127,3 +127,29 @@ def test_passwords_are_hidden_in_saved_configs_and_logs(tmp_path, caplog):
     finally:
         root.removeHandler(handler)
         handler.stream.close()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["model.lightgbm.max_dept=3"], "did you mean model.lightgbm.max_depth?"),
+        (["privacy.kk=3"], "key 'privacy.kk' (in privacy.kk=3): did you mean privacy.k?"),
+        (["hydra/launcher=jobib"], "did you mean hydra/launcher=joblib?"),
+        (["-m", "cohort=boy,girls"], "cohort=boy: cohort has no option 'boy'; did you mean"),
+        (["experiment=lightgbm_tuning"], "ctdc-risk -m experiment=lightgbm_tuning"),
+        (["describe", "experiment=child_rule_sensitivity"], None),
+    ],
+)  # fmt: skip
+def test_mistakes_name_the_key_and_the_nearest_valid_one(args, message):
+    from ctdc_risk.cli.main import _split_command
+
+    if message is None:  # a sweep experiment for another command: refused with its command
+        with pytest.raises(
+            ConfigError, match=r"ctdc-risk describe -m .*experiment=child_rule_sensitivity"
+        ):
+            check_command_line(_split_command(args))
+        return
+    with pytest.raises(ConfigError) as info:
+        check_command_line(_split_command(args))
+    assert message in str(info.value)
+    assert "\n" not in str(info.value) and "+" not in str(info.value).split(":")[0]

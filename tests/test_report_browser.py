@@ -2,12 +2,16 @@
 
 The browser test needs Debian's ``chromium`` (``scripts/ensure-apt.sh`` installs it, and
 ``make test`` runs that script first) and the ``playwright`` package; it skips without either.
-It saves a full-page screenshot to ``test-artifacts/report.png`` for CI to keep.
+It saves screenshots (the top of the report as a reader first sees it, the factor chart, and
+the whole page) to the test's tmp folder and, when ``CTDC_TEST_ARTIFACTS`` names a folder,
+copies them there for CI to keep.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
+import struct
 import tempfile
 from html.parser import HTMLParser
 from pathlib import Path
@@ -17,10 +21,8 @@ import pytest
 from ctdc_risk.cli.compose import compose_spec
 from ctdc_risk.pipeline.study import run_study
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-ARTIFACTS = REPO_ROOT / "test-artifacts"
 FAST = ["data.n_rows=20000", "stability.n_boot=8", "stability.n_jobs=1", "cv.n_splits=3"]
-SECTION_IDS = ("summary", "factor-chart", "caveats")
+SECTION_IDS = ("banner", "summary", "factor-chart", "caveats", "appendix-factors")
 # Headless, as root, and quiet: without the background-networking flags Chromium keeps trying
 # (and failing) to reach Google's services. The user-data-dir is passed separately (fresh).
 CHROMIUM_ARGS = [
@@ -56,8 +58,18 @@ def _assert_written(report: Path) -> None:
     assert report.is_file(), f"report.html not written by run_study (it wrote: {written})"
 
 
+def _keep(shots: list[Path]) -> None:
+    """Copy screenshots to $CTDC_TEST_ARTIFACTS (CI keeps that folder) when it is set."""
+    target = os.environ.get("CTDC_TEST_ARTIFACTS")
+    if target:
+        Path(target).mkdir(parents=True, exist_ok=True)
+        for shot in shots:
+            if shot.is_file():
+                shutil.copy2(shot, Path(target) / shot.name)
+
+
 @pytest.mark.slow
-def test_report_renders_self_contained_in_chromium(report: Path) -> None:
+def test_report_renders_self_contained_in_chromium(report: Path, tmp_path: Path) -> None:
     executable = _chromium()
     if executable is None:
         pytest.skip(f"no chromium executable found; {HOW_TO_GET_CHROMIUM}")
@@ -68,8 +80,9 @@ def test_report_renders_self_contained_in_chromium(report: Path) -> None:
     _assert_written(report)
 
     requested: list[str] = []
-    ARTIFACTS.mkdir(exist_ok=True)
-    screenshot = ARTIFACTS / "report.png"
+    screenshot = tmp_path / "report.png"
+    top_shot = tmp_path / "report_top.png"
+    chart_shot = tmp_path / "report_factor_chart.png"
     with (
         tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile,
         sync_api.sync_playwright() as pw,
@@ -92,7 +105,24 @@ def test_report_renders_self_contained_in_chromium(report: Path) -> None:
                 images.nth(i).scroll_into_view_if_needed()
             page.wait_for_function("Array.from(document.images).every(img => img.complete)")
             # Saved before any check, so CI keeps a picture of a failing report too.
+            page.evaluate("window.scrollTo(0, 0)")
+            page.screenshot(path=str(top_shot))
+            chart = page.locator('#factor-chart img[alt="forest plot of adjusted odds ratios"]')
+            if chart.count():
+                chart.screenshot(path=str(chart_shot))
             page.screenshot(path=str(screenshot), full_page=True)
+            _keep([top_shot, chart_shot, screenshot])
+
+            # Generated data says so first, in the first screen a reader sees.
+            banner = page.locator("#banner")
+            sync_api.expect(banner).to_contain_text("Generated demonstration data, not CTDC")
+            box = banner.bounding_box()
+            assert box is not None and box["y"] + box["height"] <= 900, box
+            assert page.locator("#reference").count() == 0, "generated data beside IOM figures"
+            # The factor chart fits a reader's screen or two, with plain ticks (tested in
+            # test_report_content) and its scale at the top as well.
+            size = chart.evaluate("img => [img.naturalWidth, img.naturalHeight]")
+            assert 0 < size[1] <= 1300, size
 
             network = [url for url in requested if not url.startswith(("file:", "data:"))]
             assert not network, f"the report made network requests: {network}"
@@ -120,6 +150,9 @@ def test_report_renders_self_contained_in_chromium(report: Path) -> None:
     network = [url for url in requested if not url.startswith(("file:", "data:"))]
     assert not network, f"the report made network requests: {network}"
     assert screenshot.stat().st_size > 0
+    for shot in (top_shot, chart_shot):
+        width, height = struct.unpack(">II", shot.read_bytes()[16:24])
+        assert width > 300 and height > 200, (shot.name, width, height)
 
 
 class _ExternalRefs(HTMLParser):

@@ -131,3 +131,28 @@ def test_zero_refits_gives_point_ranks_only(study):
     result = _run(study, 1, n_boot=0)
     assert result.n_boot == 0 and not result.rank_interval
     assert set(result.point_rank) == set(study[4].factors)
+
+
+def test_shap_tree_explainer_matches_lightgbm_contributions_on_distinct_rows():
+    """shap's TreeExplainer (the study's engine) returns LightGBM's own exact TreeSHAP, also
+    on categorical splits, and the distinct-row speed-up gives every row its row's values."""
+    frame = add_derived_columns(generate_synthetic(6_000, seed=5))
+    frame = frame[frame["recruiter_known"].fillna(False)].reset_index(drop=True)
+    y = frame["recruiter_family"].fillna(False).to_numpy(dtype=bool)
+    factors = select_factors(
+        FeatureSetSpec("before", phases=("before_recruitment",)), leakage=(), frame=frame
+    )
+    model = build_model(
+        ModelSpec.from_mapping("lightgbm", {"n_estimators": 30}, key="m"), factors,
+        k=K, positive_only=False, seed=0,
+    ).fit(frame, y)  # fmt: skip
+    by_shap = explain_model(model, frame, engine="shap")
+    by_lightgbm = explain_model(model, frame, engine="lightgbm")
+    assert by_shap.n_distinct_rows < len(frame)  # rows repeat: the speed-up is in use
+    np.testing.assert_array_equal(by_shap.values, by_lightgbm.values)
+    assert by_shap.base_value == by_lightgbm.base_value
+    # Every row's values are its own: LightGBM on all rows, without the distinct-row step.
+    booster = model.named_steps["model"].estimator_.booster_
+    codes = by_shap.codes.astype(np.float64)
+    direct = booster.predict(codes, pred_contrib=True)[:, :-1]
+    np.testing.assert_allclose(by_shap.values, direct, rtol=0, atol=1e-12)

@@ -20,10 +20,36 @@ def _spec(overrides):
     return compose_spec(overrides)
 
 
+class _Recorder:
+    """A Progress that remembers each step's total and units done."""
+
+    def __init__(self):
+        self.steps = []
+
+    def step(self, name, total=None):
+        self.steps.append([name, total, 0])
+
+    def advance(self, n=1):
+        self.steps[-1][2] += n
+
+
+PROGRESS = _Recorder()
+
+
 @pytest.fixture(scope="module")
 def study(tmp_path_factory):
     out = tmp_path_factory.mktemp("study")
-    return run_study(_spec(FAST), out)
+    return run_study(_spec(FAST), out, progress=PROGRESS)
+
+
+def test_progress_counts_folds_refits_and_targeting_folds(study):
+    steps = {name.split(" (")[0]: (total, done) for name, total, done in PROGRESS.steps}
+    assert steps["bootstrap refits"] == (8, 8)
+    assert steps["targeting folds"] == (3, 3)
+    for model in ("logistic", "lightgbm"):
+        total, done = steps[f"cross-validation: {model}"]
+        assert 3 < done <= total == 3 + 3 + 1  # own folds, by country, by year
+    assert next(n for n, total, _ in PROGRESS.steps if total is None) == "loading data"
 
 
 def test_writes_every_file_with_required_metrics(study):
@@ -107,6 +133,15 @@ def test_cli_runs_the_default_study(tmp_path):
     # the console gives the top profiles' held-out lift under each scheme
     lifts = next(ln for ln in out.stdout.splitlines() if "top-profile lift, held out:" in ln)
     assert "(folds grouped by country)" in lifts and "(later years)" in lifts
+    # Log lines go to the run's log file, not through the progress display; codes never show.
+    assert "[INFO]" not in out.stdout + out.stderr
+    assert "[INFO]" in (tmp_path / "run" / "ctdc-risk.log").read_text()
+    banner = "GENERATED DEMONSTRATION DATA, NOT CTDC RECORDS"
+    assert banner in out.stdout.strip().splitlines()[0]  # first, and again above the summary
+    assert out.stdout.count(banner) == 2
+    for code in ("0--8", "9--17", "trans_nonconforming", "ctdc_risk_canonical"):
+        assert code not in out.stdout
+    assert "... bootstrap refits: 10 of 10" in out.stdout
 
 
 def test_targeting_table_joins_the_run_folder_report_and_metrics(study):
@@ -236,7 +271,9 @@ def test_e_values_and_the_headline_under_every_child_rule(study):
             assert r.e_value is None
     markdown = (study.out_dir / "report.md").read_text()
     assert "E-value:" in markdown
-    assert "Why our figures differ from the published ones:" in markdown
+    # Generated data: our headline under every rule, never beside the published figures.
+    assert "Why our figures differ from the published ones:" not in markdown
+    assert "## The headline under every child rule" in markdown
     assert "| who is a child |" in markdown
     assert "a minor when exploited (where recorded; else at registration) (this study)" in markdown
 

@@ -464,6 +464,7 @@ def cross_validate_model(
     *,
     k: int,
     n_bins: int = 10,
+    on_fold: Callable[[], None] | None = None,
 ) -> CVResult:
     """Fit a fresh model on each training fold and score it, and the baseline, on the test fold.
 
@@ -485,6 +486,8 @@ def cross_validate_model(
         Privacy floor of the reliability curve.
     n_bins
         Bins of the reliability curve and the ECE.
+    on_fold
+        Called after each fold (progress display).
 
     Returns
     -------
@@ -522,6 +525,8 @@ def cross_validate_model(
             len(test),
             scores["roc_auc"],
         )
+        if on_fold is not None:
+            on_fold()
     scored = ~np.isnan(oof)
     reliability = reliability_curve(y_int[scored], oof[scored], n_bins=n_bins, k=k)
     oof.setflags(write=False)

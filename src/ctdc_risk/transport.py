@@ -181,14 +181,18 @@ def score_transport(
     n_splits: int,
     seed: int,
     k: int,
+    on_fold: Callable[[], None] | None = None,
 ) -> tuple[TransportScore, TransportScore]:
-    """Country-grouped and temporal scores of one model (each may be unavailable, with why)."""
+    """Country-grouped and temporal scores of one model (each may be unavailable, with why).
+
+    ``on_fold`` is called after each fitted fold (progress display).
+    """
     scores = []
     for held in make_transport_splits(frame, y, records, n_splits=n_splits, seed=seed, k=k):
         if not held.splits:
             scores.append(TransportScore(held.kind, None, None, 0, f"not scored: {held.note}"))
             continue
-        result = _cross_validate(name, make_model, frame, y, list(held.splits), k)
+        result = _cross_validate(name, make_model, frame, y, list(held.splits), k, on_fold)
         auc, ece = weighted_scores(result) if result else (None, None)
         scores.append(TransportScore(held.kind, auc, ece, len(held.splits), held.note))
     return scores[0], scores[1]
@@ -201,9 +205,12 @@ def _cross_validate(
     y: np.ndarray,
     splits: list[Split],
     k: int,
+    on_fold: Callable[[], None] | None = None,
 ) -> CVResult | None:
     try:
-        return cross_validate_model(f"{name} (transport)", make_model, frame, y, splits, k=k)
+        return cross_validate_model(
+            f"{name} (transport)", make_model, frame, y, splits, k=k, on_fold=on_fold
+        )
     except StudyError as exc:
         log.info("transport scoring of %s skipped: %s", name, exc)
         return None

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -27,15 +28,141 @@ def _console() -> Console:
     return Console(highlight=False, soft_wrap=True)
 
 
+class _Bars:
+    """:class:`ctdc_risk.pipeline.progress.Progress` as rich progress bars: one per step, with
+    units done of the total, time elapsed and time left."""
+
+    def __init__(self, bars: Any, check: Callable[[], None]) -> None:
+        self._bars = bars
+        self._check = check
+        self._task: Any = None
+
+    def _finish(self) -> None:
+        if self._task is not None:
+            task = self._bars.tasks[-1]
+            self._bars.update(self._task, total=task.total or 1, completed=task.total or 1)
+
+    def step(self, name: str, total: int | None = None) -> None:
+        self._check()
+        self._finish()
+        self._task = self._bars.add_task(name, total=total)
+
+    def advance(self, n: int = 1) -> None:
+        self._check()
+        if self._task is not None:
+            self._bars.advance(self._task, n)
+
+    def close(self) -> None:
+        self._finish()
+
+
+class _Lines:
+    """The same progress as plain lines (not a terminal, or a sweep job sharing one): each step,
+    and each quarter of its units."""
+
+    def __init__(self, console: Console, check: Callable[[], None], label: str) -> None:
+        self._console, self._check, self._label = console, check, label
+        self._name, self._total, self._done = "", 0, 0
+
+    def step(self, name: str, total: int | None = None) -> None:
+        self._check()
+        self._name, self._total, self._done = name, total or 0, 0
+        self._console.print(f"... {self._label}{name}")
+
+    def advance(self, n: int = 1) -> None:
+        self._check()
+        before, self._done = self._done, self._done + n
+        if self._total and (4 * before) // self._total != (4 * self._done) // self._total:
+            self._console.print(f"... {self._label}{self._name}: {self._done} of {self._total}")
+
+
+def _terminal_log_handlers() -> list[logging.StreamHandler[Any]]:
+    return [
+        h
+        for h in logging.getLogger().handlers
+        if type(h) is logging.StreamHandler and h.stream in (sys.stdout, sys.stderr)
+    ]
+
+
 @contextmanager
-def progress() -> Iterator[Callable[[str], None]]:
-    """A spinner showing the study's current step (plain lines when not a terminal)."""
+def progress(
+    *, check: Callable[[], None] = lambda: None, label: str = "", plain: bool = False
+) -> Iterator[Any]:
+    """Progress bars for the study's steps (plain lines when not a terminal, or ``plain``).
+
+    Yields a :class:`ctdc_risk.pipeline.progress.Progress`; ``check`` runs at every update
+    (it raises to stop the run). Log lines shown on the terminal (``-v``) are printed above
+    the bars, never through them.
+    """
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
     console = _console()
-    if not console.is_terminal:
-        yield lambda msg: console.print(f"... {msg}")
+    if plain or not console.is_terminal:
+        yield _Lines(console, check, label)
         return
-    with console.status("starting") as status:
-        yield lambda msg: status.update(f"{msg} ...")
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("left"),
+        TimeRemainingColumn(),
+    )
+    handlers = _terminal_log_handlers()
+    streams = [h.stream for h in handlers]
+    stdout = sys.stdout
+    with Progress(*columns, console=console, transient=False) as bars:
+        for handler in handlers:  # sys.stdout/err are now rich's proxies: lines go above
+            handler.setStream(sys.stdout if handler.stream is stdout else sys.stderr)
+        shown = _Bars(bars, check)
+        try:
+            yield shown
+            shown.close()
+        finally:
+            for handler, stream in zip(handlers, streams, strict=True):
+                handler.setStream(stream)
+
+
+def print_sweep_progress(done: int, total: int, elapsed: float) -> None:
+    """One line after each sweep job: a bar, jobs done of all, time elapsed and left."""
+    from rich.progress_bar import ProgressBar
+    from rich.table import Table
+
+    def clock(seconds: float) -> str:
+        m, s = divmod(int(seconds), 60)
+        return f"{m // 60}:{m % 60:02d}:{s:02d}"
+
+    left = elapsed / done * (total - done) if done and total >= done else None
+    line = Table.grid(padding=(0, 1))
+    line.add_row(
+        "sweep",
+        ProgressBar(total=max(total, 1), completed=min(done, total), width=30),
+        f"{done}/{total} jobs done, {clock(elapsed)} elapsed, "
+        + (f"about {clock(left)} left" if left is not None else "time left unknown"),
+    )
+    _console().print(line)
+
+
+def print_generated_banner() -> None:
+    """The line a run on generated data opens with."""
+    _print_banner(_console(), True)
+
+
+def _print_banner(console: Console, generated: bool) -> None:
+    if generated:
+        from ctdc_risk.data.report import GENERATED_BANNER
+
+        console.print()
+        console.print(f"[bold black on yellow] {GENERATED_BANNER.upper()} [/]")
 
 
 def _print_data(console: Console, lines: list[str]) -> None:
@@ -47,6 +174,7 @@ def _print_data(console: Console, lines: list[str]) -> None:
 
 def print_describe_summary(result: DescribeResult) -> None:
     console = _console()
+    _print_banner(console, result.data_report.generated)
     _print_data(console, result.data_report.summary_lines(result.headline.k))
     h = result.headline
     console.print()
@@ -71,7 +199,10 @@ def print_describe_summary(result: DescribeResult) -> None:
 
 
 def print_study_summary(result: StudyResult, *, tracking: tuple[str, str] | None = None) -> None:
+    from ctdc_risk.report.content import short_phrase, study_cautions
+
     console = _console()
+    _print_banner(console, result.data_report.generated)
     _print_data(console, result.data_report.summary_lines(result.spec.privacy.k))
     spec = result.spec
     assert spec.target is not None
@@ -92,6 +223,15 @@ def print_study_summary(result: StudyResult, *, tracking: tuple[str, str] | None
         auc = m.get(f"transport/{kind}/roc_auc")
         if auc is not None:
             console.print(f"  {result.primary_model} {words}: ROC AUC {auc:.3f}")
+    cautions = study_cautions(
+        len(result.target.y),
+        result.target.n_positive,
+        m["cv/roc_auc_mean"],
+        m["baseline/roc_auc_mean"],
+        outcome_words=spec.target.outcome_words,
+    )
+    for caution in cautions:
+        console.print(f"  [bold yellow]Note:[/] {escape(caution)}")
     console.print()
     console.print(
         f"[bold]Factors[/bold] (SHAP from {result.primary_model}; "
@@ -100,10 +240,11 @@ def print_study_summary(result: StudyResult, *, tracking: tuple[str, str] | None
     shown = 0
     for row in result.table.rows:
         if row.label in ("risk", "protective") and shown < 8:
+            # Plain words, never the data's codes ("0--8", "trans_nonconforming").
             console.print(
-                f"  {row.label:<10} {row.factor_label}: {row.level}"
-                f" (adjusted OR {row.adjusted_or:.2f} vs {row.reference_level},"
-                f" q {row.q_value:.2g})"
+                f"  {row.label:<10} {short_phrase(row.factor, row.level)}"
+                f" (adjusted OR {row.adjusted_or:.2f} against"
+                f" {short_phrase(row.factor, row.reference_level)}, q {row.q_value:.2g})"
             )
             shown += 1
     if shown == 0:

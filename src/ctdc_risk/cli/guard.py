@@ -15,6 +15,7 @@ A config it cannot compose is refused, never skipped.
 from __future__ import annotations
 
 import contextlib
+import difflib
 import io
 import itertools
 import os
@@ -126,6 +127,95 @@ def _compose_error(exc: Exception, where: str) -> ConfigError:
     return ConfigError(f"cannot compose the config{suffix}: {text}")
 
 
+def _closest(word: str, candidates: list[str]) -> str | None:
+    found = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+def _config_groups(loader: Any) -> set[str]:
+    groups = set()
+    for group in loader.list_groups(""):
+        groups.add(group)
+        groups.update(f"{group}/{sub}" for sub in loader.list_groups(group))
+    return groups
+
+
+def explain_mistake(overrides: list[str], where: str = "") -> ConfigError | None:
+    """One line naming the misspelt key or option in ``overrides`` and the nearest valid one.
+
+    Called when Hydra could not compose: Hydra's own message suggests ``+key=value`` for a
+    misspelt key (which would only add a key nobody reads) and lists options among lines of
+    search path. None when no override is to blame.
+    """
+    from hydra import compose
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.object_type import ObjectType
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.core.override_parser.types import ValueType
+    from omegaconf import DictConfig
+
+    loader = GlobalHydra.instance().config_loader()
+    try:
+        parsed = OverridesParser.create().parse_overrides(overrides)
+    except Exception:
+        return None
+    suffix = f" (from {where})" if where else ""
+    groups = _config_groups(loader)
+    choices, keys = [], []
+    for o in parsed:
+        key = o.key_or_group
+        if o.is_delete() or o.is_add() or o.is_force_add():
+            continue
+        if key not in groups:
+            keys.append(o)
+            continue
+        if o.value_type in (ValueType.ELEMENT, ValueType.CHOICE_SWEEP):
+            options = loader.get_group_options(key, results_filter=ObjectType.CONFIG)
+            values = list(o.sweep_string_iterator()) if o.is_sweep_override() else [o.value()]
+            for value in values:
+                if value is not None and str(value) not in options:
+                    near = _closest(str(value), options)
+                    hint = f"did you mean {key}={near}? " if near else ""
+                    return ConfigError(
+                        f"{key}={value}: {key} has no option {str(value)!r}; {hint}"
+                        f"Options: {', '.join(options)}."
+                    )
+        if not o.is_sweep_override():
+            choices.append(str(o.input_line))
+    try:
+        cfg = compose(config_name="config", overrides=choices)
+    except Exception:
+        return None
+    for o in keys:
+        key = o.key_or_group
+        if key.startswith("hydra.") or key == "hydra":
+            continue
+        parts = key.split(".")
+        node: Any = cfg
+        depth = 0
+        # keys(), not `in`: a key whose value is ??? (not set yet) still exists
+        while depth < len(parts) and isinstance(node, DictConfig) and parts[depth] in node.keys():  # noqa: SIM118
+            node = node._get_node(parts[depth])
+            depth += 1
+        if depth == len(parts):
+            continue  # the key exists: Hydra failed for another reason
+        siblings = [str(k) for k in node] if isinstance(node, DictConfig) else []
+        if depth == 0:
+            siblings += [g for g in groups if "/" not in g and g not in siblings]
+        near = _closest(parts[depth], siblings)
+        parent = ".".join(parts[:depth])
+        if near:
+            hint = f"did you mean {'.'.join([*parts[:depth], near])}?"
+        elif siblings:
+            hint = f"the keys {'under ' + parent if parent else 'at the top'} are: " + ", ".join(
+                sorted(siblings)
+            )
+        else:
+            hint = f"{parent} takes a value, not keys"
+        return ConfigError(f"unknown config key {key!r} (in {o.input_line}){suffix}: {hint}")
+    return None
+
+
 def _check_searchpath_overrides(parsed: list[Override]) -> None:
     # Composing searches these folders: a pkg:// entry would import its module first.
     for o in parsed:
@@ -139,7 +229,7 @@ def _check_searchpath_overrides(parsed: list[Override]) -> None:
 
 
 def _axes(
-    parsed: list[Override], base: DictConfig, fixed: list[str], loader: Any
+    parsed: list[Override], base: DictConfig, fixed: list[str], loader: Any, *, every: bool = False
 ) -> list[list[str]]:
     """The values of every sweep (the command line's, then the sweeper's params of the
     composed config that the command line does not set), as ``key=value`` overrides."""
@@ -172,7 +262,7 @@ def _axes(
         else:
             values = list(o.sweep_string_iterator())
             numbers = all(isinstance(v, int | float) for v in o.sweep_iterator())
-            if numbers and "/" not in key and key not in choices:
+            if numbers and "/" not in key and key not in choices and not every:
                 # A number is no config file, name, path part or shell line: it cannot
                 # change what the checks see, so one value stands for all.
                 values = values[:1]
@@ -243,11 +333,45 @@ def _check_composed(cfg: DictConfig, multirun: bool, where: str) -> None:
     )
 
 
-def check_command_line(argv: list[str]) -> None:
+def _count_jobs(parsed: list[Override], base: DictConfig, fixed: list[str]) -> int:
+    """How many jobs the sweep will run (for the progress display)."""
+    from hydra.core.global_hydra import GlobalHydra
+    from omegaconf import OmegaConf
+
+    trials = OmegaConf.select(base, "hydra.sweeper.n_trials")
+    if isinstance(trials, int):
+        return trials
+    n = 1
+    for values in _axes(parsed, base, fixed, GlobalHydra.instance().config_loader(), every=True):
+        n *= len(values)
+    return n
+
+
+def _refuse_sweep_without_m(base: DictConfig, argv: list[str]) -> None:
+    """An experiment that is a sweep runs only its first job without ``-m``: say so instead."""
+    from omegaconf import OmegaConf
+
+    params = OmegaConf.select(base, "hydra.sweeper.params") or {}
+    if not params:
+        return
+    experiment = OmegaConf.select(base, "hydra.runtime.choices.experiment")
+    what = f"experiment={experiment}" if experiment else "this config"
+    axes = "; ".join(f"{k}={v}" for k, v in params.items())
+    line = " ".join(a for a in argv if not a.startswith("command="))
+    command = OmegaConf.select(base, "command")
+    first = f"{command} " if command and command != "study" else ""
+    raise ConfigError(
+        f"{what} is a sweep ({axes}); without -m only its first job would run. Run every job "
+        f"with: ctdc-risk {first}-m {line}"
+    )
+
+
+def check_command_line(argv: list[str]) -> int:
     """Compose every config ``argv`` asks for and check it with :func:`check_config`.
 
-    Raises :class:`ConfigError` (one line naming the option or key) for anything refused and
-    for a config that cannot be composed.
+    Returns the number of jobs the command line runs (1 without ``-m``). Raises
+    :class:`ConfigError` (one line naming the option or key) for anything refused and for a
+    config that cannot be composed.
     """
     from hydra import compose, initialize_config_module
     from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -267,11 +391,15 @@ def check_command_line(argv: list[str]) -> None:
             try:
                 return compose(config_name="config", overrides=variant, return_hydra_config=True)
             except Exception as exc:  # Hydra's and OmegaConf's composition errors
-                raise _compose_error(exc, where) from None
+                raise (explain_mistake(variant, where) or _compose_error(exc, where)) from None
 
         base = composed(fixed, "")
         _check_composed(base.copy(), multirun, "")
+        if not multirun:
+            _refuse_sweep_without_m(base, argv)
+        n_jobs = _count_jobs(parsed, base, fixed) if multirun else 1
         for combo in _jobs(parsed, base, fixed):
             if combo:
                 where = " ".join(combo)
                 _check_composed(composed([*fixed, *combo], where), multirun, where)
+    return n_jobs

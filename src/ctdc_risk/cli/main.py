@@ -14,7 +14,6 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from ctdc_risk.cli.help import COMMANDS, help_text
+from ctdc_risk.cli.help import COMMANDS, command_help, help_text, version_text
 from ctdc_risk.errors import CtdcRiskError
 
 if TYPE_CHECKING:
@@ -39,10 +38,12 @@ if not OmegaConf.has_resolver("pid"):
 def _split_command(argv: list[str]) -> list[str]:
     if argv and argv[0] in COMMANDS:
         rest = argv[1:]
+        # First, not last: Hydra reads overrides only before its options (--cfg job).
+        added = [f"command={argv[0]}"]
         if argv[0] == "describe" and not any(a.startswith("cohort=") for a in rest):
             # The headline compares children with adults: describe every case by default.
-            rest = [*rest, "cohort=all"]
-        return [*rest, f"command={argv[0]}"]
+            added.append("cohort=all")
+        return [*added, *rest]
     if argv and not argv[0].startswith("-") and "=" not in argv[0]:
         known = ", ".join(COMMANDS)
         print(
@@ -78,7 +79,7 @@ def _entry(cfg: DictConfig) -> Any:
         outcome = _run(cfg, out_dir, job)
     except CtdcRiskError as exc:
         print(f"ctdc-risk: error in sweep job {job.num} ({job.overrides}): {exc}", file=sys.stderr)
-        job.record("failed", error=str(exc).splitlines()[0][:500])
+        _record(job, "failed", error=str(exc).splitlines()[0][:500])
         return None
     except Exception as exc:
         # A bug, not a mistake of the user's: the traceback goes to the job's log file.
@@ -88,9 +89,9 @@ def _entry(cfg: DictConfig) -> Any:
             f"{type(exc).__name__}: {exc} (traceback in {out_dir})",
             file=sys.stderr,
         )
-        job.record("failed", error=f"{type(exc).__name__}: {str(exc)[:400]}")
+        _record(job, "failed", error=f"{type(exc).__name__}: {str(exc)[:400]}")
         return None
-    job.record("finished", run_id=outcome.run_id, metrics=outcome.metrics)
+    _record(job, "finished", run_id=outcome.run_id, metrics=outcome.metrics)
     return outcome.value
 
 
@@ -121,15 +122,26 @@ def _run(cfg: DictConfig, out_dir: Path, job: SweepJob | None) -> _Outcome:
         raise
 
 
-def _say_unless_stopped(say: Callable[[str], None]) -> Callable[[str], None]:
-    """The progress callback, raising KeyboardInterrupt at the next step after a stop signal
-    whose exception Python swallowed (it fell in a garbage-collector callback or ``__del__``)."""
+def _progress(job: SweepJob | None) -> Any:
+    """The study's progress display; every update raises KeyboardInterrupt after a stop signal
+    whose exception Python swallowed (it fell in a garbage-collector callback or ``__del__``).
+    A sweep job prints plain lines named by its number: jobs may share one terminal."""
+    from ctdc_risk.cli import console
 
-    def step(message: str) -> None:
-        _raise_if_stopped()
-        say(message)
+    if job is None:
+        return console.progress(check=_raise_if_stopped)
+    return console.progress(check=_raise_if_stopped, label=f"job {job.num}: ", plain=True)
 
-    return step
+
+def _record(job: SweepJob, status: str, **kwargs: Any) -> None:
+    """Record how a sweep job ended and show the sweep's progress (jobs done of all)."""
+    from ctdc_risk.cli import console
+
+    job.record(status, **kwargs)
+    total = int(os.environ.get(SWEEP_JOBS) or 0)
+    started = float(os.environ.get(SWEEP_STARTED) or 0)
+    if total and started:
+        console.print_sweep_progress(job.jobs_ended(), total, time.time() - started)
 
 
 def _run_command(cfg: DictConfig, out_dir: Path, job: SweepJob | None) -> _Outcome:
@@ -157,6 +169,8 @@ def _run_command(cfg: DictConfig, out_dir: Path, job: SweepJob | None) -> _Outco
         mark_complete(out_dir)
         return outcome
     spec = run_spec_from_mapping(config)
+    if spec.data.source == "synthetic":
+        console.print_generated_banner()  # first, before any progress: and again in the summary
     if spec.command == "replicate":
         return _replicate(spec, config, tracking_cfg, out_dir, job)
     if spec.command == "describe":
@@ -173,8 +187,8 @@ def _run_command(cfg: DictConfig, out_dir: Path, job: SweepJob | None) -> _Outco
 
     tracking = TrackingSpec.from_mapping(tracking_cfg)
     if not tracking.enabled:
-        with console.progress() as say:
-            result = run_study(spec, out_dir, progress=_say_unless_stopped(say))
+        with _progress(job) as bar:
+            result = run_study(spec, out_dir, progress=bar)
         _raise_if_stopped()
         mark_complete(out_dir)
         console.print_study_summary(result)
@@ -190,11 +204,11 @@ def _run_command(cfg: DictConfig, out_dir: Path, job: SweepJob | None) -> _Outco
     with track_study(
         tracking, config=config, run_name=run_name, cwd=cwd, parent=parent, tags=tags
     ) as run:
-        with console.progress() as say:
-            result = run_study(spec, out_dir, progress=_say_unless_stopped(say))
+        with _progress(job) as bar:
+            result = run_study(spec, out_dir, progress=bar)
         _raise_if_stopped()
         mark_complete(out_dir)  # before logging: the folder is complete, and MLflow gets no marker
-        say("logging the run to MLflow")
+        log.info("logging the run to MLflow")
         try:
             log_study(run, result, experiment_name=tracking.experiment, cwd=cwd)
         except TrackingError as exc:
@@ -221,16 +235,17 @@ def _replicate(
     files = replicate_spec_from_mapping(config.get("replicate"))
     tracking = TrackingSpec.from_mapping(tracking_cfg)
 
-    def run(say: Callable[[str], None]) -> Any:
+    def run(bar: Any) -> Any:
+        # Each study's steps show as lines of the one display (a stop signal ends the run).
         return run_replication(
-            spec, files.data, out_dir, names=files.names, progress=_say_unless_stopped(say)
+            spec, files.data, out_dir, names=files.names, progress=lambda msg: bar.step(msg)
         )
 
     # The value a sweeper optimises: how many factor levels replicate.
     key = "replication/levels_replicate"
     if not tracking.enabled:
-        with console.progress() as say:
-            result = run(say)
+        with console.progress(check=_raise_if_stopped) as bar:
+            result = run(bar)
         _raise_if_stopped()
         mark_complete(out_dir)
         console.print_replication_summary(result)
@@ -245,15 +260,17 @@ def _replicate(
     with track_study(
         tracking, config=config, run_name=run_name, cwd=cwd, parent=parent, tags=tags
     ) as tracked:
-        with console.progress() as say:
-            result = run(say)
-        _raise_if_stopped()
-        mark_complete(out_dir)
-        say("logging the run to MLflow")
-        try:
-            log_replication(tracked, result, experiment_name=tracking.experiment, cwd=cwd)
-        except TrackingError as exc:
-            raise TrackingError(f"the run's files are complete in {out_dir}, but {exc}") from None
+        with console.progress(check=_raise_if_stopped) as bar:
+            result = run(bar)
+            _raise_if_stopped()
+            mark_complete(out_dir)
+            bar.step("logging the run to MLflow")
+            try:
+                log_replication(tracked, result, experiment_name=tracking.experiment, cwd=cwd)
+            except TrackingError as exc:
+                raise TrackingError(
+                    f"the run's files are complete in {out_dir}, but {exc}"
+                ) from None
         _raise_if_stopped()
     console.print_replication_summary(result, tracking=(tracked.run_id, tracked.tracking_uri))
     return _Outcome(result.metrics[key], dict(result.metrics), tracked.run_id)
@@ -309,6 +326,9 @@ def _interrupt(signum: int, frame: object) -> None:
 # The pid of the ctdc-risk process that launches a sweep's jobs, passed to the processes it
 # starts (joblib's workers, submitit's local jobs) through the environment.
 LAUNCHER_PID = "CTDC_RISK_LAUNCHER_PID"
+# How many jobs the sweep runs and when it started, for each job's progress line.
+SWEEP_JOBS = "CTDC_RISK_SWEEP_JOBS"
+SWEEP_STARTED = "CTDC_RISK_SWEEP_STARTED"
 _LIFELINE_GRACE_S = 5.0
 _lifeline: list[threading.Thread] = []
 
@@ -396,24 +416,37 @@ def _audit(args: list[str]) -> None:
     raise SystemExit(1 if failed else 0)
 
 
+# -v / --verbose: the log lines also on the terminal (they always go to the run's log file).
+VERBOSE_FLAGS = ("-v", "--verbose")
+VERBOSE_OVERRIDE = "hydra.job_logging.handlers.console.level=INFO"
+
+
 def main() -> None:
     """Console-script entry point."""
-    if any(a in ("-h", "--help") for a in sys.argv[1:]):
-        # Our own help: Hydra's lists config groups by composing each one (about a second).
-        print(help_text())
+    argv = sys.argv[1:]
+    if "--version" in argv:
+        print(version_text())  # not Hydra's version: ours and what results depend on
         return
-    if sys.argv[1:2] == ["audit"]:
-        _audit(sys.argv[2:])
-    args = _split_command(sys.argv[1:])
+    if argv[:1] == ["audit"]:
+        _audit(argv[1:])
+    if any(a in ("-h", "--help") for a in argv):
+        # Our own help: Hydra's lists config groups by composing each one (about a second).
+        print(command_help(argv[0]) if argv and argv[0] in COMMANDS else help_text())
+        return
+    verbose = any(a in VERBOSE_FLAGS for a in argv)
+    argv = [a for a in argv if a not in VERBOSE_FLAGS]
+    args = _split_command(argv) + ([VERBOSE_OVERRIDE] if verbose else [])
     from ctdc_risk.cli import guard, sweep
 
     try:
-        guard.check_command_line(args)
+        n_jobs = guard.check_command_line(args)
     except CtdcRiskError as exc:
         print(f"ctdc-risk: error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     sys.argv = [sys.argv[0], *args]
     os.environ[LAUNCHER_PID] = str(os.getpid())
+    os.environ[SWEEP_JOBS] = str(n_jobs)
+    os.environ[SWEEP_STARTED] = str(time.time())
     # SIGTERM (a scheduler's or `kill`'s stop) ends the run like Ctrl-C: its MLflow run is closed
     # KILLED with an end time, and no half-written file is left (every write is atomic). Both
     # set _STOP, so an interrupt Python swallowed still ends the run at its next step.

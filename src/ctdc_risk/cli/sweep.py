@@ -118,6 +118,10 @@ class SweepJob:
         }
         write_json(_state(self.sweep_dir) / "jobs", f"{self.num}.json", data, k=_K_FOR_BOOKKEEPING)
 
+    def jobs_ended(self) -> int:
+        """Jobs of this sweep that have finished or failed so far (in any process)."""
+        return sum(j.status != "running" for j in read_jobs(self.sweep_dir))
+
 
 def read_jobs(sweep_dir: Path) -> list[JobRecord]:
     """The job records of a sweep, in job order."""

@@ -5,11 +5,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
 
+from ctdc_risk.data.columns import rename_header
 from ctdc_risk.data.harmonise import harmonise
 from ctdc_risk.data.io import DEFAULT_MAX_BYTES, read_head_rows, read_table
 from ctdc_risk.data.releases import detect_release
@@ -46,6 +48,7 @@ def load_dataset(
     max_bytes: int = DEFAULT_MAX_BYTES,
     k: int = 10,
     latest_year: int | None = None,
+    columns: Mapping[str, str] | None = None,
 ) -> Dataset:
     """Load any supported CTDC release as the canonical frame.
 
@@ -57,6 +60,9 @@ def load_dataset(
         Privacy threshold: unmapped values rarer than ``k`` are counted, never listed.
     latest_year
         Latest plausible registration year (default: the current year).
+    columns
+        Your own column names: ``{name in the file: CTDC name}``, applied to the header before
+        the release is recognised (see :mod:`ctdc_risk.data.columns`).
 
     Raises
     ------
@@ -67,6 +73,10 @@ def load_dataset(
         raw = read_table(
             path, encoding=encoding, delimiter=delimiter, sheet=sheet, max_bytes=max_bytes
         )
+        if columns:
+            renames = rename_header(raw.frame.columns, columns, source=str(Path(path)))
+            raw = replace(raw, frame=raw.frame.rename(columns=renames))
+            log.info("renamed columns: %s", renames)
         match = detect_release(raw.frame.columns, source=raw.source.path)
     except (DataFileError, ReleaseDetectionError):
         # A title or notes above the header make any of several errors (a single column, rows

@@ -19,6 +19,9 @@ from ctdc_risk.data.harmonise import HarmoniseLog
 from ctdc_risk.data.io import SourceInfo
 from ctdc_risk.data.releases import HeaderMatch
 
+# What every report and terminal summary of generated data says first.
+GENERATED_BANNER = "generated demonstration data, not CTDC records"
+
 
 @dataclass(frozen=True)
 class DataReport:
@@ -49,6 +52,11 @@ class DataReport:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @property
+    def generated(self) -> bool:
+        """True for the built-in generator's data (not CTDC records)."""
+        return self.source.file_format == "generated"
 
     def published(self, k: int) -> dict[str, Any]:
         """The report as written to a run folder: counts under ``k`` shown as ``"<k"``."""
@@ -81,8 +89,12 @@ class DataReport:
         def count(n: int) -> str:
             return f"<{k}" if 0 < n < k else f"{n:,}"
 
+        if self.generated:
+            first = f"data: {GENERATED_BANNER} ({self.source.name})"
+        else:
+            first = f"data: {self.source.name} ({self.source.file_format}), {self.release_label}"
         lines = [
-            f"data: {self.source.name} ({self.source.file_format}), release {self.release_id}",
+            first,
             f"rows: {self.rows_read:,} read, {self.rows_out:,} kept"
             + (
                 f" ({', '.join(f'{count(n)} {why}' for why, n in self.rows_dropped.items())}"
@@ -107,7 +119,7 @@ class DataReport:
                 for why, n in info.get("cells_by_reason", {}).items():
                     by_reason[why] = by_reason.get(why, 0) + n
             for why, n in sorted(by_reason.items(), key=lambda item: -item[1]):
-                lines.append(f"  unmapped because {why}: {n:,} cells")
+                lines.append(f"  unmapped because {why}: {count(n)} cells")
         n_na = sum(self.country_na_as_missing.values())
         if n_na:
             lines.append(

@@ -1,9 +1,12 @@
 """SHAP values per factor: exact TreeSHAP for LightGBM, exact linear SHAP for logistic regression.
 
-LightGBM's own ``pred_contrib`` computes exact TreeSHAP (shap's ``TreeExplainer`` calls the same
-code for these models, and its own C++ path disagrees on categorical splits), so it is used
-directly. CTDC rows repeat heavily, so contributions are computed once per *distinct* encoded
-row and then expanded: same values, a fraction of the time. Because the LightGBM model sees one
+The study's own explanation uses shap's ``TreeExplainer`` (``engine="shap"``): for a LightGBM
+booster it returns LightGBM's own exact TreeSHAP (``pred_contrib``), never shap's C++ path, which
+disagrees with LightGBM on categorical splits; a test asserts the two engines agree to the bit.
+The bootstrap refits call ``pred_contrib`` directly (``engine="lightgbm"``): the same values,
+without importing shap (2 s) in every worker. CTDC rows repeat heavily, so contributions are
+computed once per *distinct* encoded row and then expanded: same values, a fraction of the
+time. Because the LightGBM model sees one
 integer-coded column per factor, its contributions are already per factor. For the logistic
 model, the linear SHAP value of a factor is the sum over its one-hot columns of
 ``coef * (x - mean(x))`` (signed sum within the factor; absolute values are never summed across
@@ -13,8 +16,9 @@ model's log-odds for every row.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -24,6 +28,7 @@ from sklearn.pipeline import Pipeline
 from ctdc_risk.encoding import FactorEncoder
 
 ADDITIVITY_TOLERANCE = 1e-6
+Engine = Literal["shap", "lightgbm"]
 
 
 @dataclass(frozen=True)
@@ -45,24 +50,36 @@ def factor_codes(encoder: FactorEncoder, frame: pd.DataFrame) -> np.ndarray:
     return np.column_stack([encoder._codes(frame, name, kind) for name, kind in encoder.factors])
 
 
-def explain_model(pipeline: Pipeline, frame: pd.DataFrame) -> Contributions:
-    """SHAP values per factor for every row of ``frame`` under a fitted model pipeline."""
+def explain_model(
+    pipeline: Pipeline, frame: pd.DataFrame, *, engine: Engine = "lightgbm"
+) -> Contributions:
+    """SHAP values per factor for every row of ``frame`` under a fitted model pipeline.
+
+    ``engine`` chooses who computes a LightGBM model's TreeSHAP: shap's ``TreeExplainer`` or
+    LightGBM's ``pred_contrib`` (identical values; the logistic model ignores it).
+    """
     encoder: FactorEncoder = pipeline.named_steps["encode"]
     return explain_encoded(
         pipeline.named_steps["model"],
         encoder,
         encoder.transform(frame),
         factor_codes(encoder, frame),
+        engine=engine,
     )
 
 
 def explain_encoded(
-    classifier: object, encoder: FactorEncoder, X: Any, codes: np.ndarray
+    classifier: object,
+    encoder: FactorEncoder,
+    X: Any,
+    codes: np.ndarray,
+    *,
+    engine: Engine = "lightgbm",
 ) -> Contributions:
     """SHAP values from an already encoded matrix ``X`` and its factor ``codes``."""
     factors = tuple(name for name, _ in encoder.factors)
     if encoder.output == "ordinal":
-        values, base, n_distinct = _tree_shap(classifier, codes)
+        values, base, n_distinct = _tree_shap(classifier, codes, engine=engine)
     else:
         values, base, n_distinct = _linear_shap(classifier, encoder, X, codes)
     return Contributions(factors, values, base, codes, dict(encoder.levels_), n_distinct)
@@ -74,11 +91,28 @@ def _check_additivity(values: np.ndarray, base: float, expected: np.ndarray) -> 
         raise RuntimeError(f"SHAP additivity check failed: max gap {gap:.2e} on the log-odds scale")
 
 
-def _tree_shap(classifier: object, codes: np.ndarray) -> tuple[np.ndarray, float, int]:
+def tree_contributions(booster: Any, X: np.ndarray, *, engine: Engine) -> np.ndarray:
+    """(n_rows, n_features + 1) TreeSHAP values and the bias column of a LightGBM booster."""
+    if engine == "lightgbm":
+        return np.asarray(booster.predict(X, pred_contrib=True), dtype=np.float64)
+    import shap  # slow to import: only where the study's own explanation is computed
+
+    explainer = shap.TreeExplainer(booster)
+    with warnings.catch_warnings():
+        # shap warns that its output for binary LightGBM changed shape; it is (rows, features).
+        warnings.filterwarnings("ignore", message="LightGBM binary classifier")
+        values = np.asarray(explainer.shap_values(X, check_additivity=False), dtype=np.float64)
+    bias = np.full((len(X), 1), float(np.ravel(explainer.expected_value)[0]))
+    return np.hstack([values.reshape(len(X), -1), bias])
+
+
+def _tree_shap(
+    classifier: object, codes: np.ndarray, *, engine: Engine
+) -> tuple[np.ndarray, float, int]:
     booster = classifier.estimator_.booster_  # type: ignore[attr-defined]
     uniq, inverse = np.unique(codes, axis=0, return_inverse=True)
     X = uniq.astype(np.float64)
-    contrib = np.asarray(booster.predict(X, pred_contrib=True), dtype=np.float64)
+    contrib = tree_contributions(booster, X, engine=engine)
     _check_additivity(contrib[:, :-1], 0.0, booster.predict(X, raw_score=True) - contrib[:, -1])
     offset = float(classifier.offset_)  # type: ignore[attr-defined]
     # The bias column is the same for every row; the prior-shift correction moves only it.

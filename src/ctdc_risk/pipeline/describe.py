@@ -50,6 +50,7 @@ def load_data(spec: DataSpec, *, seed: int, k: int) -> Dataset:
             sheet=spec.sheet,
             max_bytes=spec.max_bytes,
             k=k,
+            columns=spec.columns,
         )
     frame = apply_child_rule(dataset.frame, spec.child_rule)
     log.info(

@@ -13,6 +13,7 @@ from typing import Any
 
 from ctdc_risk.cohort import CohortSpec
 from ctdc_risk.data.child_status import CHILD_RULES, DEFAULT_CHILD_RULE
+from ctdc_risk.data.columns import check_column_targets
 from ctdc_risk.data.io import DEFAULT_MAX_BYTES
 from ctdc_risk.data.synthetic import MAX_ROWS, MIN_ROWS
 from ctdc_risk.errors import ConfigError, reject_unknown_keys
@@ -46,8 +47,18 @@ class DataSpec:
     child_rule: str = DEFAULT_CHILD_RULE
     """Who is a child: ``exploitation`` (minor when exploited, where recorded), ``registration``
     or ``either`` (see :mod:`ctdc_risk.data.child_status`)."""
+    columns: dict[str, str] | None = None
+    """Your own column names: ``{name in the file: CTDC name}`` (see
+    :mod:`ctdc_risk.data.columns`)."""
 
     def __post_init__(self) -> None:
+        if self.columns:
+            if self.source != "file":
+                raise ConfigError(
+                    "data.columns renames the columns of a file: use it with data=ctdc "
+                    "data.path=FILE."
+                )
+            check_column_targets(self.columns)
         if self.child_rule not in CHILD_RULES:
             raise ConfigError(
                 f"data.child_rule: {self.child_rule!r} is not one of {', '.join(CHILD_RULES)} "

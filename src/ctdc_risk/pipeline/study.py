@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
@@ -54,6 +53,7 @@ from ctdc_risk.headline import family_share_by_child_rule
 from ctdc_risk.models import build_model
 from ctdc_risk.outputs import write_bytes, write_csv, write_json, write_text
 from ctdc_risk.pipeline.describe import load_data
+from ctdc_risk.pipeline.progress import ProgressLike, as_progress
 from ctdc_risk.pipeline.specs import RunSpec
 from ctdc_risk.privacy import SUPPRESSED, check_share, suppress_chain
 from ctdc_risk.report.content import ReportInputs
@@ -65,7 +65,6 @@ from ctdc_risk.transport import TransportScore, make_transport_splits, score_tra
 
 log = logging.getLogger(__name__)
 METRICS = ("roc_auc", "average_precision", "brier", "log_loss", "ece")
-Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -113,9 +112,15 @@ def _subgroup_masks(frame: pd.DataFrame, names: tuple[str, ...]) -> dict[str, np
     return masks
 
 
-def run_study(spec: RunSpec, out_dir: Path, *, progress: Progress | None = None) -> StudyResult:
-    """Run the configured study and write its files into ``out_dir``."""
-    say = progress or (lambda msg: log.info("%s", msg))
+def run_study(spec: RunSpec, out_dir: Path, *, progress: ProgressLike = None) -> StudyResult:
+    """Run the configured study and write its files into ``out_dir``.
+
+    ``progress`` receives the steps and the units done within each (folds, refits): a
+    :class:`~ctdc_risk.pipeline.progress.Progress`, a function of one message, or None (the
+    log).
+    """
+    bar = as_progress(progress)
+    say = bar.step
     assert spec.target is not None  # checked when the spec was built
     k = spec.privacy.k
     seconds: dict[str, float] = {}
@@ -175,18 +180,25 @@ def run_study(spec: RunSpec, out_dir: Path, *, progress: Progress | None = None)
     transport: dict[str, tuple[TransportScore, TransportScore]] = {}
     for model_spec in spec.models:
         name = model_spec.name
-        say(f"cross-validating {name} ({len(splits)} folds, then by country and by year)")
-        cv[name] = cross_validate_model(
-            name, make[name], target.frame, target.y, splits, k=k, n_bins=spec.cv.n_bins
+        # Folds: the study's own, then up to n_splits grouped by country and one temporal split.
+        bar.step(
+            f"cross-validation: {name} (then by country, by year)",
+            total=len(splits) + spec.cv.n_splits + 1,
         )
+        cv[name] = cross_validate_model(
+            name, make[name], target.frame, target.y, splits, k=k, n_bins=spec.cv.n_bins,
+            on_fold=bar.advance,
+        )  # fmt: skip
         transport[name] = score_transport(
             name, make[name], target.frame, target.y, records,
-            n_splits=spec.cv.n_splits, seed=spec.seed, k=k,
+            n_splits=spec.cv.n_splits, seed=spec.seed, k=k, on_fold=bar.advance,
         )  # fmt: skip
     lap("cross_validation")
-    say("refitting on the whole cohort and explaining")
+    say("refitting on all cases and explaining")
     fitted = {name: build().fit(target.frame, target.y) for name, build in make.items()}
-    contributions = {name: explain_model(model, target.frame) for name, model in fitted.items()}
+    contributions = {
+        name: explain_model(model, target.frame, engine="shap") for name, model in fitted.items()
+    }
     primary = "lightgbm" if "lightgbm" in fitted else spec.models[0].name
     contrib = contributions[primary]
     log.info(
@@ -197,7 +209,14 @@ def run_study(spec: RunSpec, out_dir: Path, *, progress: Progress | None = None)
     )
     subgroups = _subgroups(contrib, target.frame, spec, k)
     lap("refit_and_shap")
-    say(f"associations and bootstrap ({spec.stability.n_boot} refits of the whole analysis)")
+    bar.step("bootstrap refits", total=spec.stability.n_boot or None)
+    refits_done = 0
+
+    def refit_done(done: int, total: int) -> None:
+        nonlocal refits_done
+        bar.advance(done - refits_done)
+        refits_done = done
+
     estimates = estimate_factors(
         target.frame,
         target.y,
@@ -218,7 +237,7 @@ def run_study(spec: RunSpec, out_dir: Path, *, progress: Progress | None = None)
         seed=spec.seed,
         context=selection.context,
         dropped=selection.dropped,
-        progress=lambda done, total: say(f"bootstrap: {done} of {total} refits done"),
+        progress=refit_done,
     )
     reference = dict(estimates.encoder.reference_)
     shap = {
@@ -231,7 +250,7 @@ def run_study(spec: RunSpec, out_dir: Path, *, progress: Progress | None = None)
         target.frame, table,
     )  # fmt: skip
     lap("associations_and_bootstrap")
-    say("sensitivity analyses: another reading of the missing data")
+    say("sensitivity analyses")
     sensitivity = run_sensitivity(
         target.frame, target.y, factors, records, table,
         k=k, positive_only=positive_only, reference=reference,
@@ -245,10 +264,10 @@ def run_study(spec: RunSpec, out_dir: Path, *, progress: Progress | None = None)
     lap("interactions")
     targeting = None
     if spec.targeting.enabled:
-        say("prevention targeting: profiles learnt and measured across folds")
         held_out = make_transport_splits(
             target.frame, target.y, records, n_splits=spec.cv.n_splits, seed=spec.seed, k=k
         )
+        bar.step("targeting folds", total=len(splits))
         targeting = build_targeting_table(
             target.frame,
             target.y,
@@ -258,6 +277,7 @@ def run_study(spec: RunSpec, out_dir: Path, *, progress: Progress | None = None)
             k=k,
             positive_only=positive_only,
             transport={t.kind: (t.splits, t.note) for t in held_out},
+            on_fold=bar.advance,
         )
         lap("targeting")
     metrics = _metrics(dataset.report, flow, target, cv, primary, table, transport, records)

@@ -8,6 +8,7 @@ as such; unclear levels are never given a direction.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -251,6 +252,21 @@ def targeting_sentence(inputs: ReportInputs) -> str | None:
     )
 
 
+def hidden_profiles_note(ranks: list[int], inputs: ReportInputs) -> str:
+    """Why profiles learnt again have no held-out figures, in words."""
+    which = (
+        f"Profile {ranks[0]} has"
+        if len(ranks) == 1
+        else f"Profiles {', '.join(map(str, ranks[:-1]))} and {ranks[-1]} have"
+    )
+    return (
+        f"{which} no held-out figures: among its held-out cases, fewer than {inputs.k} were "
+        f"{inputs.outcome_words}, or fewer than {inputs.k} were not. A share, lift or coverage "
+        f"resting on so few cases could point at individual survivors, so none is shown; its "
+        "cases still count in the cumulative figures."
+    )
+
+
 def targeting_caveats(inputs: ReportInputs) -> list[str]:
     """What the targeting figures cannot say."""
     table = inputs.targeting
@@ -306,10 +322,15 @@ def summary_sentences(inputs: ReportInputs) -> list[str]:
     positive_only = inputs.data.flag_semantics == "positive_only"
     share = inputs.n_positive / inputs.n_cases
     known = f" with the {inputs.eligibility}" if inputs.eligibility else ""
+    who = (
+        f"{inputs.n_cases:,} generated cases (demonstration data, not CTDC records)"
+        if inputs.data.generated
+        else f"{inputs.n_cases:,} identified victims"
+    )
     sentences = [
-        f"This study looks at {inputs.n_cases:,} identified victims in the "
-        f"'{inputs.cohort_name}' cohort{known} and asks which case characteristics went with "
-        f"being {inputs.outcome_words}: {share:.0%} of them were.",
+        f"This study looks at {who} in the '{inputs.cohort_name}' cohort{known} and asks which "
+        f"case characteristics went with being {inputs.outcome_words}: {share:.0%} of them were.",
+        *caution_sentences(inputs),
     ]
     risk = [r for r in inputs.factor_rows if r.label == "risk"][:3]
     protective = [r for r in inputs.factor_rows if r.label == "protective"][:3]
@@ -320,15 +341,120 @@ def summary_sentences(inputs: ReportInputs) -> list[str]:
             "No factor met the rule for being called a risk or protective factor; the factor "
             "table shows what was found and how uncertain it is."
         )
-    sentences.append(auc_sentence(inputs))
+    closing = [auc_sentence(inputs)]
     targeting = targeting_sentence(inputs)
     if targeting:
-        sentences.append(targeting)
-    sentences.append(
-        "These are associations among identified victims, not causes, and they say nothing "
-        "certain about any one person."
+        closing.append(targeting)
+    among = "generated cases" if inputs.data.generated else "identified victims"
+    closing.append(
+        f"These are associations among {among}, not causes, and they say nothing certain "
+        "about any one person."
     )
-    return sentences[:10]
+    # At most ten: factor sentences give way first, the closing ones always stay.
+    return sentences[: 10 - len(closing)] + closing
+
+
+# Below these, a study says plainly that it is small (its intervals are wide and few levels can
+# meet the labelling rule).
+SMALL_COHORT = 500
+SMALL_GROUP = 50
+
+
+def study_cautions(
+    n_cases: int, n_positive: int, auc: float, baseline_auc: float, *, outcome_words: str
+) -> list[str]:
+    """Plain warnings for a small cohort and for models no better than the baseline.
+
+    Examples
+    --------
+    >>> study_cautions(145, 67, 0.62, 0.5, outcome_words="recruited by family")[0][:22]
+    'This cohort is small: '
+    >>> study_cautions(5000, 900, 0.5, 0.5, outcome_words="recruited by family")[0][:41]
+    'The models did no better than the baseline'
+    """
+    out = []
+    smaller = min(n_positive, n_cases - n_positive)
+    if n_cases < SMALL_COHORT or smaller < SMALL_GROUP:
+        out.append(
+            f"This cohort is small: {n_cases:,} cases, {n_positive:,} of them "
+            f"{outcome_words}. Intervals are wide and few factors can meet the labelling rule; "
+            "read the results as a first look, not as findings."
+        )
+    if auc <= baseline_auc:
+        out.append(
+            f"The models did no better than the baseline that knows only how common the "
+            f"outcome is (ROC AUC {auc:.2f} against {baseline_auc:.2f}): the recorded factors do "
+            "not tell these cases apart, so no ranking of factors here should guide a program."
+        )
+    return out
+
+
+def caution_sentences(inputs: ReportInputs) -> list[str]:
+    """:func:`study_cautions` for this report's primary model."""
+    return study_cautions(
+        inputs.n_cases,
+        inputs.n_positive,
+        inputs.cv[inputs.primary_model]["roc_auc_mean"],
+        inputs.baseline["roc_auc_mean"],
+        outcome_words=inputs.outcome_words,
+    )
+
+
+def banner(inputs: ReportInputs) -> str | None:
+    """The line every report of generated data opens with (None for real data)."""
+    if not inputs.data.generated:
+        return None
+    return (
+        "Generated demonstration data, not CTDC records. Every figure below comes from the "
+        "package's built-in generator, with effects planted to test the method; none describes "
+        "real victims, and no published figure is compared with it."
+    )
+
+
+_NOT_A_CASE = ("unknown", "other (fewer than k cases)", "not recorded")
+
+
+def lead_factor_rows(rows: tuple[FactorRow, ...], *, n_others: int = 10) -> list[FactorRow]:
+    """The rows a reader sees first: every labelled level, then the strongest others.
+
+    "Strongest" means the factors the model relied on most (rank), and within a factor the
+    odds ratio furthest from 1; unknown, pooled, suppressed and not estimable levels are left
+    to the full table.
+    """
+    labelled = [r for r in rows if r.label in ("risk", "protective")]
+    others = [
+        r for r in rows if r.label == "unclear" and r.adjusted_or and r.level not in _NOT_A_CASE
+    ]
+    others.sort(
+        key=lambda r: (
+            r.rank if r.rank is not None else float("inf"),
+            -abs(math.log(r.adjusted_or or 1.0)),
+        )
+    )
+    return labelled + others[:n_others]
+
+
+def settings_items(settings: dict[str, Any], prefix: str = "") -> list[str]:
+    """A nested settings mapping as readable "key: value" lines (dotted keys).
+
+    Examples
+    --------
+    >>> settings_items({"cohort": {"name": "children"}, "models": ["logistic", "lightgbm"]})
+    ['cohort.name: children', 'models: logistic, lightgbm']
+    """
+    items: list[str] = []
+    for key in sorted(settings):
+        value = settings[key]
+        name = f"{prefix}{key}".replace("_", " ")
+        if isinstance(value, dict) and value:
+            items.extend(settings_items(value, f"{name}."))
+        elif isinstance(value, list | tuple):
+            items.append(f"{name}: {', '.join(map(str, value)) or 'none'}")
+        elif value is None or value == {}:
+            items.append(f"{name}: not set")
+        else:
+            items.append(f"{name}: {value}")
+    return items
 
 
 def auc_sentence(inputs: ReportInputs) -> str:

@@ -45,16 +45,52 @@ def _png(fig: Any) -> bytes:
     plt = _plt()
     buf = io.BytesIO()
     fig.tight_layout()
-    fig.savefig(buf, format="png", dpi=110)
+    # "tight": labels longer than the figure's margins (an axis title, a long factor name) are
+    # kept whole rather than cut at the edge.
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight", pad_inches=0.15)
     plt.close(fig)
     return buf.getvalue()
+
+
+# Odds-ratio ticks a reader knows without a logarithm: 0.1, 0.2, 0.5, 1, 2, 5, 10, ...
+PLAIN_TICKS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0)
+
+
+def plain_ticks(low: float, high: float) -> list[float]:
+    """The plain odds-ratio ticks covering ``low``..``high`` (always including 1).
+
+    Examples
+    --------
+    >>> plain_ticks(0.3, 4.0)
+    [0.2, 0.5, 1.0, 2.0, 5.0]
+    """
+    below = [t for t in PLAIN_TICKS if t <= min(low, 1.0)]
+    above = [t for t in PLAIN_TICKS if t >= max(high, 1.0)]
+    lo = below[-1] if below else PLAIN_TICKS[0]
+    hi = above[0] if above else PLAIN_TICKS[-1]
+    return [t for t in PLAIN_TICKS if lo <= t <= hi]
+
+
+def _plain_log_axis(ax: Any, low: float, high: float) -> None:
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+
+    ticks = plain_ticks(low, high)
+    ax.set_xscale("log")
+    ax.set_xlim(ticks[0] / 1.15, ticks[-1] * 1.15)
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: f"{x:g}"))
+    ax.xaxis.set_minor_locator(NullLocator())
+    # A tall chart keeps its scale in view: ticks and numbers at the top as well.
+    ax.tick_params(axis="x", top=True, labeltop=True)
+    ax.grid(axis="x", color="#dddddd", lw=0.6)
+    ax.set_axisbelow(True)
 
 
 def forest_plot(rows: Sequence[dict[str, Any]], *, title: str) -> bytes:
     """Adjusted odds ratios with 95 % intervals, grouped by DoMV level and case phase."""
     plt = _plt()
     rows = list(rows)
-    height = max(2.5, 0.42 * len(rows) + 1.2)
+    height = max(2.5, 0.3 * len(rows) + 1.6)
     fig, ax = plt.subplots(figsize=(10, height))
     y = list(range(len(rows)))[::-1]
     for yi, r in zip(y, rows, strict=True):
@@ -62,16 +98,23 @@ def forest_plot(rows: Sequence[dict[str, Any]], *, title: str) -> bytes:
         ax.plot([r["adjusted_or_low"], r["adjusted_or_high"]], [yi, yi], color=colour, lw=2)
         ax.plot(r["adjusted_or"], yi, "o", color=colour, ms=6)
     ax.axvline(1.0, color="black", lw=1, ls="--")
-    ax.set_xscale("log")
+    if rows:
+        _plain_log_axis(
+            ax,
+            min(r["adjusted_or_low"] for r in rows),
+            max(r["adjusted_or_high"] for r in rows),
+        )
     ax.set_yticks(y)
-    ax.set_yticklabels([textwrap.fill(r["display"], 38) for r in rows], fontsize=8)
+    ax.set_ylim(-0.7, len(rows) - 0.3)
+    ax.set_yticklabels([textwrap.fill(r["display"], 48) for r in rows], fontsize=8)
     ax.set_xlabel("adjusted odds ratio (log scale; 1 = same odds as the reference level)")
     ax.set_title(title)
     handles = [
         plt.Line2D([], [], color=COLOURS[k], marker="o", lw=2, label=k)
         for k in ("risk", "protective", "unclear")
     ]
-    ax.legend(handles=handles, loc="lower right", frameon=False)
+    # Beside the plot, never over an interval.
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     return _png(fig)
 
 
@@ -83,7 +126,9 @@ def importance_bars(items: Sequence[tuple[str, float, str]], *, title: str) -> b
     ax.barh(y, [v for _, v, _ in items], color=[COLOURS[c] for _, _, c in items])
     ax.set_yticks(y)
     ax.set_yticklabels([name for name, _, _ in items])
-    ax.set_xlabel("average size of the factor's effect on the log-odds (mean |SHAP|)")
+    ax.set_xlabel(
+        "average size of the factor's effect on the log-odds\n(mean |SHAP| over all cases)"
+    )
     ax.set_title(title)
     handles = [
         plt.Rectangle(
@@ -95,7 +140,7 @@ def importance_bars(items: Sequence[tuple[str, float, str]], *, title: str) -> b
         )
         for k in ("risk", "protective", "unclear")
     ]
-    ax.legend(handles=handles, loc="lower right", frameon=False)
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     return _png(fig)
 
 
@@ -117,6 +162,44 @@ def subgroup_bars(
     ax.set_xlabel("mean |SHAP| within the subgroup")
     ax.set_title(title)
     ax.legend(frameon=False, loc="lower right")
+    return _png(fig)
+
+
+def cohort_bars(
+    factors: Sequence[str], groups: dict[str, tuple[int, dict[str, float]]], *, title: str
+) -> bytes:
+    """shap's cohort bar chart: mean |SHAP| of the same factors in two or more subgroups.
+
+    ``groups`` maps a subgroup's name to its size and its mean |SHAP| per factor, already
+    aggregated over at least k cases: the chart is drawn from those means, never from rows.
+    """
+    import numpy as np
+    import shap  # slow to import (about 2 s): only when a report draws this chart
+
+    plt = _plt()
+    cohorts = {
+        name: shap.Explanation(
+            values=np.array([values.get(f, 0.0) for f in factors]), feature_names=list(factors)
+        )
+        for name, (_, values) in groups.items()
+    }
+    shap.plots.bar(cohorts, max_display=len(factors), show=False)
+    fig = plt.gcf()
+    fig.set_size_inches(8.5, max(2.5, 0.35 * len(factors) * max(2, len(groups)) + 1.4))
+    ax = fig.axes[0]
+    top = max((v for _, values in groups.values() for v in values.values()), default=0.0)
+    ax.set_xlim(0, top * 1.25 or 1.0)  # room for shap's value labels
+    handles, _ = ax.get_legend_handles_labels()
+    ax.legend(
+        handles,
+        [f"{name} ({n:,} cases)" for name, (n, _) in groups.items()],
+        frameon=False,
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        fontsize=10,
+    )
+    ax.set_xlabel("mean |SHAP| within the subgroup (log-odds)")
+    ax.set_title(title)
     return _png(fig)
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,10 +21,14 @@ from ctdc_risk.report.content import (
     CHILD_RULE_WORDS,
     REFERENCE_FIGURES,
     ReportInputs,
+    banner,
     caveats,
     headline_differences,
+    hidden_profiles_note,
+    lead_factor_rows,
     method_notes,
     sensitivity_sentences,
+    settings_items,
     short_phrase,
     summary_sentences,
     targeting_caveats,
@@ -43,6 +46,7 @@ td,th{border:1px solid #ccc;padding:.25rem .5rem;text-align:left}th{background:#
 .risk{color:#D55E00;font-weight:600}.protective{color:#0072B2;font-weight:600}
 .unclear{color:#666}.note{color:#555;font-size:.9rem}img{max-width:100%}
 #summary{background:#f7f7f2;border-left:4px solid #009E73;padding:.5rem 1rem}
+#banner{background:#fff3cd;border:2px solid #E69F00;padding:.5rem 1rem;font-weight:600}
 @media print{body{margin:0}h2{page-break-after:avoid}img{page-break-inside:avoid}}
 """
 
@@ -59,10 +63,14 @@ def _fmt(x: float | None, pattern: str = "{:.2f}") -> str:
     return "" if x is None else pattern.format(x)
 
 
+# The chart shows the rows the factor section leads with; every row is in the appendix table.
+MAX_CHART_ROWS = 25
+
+
 def _chart_rows(inputs: ReportInputs) -> list[dict[str, Any]]:
     rows = [
         {**r.to_record(), "display": _display(r)}
-        for r in inputs.factor_rows
+        for r in lead_factor_rows(inputs.factor_rows)
         if r.label != "reference"
         and r.adjusted_or is not None
         and r.adjusted_or_low is not None
@@ -73,7 +81,7 @@ def _chart_rows(inputs: ReportInputs) -> list[dict[str, Any]]:
     }
     phases = {p: i for i, p in enumerate(PHASE_WORDS)}
     rows.sort(key=lambda r: (order[r["domv_level"]], phases[r["phase"]], r["rank"], r["level"]))
-    return rows[:40]
+    return rows[:MAX_CHART_ROWS]
 
 
 def _display(row: FactorRow) -> str:
@@ -101,17 +109,22 @@ def _importance_items(inputs: ReportInputs) -> list[tuple[str, float, str]]:
 
 def _subgroup_figure(inputs: ReportInputs, pair: tuple[str, str], title: str) -> bytes | None:
     groups: dict[str, dict[str, float]] = {}
+    sizes: dict[str, int] = {}
     for r in inputs.subgroups:
         if r["subgroup"] in pair:
             groups.setdefault(r["subgroup"], {})[r["factor"]] = r["importance"]
+            sizes[r["subgroup"]] = int(r["n"])
     if len(groups) < 2:
         return None
     top = sorted(
         {f for g in groups.values() for f in g},
         key=lambda f: -max(g.get(f, 0) for g in groups.values()),
     )[:8]
-    labelled = {name: {FACTORS[f].label: v for f, v in g.items()} for name, g in groups.items()}
-    return figures.subgroup_bars([FACTORS[f].label for f in top], labelled, title=title)
+    labelled = {
+        name: (sizes[name], {FACTORS[f].label: v for f, v in g.items()})
+        for name, g in sorted(groups.items(), key=lambda kv: pair.index(kv[0]))
+    }
+    return figures.cohort_bars([FACTORS[f].label for f in top], labelled, title=title)
 
 
 def _flow(inputs: ReportInputs) -> list[tuple[tuple[str, int], str]]:
@@ -170,7 +183,9 @@ def render_report(inputs: ReportInputs) -> RenderedReport:
     figs = build_figures(inputs)
     sections = _sections(inputs, figs)
     return RenderedReport(
-        sections_html(inputs.title, sections, figs), sections_markdown(inputs.title, sections), figs
+        sections_html(inputs.title, sections, figs, note=banner(inputs) or ""),
+        sections_markdown(inputs.title, sections, note=banner(inputs) or ""),
+        figs,
     )
 
 
@@ -228,31 +243,31 @@ def _sections(inputs: ReportInputs, figs: dict[str, bytes]) -> list[Section]:
         ],
     ))  # fmt: skip
     shown = [r for r in inputs.factor_rows if r.label != "reference"]
-    table_rows = [
-        [short_phrase(r.factor, r.level), short_phrase(r.factor, r.reference_level),
-         r.domv_level.replace("_", "/"), PHASE_WORDS[r.phase],
-         r.n_with if r.n_with is not None else "suppressed",
-         _ci(r.adjusted_or, r.adjusted_or_low, r.adjusted_or_high, r.label),
-         _interval(r.boot_or_low, r.boot_or_high),
-         _fmt(r.q_value, "{:.2g}"), _rank(r), r.label, r.reason]
-        for r in shown
-    ]  # fmt: skip
+    lead = lead_factor_rows(inputs.factor_rows)
+    n_labelled = sum(r.label in ("risk", "protective") for r in lead)
     factor_blocks: list[tuple[str, Any]] = [
         ("p", "Adjusted odds ratios with 95 % intervals, grouped by DoMV (Determinants of "
-              "Migrant Vulnerability) level and case phase. Each level is compared with its "
-              "factor's reference level, with the other factors held fixed. Risk (vermillion) "
-              "and protective (blue) levels meet every condition of the labelling rule; the "
-              "'why' column says which condition a level met or failed. Rank: how much the "
-              "factor moved the model's estimates (1 = most), with the range it took across "
-              "the bootstrap refits."),
+              "Migrant Vulnerability: individual, household and family, community, structural) "
+              "level and case phase. Each level is compared with its factor's reference level, "
+              "with the other factors held fixed. Risk (vermillion) and protective (blue) levels "
+              "meet every condition of the labelling rule; the 'why' column says which "
+              "condition a level met or failed."),
+        ("p", f"Shown here: the {n_labelled} labelled level(s) and the {len(lead) - n_labelled} "
+              f"other levels of the factors the model relied on most, of {len(shown)} levels "
+              "in all. Every level, including unknown, pooled and suppressed ones, is in the "
+              "appendix 'All factor levels' at the end of this report and in factors.csv."),
+        ("ul", [
+            "Rank: how much the factor moved the model's estimates, 1 = most (from its SHAP "
+            "values); the range in brackets is the rank it took across the bootstrap refits. "
+            "Levels of one factor share its rank.",
+            "q: the level's p-value corrected for the number of levels tested; below "
+            f"{inputs.alpha:g} passes.",
+            "Bootstrap interval: the odds ratio's range over refits of the whole analysis.",
+        ]),
     ]  # fmt: skip
     if "factor_chart.png" in figs:
         factor_blocks.append(("img", ("factor_chart.png", "forest plot of adjusted odds ratios")))
-    factor_blocks.append((
-        "table", (["factor level", "compared with", "DoMV level", "case phase", "cases",
-                   "adjusted OR [95 % CI]", "bootstrap 95 % interval", "q", "rank", "label",
-                   "why"], table_rows),
-    ))  # fmt: skip
+    factor_blocks.append(("table", (_FACTOR_HEADER, [_factor_cells(r) for r in lead])))
     if inputs.dropped:
         factor_blocks.append(("p", "Factors left out of this study:"))
         factor_blocks.append((
@@ -286,9 +301,17 @@ def _sections(inputs: ReportInputs, figs: dict[str, bytes]) -> list[Section]:
         sections.append(("targeting", "Whom a prevention program could reach",
                          _targeting_blocks(inputs, figs)))  # fmt: skip
     sections.append(("caveats", "What this data cannot tell you", [("ul", caveats(inputs))]))
-    reference = _reference_block(inputs)
-    if reference:
-        sections.append(("reference", "Published figures beside ours", reference))
+    # Generated data is compared with no published figure: the comparison would mean nothing.
+    if not inputs.data.generated:
+        reference = _reference_block(inputs)
+        if reference:
+            sections.append(("reference", "Published figures beside ours", reference))
+    elif inputs.child_rules:
+        sections.append(("child-rules", "The headline under every child rule", [
+            ("p", "Share recruited by a family member among cases with a known recruiter, under "
+                  "each rule for who is a child."),
+            _child_rule_table(inputs),
+        ]))  # fmt: skip
     d = inputs.data
     sections.append((
         "provenance", "Provenance",
@@ -297,10 +320,33 @@ def _sections(inputs: ReportInputs, figs: dict[str, bytes]) -> list[Section]:
             ["sha256", d.source.sha256], ["rows read / kept", f"{d.rows_read:,} / {d.rows_out:,}"],
             ["ctdc-risk version", inputs.version], ["created (UTC)", inputs.created],
             ["run", inputs.run_id],
-            ["settings", json.dumps(inputs.settings, sort_keys=True, default=str)],
-        ]))],
+        ])),
+         ("p", "Settings of this run (the full resolved config is in .hydra/config.yaml):"),
+         ("ul", settings_items(inputs.settings))],
+    ))  # fmt: skip
+    sections.append((
+        "appendix-factors", "Appendix: all factor levels",
+        [("p", "Every level of every factor in the study, in the order of factors.csv."),
+         ("table", (_FACTOR_HEADER, [_factor_cells(r) for r in shown]))],
     ))  # fmt: skip
     return sections
+
+
+_FACTOR_HEADER = [
+    "factor level", "compared with", "DoMV level", "case phase", "cases",
+    "adjusted OR [95 % CI]", "bootstrap 95 % interval", "q", "rank (1 = most)", "label", "why",
+]  # fmt: skip
+
+
+def _factor_cells(r: FactorRow) -> list[Any]:
+    return [
+        short_phrase(r.factor, r.level), short_phrase(r.factor, r.reference_level),
+        r.domv_level.replace("_", "/"), PHASE_WORDS[r.phase],
+        r.n_with if r.n_with is not None else "suppressed",
+        _ci(r.adjusted_or, r.adjusted_or_low, r.adjusted_or_high, r.label),
+        _interval(r.boot_or_low, r.boot_or_high),
+        _fmt(r.q_value, "{:.2g}"), _rank(r), r.label, r.reason,
+    ]  # fmt: skip
 
 
 def _targeting_blocks(inputs: ReportInputs, figs: dict[str, bytes]) -> list[tuple[str, Any]]:
@@ -314,9 +360,10 @@ def _targeting_blocks(inputs: ReportInputs, figs: dict[str, bytes]) -> list[tupl
                             "without regard to profile would give."))  # fmt: skip
         blocks.append(("img", ("targeting_gain.png", "gain chart of the targeting profiles")))
     rows = []
+    hidden = [r.rank for r in table.rows if r.heldout is None and r.folds_found]
     for r in table.rows:
         h = r.heldout
-        missing = "not learnt again" if not r.folds_found else f"<{table.k} on one side"
+        missing = "not learnt again" if not r.folds_found else "not shown (see below)"
         rate = coverage = lift = shrink = missing
         if h is not None:
             low, high = h.interval
@@ -346,6 +393,8 @@ def _targeting_blocks(inputs: ReportInputs, figs: dict[str, bytes]) -> list[tupl
                             "profiles are learnt without the held-out cases' countries or "
                             "years; the summary quotes the lowest lift."))  # fmt: skip
         blocks.append(("table", _scheme_rows(table)))
+    if hidden:
+        blocks.append(("p", hidden_profiles_note(hidden, inputs)))
     blocks.append(("ul", targeting_caveats(inputs)))
     return blocks
 
@@ -391,15 +440,19 @@ def _reference_block(inputs: ReportInputs) -> list[tuple[str, Any]]:
     if inputs.child_rules:
         blocks.append(("p", "Why our figures differ from the published ones:"))
         blocks.append(("ul", headline_differences(inputs)))
-        blocks.append(("table", (
+        blocks.append(_child_rule_table(inputs))
+    return blocks
+
+
+def _child_rule_table(inputs: ReportInputs) -> tuple[str, Any]:
+    return ("table", (
             ["who is a child", "children with a known recruiter", "recruited by family",
              "adults with a known recruiter", "recruited by family"],
             [[CHILD_RULE_WORDS[c.rule] + (" (this study)" if c.rule == inputs.child_rule else ""),
               _count(c.children_known, inputs.k), _fmt(c.children_family, "{:.0%}") or "suppressed",
               _count(c.adults_known, inputs.k), _fmt(c.adults_family, "{:.0%}") or "suppressed"]
              for c in inputs.child_rules],
-        )))  # fmt: skip
-    return blocks
+        ))  # fmt: skip
 
 
 def _count(n: int | None, k: int) -> str:
@@ -474,8 +527,11 @@ def _context_blocks(inputs: ReportInputs) -> list[tuple[str, Any]]:
     ]  # fmt: skip
 
 
-def sections_html(title: str, sections: list[Section], figs: dict[str, bytes]) -> str:
-    """One self-contained HTML page: ``sections`` under ``title``, figures embedded."""
+def sections_html(
+    title: str, sections: list[Section], figs: dict[str, bytes], *, note: str = ""
+) -> str:
+    """One self-contained HTML page: ``sections`` under ``title``, figures embedded; ``note`` is
+    a banner above everything (generated data)."""
     esc = html.escape
     parts = [
         "<!DOCTYPE html>",
@@ -484,6 +540,8 @@ def sections_html(title: str, sections: list[Section], figs: dict[str, bytes]) -
         f"<title>{esc(title)}</title><style>{_STYLE}</style></head><body>",
         f"<h1>{esc(title)}</h1>",
     ]
+    if note:
+        parts.insert(-1, f'<p id="banner" role="note">{esc(note)}</p>')
     for sid, title, blocks in sections:
         parts.append(f'<section id="{sid}"><h2>{esc(title)}</h2>')
         for kind, value in blocks:
@@ -511,9 +569,12 @@ def _td(text: str) -> str:
     return f"<td{attr}>{html.escape(text)}</td>"
 
 
-def sections_markdown(title: str, sections: list[Section]) -> str:
-    """``sections`` under ``title`` as Markdown, figures linked from ``figures/``."""
+def sections_markdown(title: str, sections: list[Section], *, note: str = "") -> str:
+    """``sections`` under ``title`` as Markdown, figures linked from ``figures/``; ``note`` is a
+    banner above everything (generated data)."""
     lines = [f"# {title}", ""]
+    if note:
+        lines += [f"> **{note}**", ""]
     for _, title, blocks in sections:
         lines += [f"## {title}", ""]
         for kind, value in blocks:

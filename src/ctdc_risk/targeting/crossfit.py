@@ -59,11 +59,12 @@ def cross_fit(
     learn: Callable[[pd.DataFrame, np.ndarray], ProfileTree],
     members: np.ndarray,
     m: int,
+    on_fold: Callable[[], None] | None = None,
 ) -> CrossFit:
     """Learn profiles on every split's training rows and count its held-out rows in them.
 
     ``members`` is every case's final profile (learnt on all cases), used to find each final
-    profile's version in a fold.
+    profile's version in a fold. ``on_fold`` is called after each fold (progress).
     """
     by_rank = np.zeros((m, 2), dtype=np.int64)
     trained_by_rank = np.zeros((m, 2), dtype=np.int64)
@@ -89,6 +90,8 @@ def cross_fit(
                               fold.train_positive[q])  # fmt: skip
             heldout_totals[p] += (len(test), y_test.sum())
             training_totals[p] += (len(train), int(y[train].sum()))
+        if on_fold is not None:
+            on_fold()
     return CrossFit(
         len(splits), by_rank, trained_by_rank, by_profile, found, heldout_totals, training_totals
     )

@@ -28,7 +28,7 @@ outcome.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -318,6 +318,7 @@ def build_targeting_table(
     k: int,
     positive_only: bool,
     transport: Mapping[str, tuple[Sequence[tuple[np.ndarray, np.ndarray]], str]] | None = None,
+    on_fold: Callable[[], None] | None = None,
 ) -> TargetingTable:
     """Learn profiles, measure them on held-out folds, and build the targeting table.
 
@@ -330,6 +331,8 @@ def build_targeting_table(
         splits with the reason when the scheme could not be made. Each made scheme is
         cross-fitted the same way; its leading profiles' figures and every profile's lift under
         it join the table.
+    on_fold
+        Called after each fold of the study's own splits is learnt and measured (progress).
 
     Raises
     ------
@@ -350,7 +353,7 @@ def build_targeting_table(
     final = learn(frame, y)
     members = final.assign(frame)
     m = len(final.profiles)
-    fit = cross_fit(frame, y, splits, learn, members, m)
+    fit = cross_fit(frame, y, splits, learn, members, m, on_fold)
     default, groups = summarise_scheme(
         "default", f"{len(splits)} folds of the study's cross-validation", fit, k=k, top=spec.top
     )
