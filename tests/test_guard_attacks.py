@@ -124,7 +124,7 @@ def test_an_abbreviated_config_option_is_refused(tmp_path, marker, evil_folder, 
 
 def test_a_config_the_guard_cannot_compose_is_refused_with_one_line(tmp_path):
     line = _cli(tmp_path, "cohort=nope")
-    assert "cannot compose the config" in line and "cohort/nope" in line and "girls" in line
+    assert "cohort" in line and "nope" in line and "girls" in line
 
 
 def test_an_ambiguous_option_is_refused(tmp_path):

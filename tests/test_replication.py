@@ -260,7 +260,7 @@ def test_the_guard_lets_a_replicate_command_line_through():
     from ctdc_risk.cli.main import _split_command
 
     args = _split_command(["replicate", "replicate.data=[/data/a.csv,/data/b.xlsx]", "seed=1"])
-    assert args[-1] == "command=replicate"
+    assert args[0] == "command=replicate"
     guard.check_command_line(args)
 
 

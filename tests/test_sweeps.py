@@ -108,7 +108,7 @@ def test_a_failed_job_does_not_stop_the_others_and_is_named(tmp_path):
     status = {c.data.tags["sweep_job"]: c.info.status for c in children}
     assert status == {"0": "FINISHED", "1": "FAILED", "2": "FINISHED"}
     failed = next(c for c in children if c.info.status == "FAILED")
-    assert "too few cases" in failed.data.tags["error"]
+    assert "fewer than privacy.k = 100000" in failed.data.tags["error"]
     summary = (sweep_dir / "sweep_summary.md").read_text()
     assert "| 1 |" in summary and "failed" in summary
 

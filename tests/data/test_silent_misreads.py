@@ -238,7 +238,7 @@ def test_row_blank_in_every_ctdc_column_with_a_note_is_not_a_case(
     assert report.rows_dropped == {BLANK_CTDC_ROW: 1, BLANK_ROW: 1}
     assert report.columns_extra == ("Notes",)
     summary = "\n".join(report.summary_lines())
-    assert f"1 {BLANK_CTDC_ROW}" in summary
+    assert f"<10 {BLANK_CTDC_ROW}" in summary  # counts under k are floored on the terminal too
     assert "Source" not in summary
 
 

@@ -79,7 +79,7 @@ class DataReport:
         d["n_duplicate_rows"] = floor(d["n_duplicate_rows"])
         return d
 
-    def summary_lines(self, k: int) -> list[str]:
+    def summary_lines(self, k: int = 10) -> list[str]:
         """A few lines for the terminal at the end of a command, counts under ``k`` as ``<k``.
 
         The terminal is a published output too (logs are copied, screens are shared): it

@@ -369,7 +369,7 @@ def study_cautions(
     --------
     >>> study_cautions(145, 67, 0.62, 0.5, outcome_words="recruited by family")[0][:22]
     'This cohort is small: '
-    >>> study_cautions(5000, 900, 0.5, 0.5, outcome_words="recruited by family")[0][:41]
+    >>> study_cautions(5000, 900, 0.5, 0.5, outcome_words="recruited by family")[0][:42]
     'The models did no better than the baseline'
     """
     out = []

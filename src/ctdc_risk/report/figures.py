@@ -166,7 +166,7 @@ def subgroup_bars(
 
 
 def cohort_bars(
-    factors: Sequence[str], groups: dict[str, tuple[int, dict[str, float]]], *, title: str
+    factors: Sequence[str], groups: dict[str, tuple[int | None, dict[str, float]]], *, title: str
 ) -> bytes:
     """shap's cohort bar chart: mean |SHAP| of the same factors in two or more subgroups.
 
@@ -192,7 +192,10 @@ def cohort_bars(
     handles, _ = ax.get_legend_handles_labels()
     ax.legend(
         handles,
-        [f"{name} ({n:,} cases)" for name, (n, _) in groups.items()],
+        [
+            f"{name} ({n:,} cases)" if isinstance(n, int) else name
+            for name, (n, _) in groups.items()
+        ],
         frameon=False,
         loc="upper left",
         bbox_to_anchor=(1.01, 1.0),

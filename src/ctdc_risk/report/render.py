@@ -109,11 +109,12 @@ def _importance_items(inputs: ReportInputs) -> list[tuple[str, float, str]]:
 
 def _subgroup_figure(inputs: ReportInputs, pair: tuple[str, str], title: str) -> bytes | None:
     groups: dict[str, dict[str, float]] = {}
-    sizes: dict[str, int] = {}
+    sizes: dict[str, int | None] = {}
     for r in inputs.subgroups:
         if r["subgroup"] in pair:
             groups.setdefault(r["subgroup"], {})[r["factor"]] = r["importance"]
-            sizes[r["subgroup"]] = int(r["n"])
+            # A subgroup's size may be withheld ("suppressed") to protect another cell.
+            sizes[r["subgroup"]] = r["n"] if isinstance(r["n"], int) else None
     if len(groups) < 2:
         return None
     top = sorted(
