@@ -38,7 +38,7 @@ from ctdc_risk.factors.associations import (
     CrudeAssociation,
 )
 from ctdc_risk.factors.contributions import ShapSummary
-from ctdc_risk.factors.stability import StabilityResult
+from ctdc_risk.factors.stability import StabilityResult, average_ranks
 from ctdc_risk.features import FACTORS
 from ctdc_risk.privacy import PartitionSuppression, suppress_partition
 from ctdc_risk.stats import bh_adjust, e_value, e_value_limit, holm_adjust
@@ -202,7 +202,9 @@ def build_factor_table(
     reference = {a.factor: a.level for a in adjusted if a.note == NOTE_REFERENCE}
     ref_ok = reference_ok or {}
     no_overlap = overlap or {}
-    point_rank = stability.point_rank or _average_ranks(shap.importance)
+    point_rank = stability.point_rank or dict(
+        zip(shap.importance, average_ranks(list(shap.importance.values())).tolist(), strict=True)
+    )
     withheld = _withhold(crude, reference, k)
     family = [
         (c.factor, c.level)
@@ -242,13 +244,7 @@ def build_factor_table(
                 reference_level=reference.get(c.factor, ""),
                 domv_level=factor.domv,
                 phase=factor.phase,
-                n_with=None if hide_n else c.n_with,
-                n_without=None if hide_n else c.n_without,
-                share_with=None if hide else _r(c.share_with),
-                share_without=None if hide else _r(c.share_without),
-                crude_pr=None if hide else _r(c.prevalence_ratio),
-                crude_pr_low=None if hide or c.pr_ci95 is None else _r(c.pr_ci95[0]),
-                crude_pr_high=None if hide or c.pr_ci95 is None else _r(c.pr_ci95[1]),
+                **_crude_fields(c, hide_n=hide_n, hide=hide),
                 adjusted_or=_r(a.odds_ratio) if a and not small else None,
                 adjusted_or_low=_r(a.ci95[0]) if a and a.ci95 and not small else None,
                 adjusted_or_high=_r(a.ci95[1]) if a and a.ci95 and not small else None,
@@ -323,17 +319,6 @@ def _markers(crude: tuple[CrudeAssociation, ...], k: int) -> tuple[tuple[str, st
     return tuple(out)
 
 
-def _average_ranks(importance: dict[str, float]) -> dict[str, float]:
-    """Rank 1 = most important; tied importances share the average of their ranks."""
-    values = sorted(importance.values(), reverse=True)
-    out = {}
-    for factor, value in importance.items():
-        first = values.index(value) + 1
-        last = len(values) - values[::-1].index(value)
-        out[factor] = (first + last) / 2
-    return out
-
-
 def _context_row(c: CrudeAssociation, k: int, withheld: tuple[bool, bool]) -> ContextRow:
     hide_n, hide_y = withheld
     small = is_small(c, k) or hide_y
@@ -343,14 +328,21 @@ def _context_row(c: CrudeAssociation, k: int, withheld: tuple[bool, bool]) -> Co
         factor_label=factor.label,
         level=c.level,
         phase=factor.phase,
-        n_with=None if hide_n else c.n_with,
-        n_without=None if hide_n else c.n_without,
-        share_with=None if small else _r(c.share_with),
-        share_without=None if small else _r(c.share_without),
-        crude_pr=None if small else _r(c.prevalence_ratio),
-        crude_pr_low=None if small or c.pr_ci95 is None else _r(c.pr_ci95[0]),
-        crude_pr_high=None if small or c.pr_ci95 is None else _r(c.pr_ci95[1]),
+        **_crude_fields(c, hide_n=hide_n, hide=small),
     )
+
+
+def _crude_fields(c: CrudeAssociation, *, hide_n: bool, hide: bool) -> dict[str, Any]:
+    """The crude lens as published: counts unless withheld, shares and ratio unless hidden."""
+    return {
+        "n_with": None if hide_n else c.n_with,
+        "n_without": None if hide_n else c.n_without,
+        "share_with": None if hide else _r(c.share_with),
+        "share_without": None if hide else _r(c.share_without),
+        "crude_pr": None if hide else _r(c.prevalence_ratio),
+        "crude_pr_low": None if hide or c.pr_ci95 is None else _r(c.pr_ci95[0]),
+        "crude_pr_high": None if hide or c.pr_ci95 is None else _r(c.pr_ci95[1]),
+    }
 
 
 def _may_label(
