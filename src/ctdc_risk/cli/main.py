@@ -282,7 +282,8 @@ def _compare(
     from ctdc_risk.cli import console
     from ctdc_risk.errors import ConfigError, reject_unknown_keys
     from ctdc_risk.privacy import PrivacySpec
-    from ctdc_risk.report.comparison import build_comparison, write_comparison
+    from ctdc_risk.report.comparison import build_comparison
+    from ctdc_risk.report.comparison_render import write_comparison
     from ctdc_risk.tracking import TrackingSpec, fetch_runs
 
     reject_unknown_keys(compare_cfg, {"experiment", "parent", "runs", "top"}, "compare")

@@ -1,37 +1,44 @@
-"""``ctdc-risk compare``: several runs side by side, and the factors whose label differs.
+"""``ctdc-risk compare``: runs side by side, grouped by what they vary, level by level.
 
-The tracking adapter fetches each run's metrics, tags and factor table into a
-:class:`RunSummary`; this module, which knows nothing of MLflow, lines them up:
+The tracking adapter fetches each run's metrics, tags, params and factor table into a
+:class:`RunSummary`; this module, which knows nothing of MLflow, lines them up.
 
-- a metrics table (one row per headline metric, one column per run);
-- a factor table: one row per factor level that ranks in the top ``top`` factors of any run,
-  each cell the level's label and its factor's SHAP rank in that run ("risk #2"), and a
-  ``differs`` mark where the runs do not agree on the label (risk, protective, unclear).
+Runs are first grouped (:mod:`ctdc_risk.report.compare_groups`): labels of different targets
+answer different questions and are never compared; within a target, one :class:`Section` per
+setting the runs vary (the models, the cohorts, ...) holding the others fixed. Each section has
 
-When the runs are two studies of separate groups (cohorts boys and girls, children aged 0-8 and
-9-17, adults and children) of the same outcome and data, a label that differs is no evidence of
-a difference: the smaller group has the wider intervals, so one odds ratio can be "unclear" in
-one group and "protective" in the other. Then ``differs`` comes from a test instead: each level's
-adjusted odds ratios (same reference level in both runs) are compared by a z-test on the
-difference of their log odds ratios, with standard errors read from the published 95 %
-intervals (the groups are independent samples), and Holm's (or Benjamini-Hochberg's, as the
-runs were configured) correction across every level tested. A level differs when its q-value is
-below alpha and the interval of the ratio of odds ratios excludes 1.
+- the runs' metrics, one column per run, headed by what differs (``model=logistic``);
+- per factor level (each level of a factor ranked in any of its runs' top ``top``, and every
+  level whose label differs), each run's adjusted odds ratio [95 % CI], label and SHAP rank,
+  or why the level has none in that run (suppressed under k, not estimable, pooled or absent,
+  the factor dropped), and a ``differs`` mark;
+- a headline: how many of the levels labelled in every run of the section differ in label.
 
-Both are written as Markdown, CSV and one self-contained HTML page (no script, no request).
-Everything in them is already an aggregate of a published run: no record counts below k.
+When a section holds two studies of separate groups (cohorts boys and girls, children aged 0-8
+and 9-17, adults and children) of the same outcome and data, a label that differs is no evidence
+of a difference: the smaller group has the wider intervals. Then ``differs`` comes from a test
+of the odds ratios (:mod:`ctdc_risk.report.compare_cohorts`).
+
+Rendering (Markdown, CSV, one self-contained HTML page) is in
+:mod:`ctdc_risk.report.comparison_render`. Everything shown is already an aggregate of a
+published run; counts among the metrics under k are shown as ``<k``.
 """
 
 from __future__ import annotations
 
-import html
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from ctdc_risk.outputs import write_csv, write_text
-from ctdc_risk.stats import Z95, bh_adjust, holm_adjust, two_sided_p
+from ctdc_risk.report.compare_cohorts import (
+    DISJOINT_COHORTS,
+    NOT_CASE_LEVELS,
+    OR_COLUMNS,
+    POOLED,
+    as_float,
+    group_tests,
+    separate_groups,
+)
+from ctdc_risk.report.compare_groups import Group, group_runs, run_settings
 
 METRICS = (
     "cv/roc_auc_mean",
@@ -47,15 +54,7 @@ METRICS = (
     "targeting/top3_lift",
     "targeting/top3_lift_lowest",
 )
-CONTEXT_TAGS = ("cohort", "target", "model", "data_release")
-_COMPARED_LABELS = frozenset({"risk", "protective", "unclear"})
-# Cohorts that share no case: two runs of one pair are independent samples.
-DISJOINT_COHORTS = (
-    frozenset({"boys", "girls"}),
-    frozenset({"children_0_8", "children_9_17"}),
-    frozenset({"adults", "children"}),
-)
-_NOT_CASE_LEVELS = frozenset({"unknown", "not recorded", "other (fewer than k cases)"})
+COMPARED_LABELS = frozenset({"risk", "protective", "unclear"})
 
 
 @dataclass(frozen=True)
@@ -67,20 +66,63 @@ class RunSummary:
     status: str
     metrics: Mapping[str, float]
     tags: Mapping[str, str]
-    factors: Sequence[Mapping[str, str]]  # factors.csv rows: factor_label, level, rank, label
+    factors: Sequence[Mapping[str, str]]
+    """``factors.csv`` rows: factor_label, level, reference_level, adjusted_or[_low|_high],
+    rank, label, reason."""
     params: Mapping[str, str] = field(default_factory=dict)
-    """The run's flattened config (``explain.alpha``, ``explain.multiplicity``)."""
+    """The run's flattened config (``model.use``, ``explain.alpha``, ...)."""
+    dropped: Mapping[str, str] = field(default_factory=dict)
+    """Factor label -> why the study left it out (``factors.json``), when known."""
 
 
 @dataclass(frozen=True)
-class FactorRow:
+class Cell:
+    """One level in one run: its estimate and label, or why it has none."""
+
+    label: str
+    """A factor-table label, or ``""`` when the run has no row for the level."""
+    rank: int | None = None
+    odds_ratio: tuple[float, float | None, float | None] | None = None
+    reference: str = ""
+    reason: str = ""
+
+    def estimate(self) -> str:
+        """``1.85 [1.20-2.85]``, or ``""`` without an estimate."""
+        if self.odds_ratio is None:
+            return ""
+        value, low, high = self.odds_ratio
+        if low is None or high is None:
+            return f"{value:.2f}"
+        return f"{value:.2f} [{low:.2f}-{high:.2f}]"
+
+    def verdict(self) -> str:
+        """``risk #2`` (label and SHAP rank of the factor); ``reference``; ``""`` otherwise."""
+        if self.label == "reference":
+            return self.label
+        if self.label not in COMPARED_LABELS:
+            return ""
+        return f"{self.label} #{self.rank}" if self.rank is not None else self.label
+
+    def why(self) -> str:
+        """Why a level has no label in this run (suppressed, not estimable, absent)."""
+        if self.label in COMPARED_LABELS or self.label == "reference":
+            return ""
+        if not self.label or self.reason.startswith(self.label):
+            return self.reason or self.label
+        return f"{self.label}: {self.reason}" if self.reason else self.label
+
+
+@dataclass(frozen=True)
+class LevelRow:
     factor: str
     level: str
-    cells: list[str]
+    cells: tuple[Cell, ...]
     best_rank: int
+    comparable: bool
+    """Labelled (risk, protective or unclear) against the same reference in every run."""
     differs: bool
     ratio: tuple[float, float, float] | None = None
-    """Ratio of the runs' adjusted odds ratios with its 95 % interval (groups compared)."""
+    """Ratio of the runs' adjusted odds ratios with its 95 % interval (groups tested)."""
     q_value: float | None = None
 
 
@@ -93,38 +135,79 @@ class GroupTest:
     n_tested: int
     alpha: float
     multiplicity: str
-    label_differences: int
-    """Levels shown whose labels differ (reported, and not counted as differences)."""
 
 
 @dataclass
-class Comparison:
-    columns: list[str]
+class Section:
+    """The runs of one group side by side."""
+
+    group: Group
     runs: list[RunSummary]
     metric_rows: list[tuple[str, list[float | None]]] = field(default_factory=list)
-    context_rows: list[tuple[str, list[str]]] = field(default_factory=list)
-    factor_rows: list[FactorRow] = field(default_factory=list)
-    top: int = 15
-    group_test: GroupTest | None = None
+    rows: list[LevelRow] = field(default_factory=list)
+    n_levels: int = 0
+    """Case-describing levels (not unknown, not pooled) labelled in every run."""
+    n_label_differ: int = 0
+    n_incomplete: int = 0
+    """Case-describing levels without a label in some run (suppressed, not estimable, absent)."""
+    same_estimates: bool = False
+    """Every level labelled in every run has the same odds ratio and interval in each."""
+    test: GroupTest | None = None
 
     @property
     def n_differ(self) -> int:
-        return sum(r.differs for r in self.factor_rows)
+        return sum(r.differs for r in self.rows) if self.test else self.n_label_differ
+
+    def title(self) -> str:
+        return f"Within {self.group.where()}: {self.group.what()}"
+
+    def summary(self) -> str:
+        """One short line: how many levels differ (the console shows it)."""
+        g = self.group
+        if self.test is not None:
+            return (
+                f"Within {g.where()}: {self.n_differ} of {self.test.n_tested} levels differ "
+                f"between cohorts {' and '.join(self.test.groups)} (z-test, "
+                f"{_WORDS[self.test.multiplicity]})."
+            )
+        if not self.n_levels:
+            return f"Within {g.where()}, no level is labelled in every run of {g.what()}."
+        return (
+            f"Within {g.where()}, {g.what()} disagree on {self.n_label_differ} of "
+            f"{self.n_levels} levels labelled in every run."
+        )
 
     def headline(self) -> str:
-        """What the factor table says about differences, in one or two sentences."""
-        test = self.group_test
-        if test is None:
+        """What the section's table says, in plain words."""
+        missing = (
+            f" {self.n_incomplete} more case-describing levels have no label in at least one "
+            "run (suppressed under the privacy floor, not estimable, pooled or absent); the "
+            "table says why for those it shows."
+            if self.n_incomplete
+            else ""
+        )
+        same = (
+            " The adjusted odds ratios and intervals are the same in every run (they come from "
+            "the same adjusted model of the same cases); labels and ranks differ only through "
+            "each run's own model (its SHAP direction and rank) and bootstrap refits."
+            if self.same_estimates and self.n_levels
+            else ""
+        )
+        if self.test is None:
             return (
-                f"{self.n_differ} of {len(self.factor_rows)} levels differ in label between "
-                "runs (marked ≠)."
+                f"{self.summary()} A label is risk, protective or unclear by the study's rule; "
+                f"levels whose labels differ are marked ≠.{missing}{same}"
             )
+        return f"{self._test_text()}{missing}"
+
+    def _test_text(self) -> str:
+        test = self.test
+        assert test is not None
         (a, b), (na, nb) = test.groups, test.sizes
         sizes = f" ({na:,.0f} against {nb:,.0f} cases)" if na is not None and nb is not None else ""
-        words = "Holm's correction" if test.multiplicity == "holm" else "Benjamini-Hochberg"
         intro = (
             f"These runs study separate groups, cohorts {a} and {b}{sizes}. Labels differ for "
-            f"{test.label_differences} of {len(self.factor_rows)} levels shown; a label that "
+            f"{self.n_label_differ} of {self.n_levels} levels labelled in both; a label that "
             "differs between groups of different sizes is not evidence that a factor acts "
             "differently (the smaller group has the wider intervals), so the groups are "
             "compared by a test instead."
@@ -137,9 +220,9 @@ class Comparison:
         else:
             found = (
                 "Comparing each level's adjusted odds ratios directly (z-test on the difference "
-                f"of the log odds ratios, {words} across {test.n_tested} levels), "
-                f"{self.n_differ} differ (marked ≠; q below {test.alpha:g} and the ratio's "
-                "interval excludes 1)."
+                f"of the log odds ratios, {_WORDS[test.multiplicity]} across {test.n_tested} "
+                f"levels), {self.n_differ} differ (marked ≠; q below {test.alpha:g} and the "
+                "ratio's interval excludes 1)."
             )
         within = (
             " For the interaction test within one model of both groups, run "
@@ -150,13 +233,35 @@ class Comparison:
         return f"{intro} {found}{within}"
 
 
+_WORDS = {"holm": "Holm's correction", "bh": "Benjamini-Hochberg"}
+
+
+@dataclass
+class Comparison:
+    runs: list[RunSummary]
+    columns: list[str]
+    """One short description per run: the settings that differ (``model=logistic ...``)."""
+    sections: list[Section] = field(default_factory=list)
+    alone: list[tuple[int, str]] = field(default_factory=list)
+    """Runs compared with none, with why."""
+    top: int = 15
+
+    @property
+    def n_differ(self) -> int:
+        return sum(s.n_differ for s in self.sections)
+
+    def headline(self) -> str:
+        """The console's summary: one short line per section, then the runs left alone."""
+        lines = [s.summary() for s in self.sections]
+        lines += [f"Not compared: {self.columns[i]}: {why}." for i, why in self.alone]
+        return "\n  ".join(lines) or "No two runs could be compared."
+
+
 def column_names(runs: Sequence[RunSummary]) -> list[str]:
-    """Short column headings: the sweep overrides that tell the runs apart, else run names."""
-    tokens = [r.tags.get("sweep_overrides", "").split() for r in runs]
-    if all(tokens):
-        common = set.intersection(*(set(t) for t in tokens))
-        names = [" ".join(t for t in ts if t not in common) for ts in tokens]
-    else:
+    """Short run descriptions: the settings that differ across the runs, else run names."""
+    settings = run_settings(runs)
+    names = [" ".join(f"{k}={v}" for k, v in s.items()) for s in settings]
+    if not all(names):
         names = [r.name for r in runs]
     names = [n or r.run_id[:8] for n, r in zip(names, runs, strict=True)]
     if len(set(names)) < len(names):
@@ -171,236 +276,99 @@ def _rank(row: Mapping[str, str]) -> int | None:
         return None
 
 
+def _levels(run: RunSummary) -> dict[tuple[str, str], Mapping[str, str]]:
+    return {
+        (r.get("factor_label", r.get("factor", "")), r.get("level", "")): r for r in run.factors
+    }
+
+
+_Levels = Mapping[tuple[str, str], Mapping[str, str]]
+
+
+def _cell(run: RunSummary, levels: _Levels, key: tuple[str, str]) -> Cell:
+    row = levels.get(key)
+    if row is None:
+        return Cell("", reason=_absent(run, levels, key[0]))
+    value, low, high = (as_float(row.get(c)) for c in OR_COLUMNS)
+    label = row.get("label", "")
+    estimate = None if value is None or label == "suppressed" else (value, low, high)
+    reason = row.get("reason", "")
+    if label == "reference":
+        reason = "the reference level: the others of this factor are compared with it"
+    return Cell(label, _rank(row), estimate, row.get("reference_level", ""), reason)
+
+
+def _absent(run: RunSummary, levels: _Levels, factor: str) -> str:
+    if factor in run.dropped:
+        return f"factor left out of this study: {run.dropped[factor]}"
+    if not any(f == factor for f, _ in levels):
+        return (
+            "factor not in this run's table: left out of the study (the same for every case, "
+            "not recorded, or it would leak the outcome) or only described as context"
+        )
+    if (factor, POOLED) in levels:
+        return (
+            "no row of its own in this run: fewer than k cases, pooled into "
+            f"'{POOLED}', or no such case in this cohort"
+        )
+    return "no case with this level in this run's cohort"
+
+
 def build_comparison(runs: Sequence[RunSummary], *, top: int = 15) -> Comparison:
-    """Line up ``runs``: metrics, context and the factor levels ranked in any run's top ``top``."""
-    comparison = Comparison(column_names(runs), list(runs), top=top)
-    for tag in CONTEXT_TAGS:
-        comparison.context_rows.append((tag, [r.tags.get(tag, "") for r in runs]))
-    comparison.context_rows.append(("status", [r.status for r in runs]))
-    comparison.context_rows.append(("run id", [r.run_id for r in runs]))
-    for metric in METRICS:
-        values = [r.metrics.get(metric) for r in runs]
-        if any(v is not None for v in values):
-            comparison.metric_rows.append((metric, values))
-
-    label_differences = 0
-    keys: dict[tuple[str, str], int] = {}
-    per_run: list[dict[tuple[str, str], Mapping[str, str]]] = []
-    for run in runs:
-        levels: dict[tuple[str, str], Mapping[str, str]] = {}
-        for row in run.factors:
-            if row.get("label") == "reference":
-                continue
-            key = (row.get("factor_label", row.get("factor", "")), row.get("level", ""))
-            levels[key] = row
-            rank = _rank(row)
-            if rank is not None and rank <= top:
-                keys[key] = min(keys.get(key, rank), rank)
-        per_run.append(levels)
-
-    tests = _group_tests(runs, per_run) if _separate_groups(runs) else None
-    if tests is not None:
-        # A level whose difference holds is shown even outside the top factors.
-        for key, (_, _, holds) in tests[0].items():
-            if holds and key not in keys:
-                ranks = [_rank(levels[key]) for levels in per_run if key in levels]
-                keys[key] = min((r for r in ranks if r is not None), default=10**6)
-    for key, best in sorted(keys.items(), key=lambda kv: (kv[1], kv[0])):
-        cells: list[str] = []
-        labels: set[str] = set()
-        for levels in per_run:
-            if key not in levels:
-                cells.append("")
-                continue
-            label = levels[key].get("label", "")
-            rank = _rank(levels[key])
-            cells.append(f"{label} #{rank}" if rank is not None else label)
-            if label in _COMPARED_LABELS:
-                labels.add(label)
-        shown = FactorRow(key[0], key[1], cells, best, len(labels) > 1)
-        if tests is not None:
-            ratio, q, holds = tests[0].get(key, (None, None, False))
-            shown = FactorRow(key[0], key[1], cells, best, holds, ratio, q)
-            label_differences += len(labels) > 1
-        comparison.factor_rows.append(shown)
-    if tests is not None:
-        cohorts = [r.tags.get("cohort", "") for r in runs]
-        sizes = [r.metrics.get("target/n_rows") for r in runs]
-        comparison.group_test = GroupTest(
-            (cohorts[0], cohorts[1]), (sizes[0], sizes[1]), len(tests[0]), tests[1], tests[2],
-            label_differences,
-        )  # fmt: skip
+    """Group ``runs`` by what they vary and line up each group's levels (see the module)."""
+    groups, alone = group_runs(runs)
+    comparison = Comparison(list(runs), column_names(runs), alone=alone, top=top)
+    for group in groups:
+        comparison.sections.append(_section(group, [runs[i] for i in group.runs], top))
     return comparison
 
 
-def _separate_groups(runs: Sequence[RunSummary]) -> bool:
-    """Two runs of one outcome on one data set, in cohorts that share no case."""
-    if len(runs) != 2:
-        return False
-    a, b = (r.tags for r in runs)
-    return frozenset({a.get("cohort"), b.get("cohort")}) in DISJOINT_COHORTS and all(
-        a.get(tag) == b.get(tag) for tag in ("target", "data_release", "data_sha256")
-    )
-
-
-def _log_or(row: Mapping[str, str]) -> tuple[float, float] | None:
-    """Log odds ratio and its standard error from a published Wald interval."""
-    try:
-        value, low, high = (float(row.get(c) or "nan") for c in _OR_COLUMNS)
-    except ValueError:
-        return None
-    if not all(math.isfinite(v) and v > 0 for v in (value, low, high)) or high <= low:
-        return None
-    return math.log(value), (math.log(high) - math.log(low)) / (2 * Z95)
-
-
-_OR_COLUMNS = ("adjusted_or", "adjusted_or_low", "adjusted_or_high")
-
-
-def _group_tests(
-    runs: Sequence[RunSummary], per_run: list[dict[tuple[str, str], Mapping[str, str]]]
-) -> tuple[dict[tuple[str, str], tuple[tuple[float, float, float], float, bool]], float, str]:
-    """Per level in both runs: ratio of odds ratios [CI], q-value, whether the difference holds."""
-    alphas = {r.params.get("explain.alpha", "0.05") for r in runs}
-    methods = {r.params.get("explain.multiplicity", "holm") for r in runs}
-    alpha = float(alphas.pop()) if len(alphas) == 1 else 0.05
-    method = methods.pop() if len(methods) == 1 and methods <= {"holm", "bh"} else "holm"
-    a, b = per_run
-    found: dict[tuple[str, str], tuple[tuple[float, float, float], float]] = {}
-    for key, row_a in a.items():
-        row_b = b.get(key)
-        if row_b is None or key[1] in _NOT_CASE_LEVELS:
+def _section(group: Group, runs: list[RunSummary], top: int) -> Section:
+    section = Section(group, runs)
+    for metric in METRICS:
+        values = [r.metrics.get(metric) for r in runs]
+        if any(v is not None for v in values):
+            section.metric_rows.append((metric, values))
+    per_run = [_levels(r) for r in runs]
+    keys = sorted({key for levels in per_run for key in levels})
+    tests = group_tests(runs, per_run) if separate_groups(runs) else None
+    ranks: dict[str, int] = {}
+    for levels in per_run:
+        for (factor, _), row in levels.items():
+            rank = _rank(row)
+            if rank is not None:
+                ranks[factor] = min(ranks.get(factor, rank), rank)
+    same = True
+    for key in keys:
+        cells = tuple(_cell(r, levels, key) for r, levels in zip(runs, per_run, strict=True))
+        if all(c.label == "reference" for c in cells):
             continue
-        if row_a.get("reference_level") != row_b.get("reference_level"):
-            continue
-        ea, eb = _log_or(row_a), _log_or(row_b)
-        if ea is None or eb is None:
-            continue
-        diff, se = ea[0] - eb[0], math.hypot(ea[1], eb[1])
-        ratio = (math.exp(diff), math.exp(diff - Z95 * se), math.exp(diff + Z95 * se))
-        found[key] = (ratio, two_sided_p(diff / se))
-    adjust = holm_adjust if method == "holm" else bh_adjust
-    qs = adjust([p for _, p in found.values()])
-    out = {
-        key: (ratio, q, q < alpha and not ratio[1] <= 1 <= ratio[2])
-        for (key, (ratio, _)), q in zip(found.items(), qs, strict=True)
-    }
-    return out, alpha, method
-
-
-def _fmt(metric: str, value: float | None) -> str:
-    if value is None:
-        return ""
-    return f"{value:,.0f}" if metric.endswith("n_rows") else f"{value:.3f}"
-
-
-def _ratio_cells(c: Comparison, r: FactorRow) -> list[str]:
-    """The test's cells (ratio of odds ratios, q) when the runs are separate groups."""
-    if c.group_test is None:
-        return []
-    if r.ratio is None or r.q_value is None:
-        return ["not tested", ""]
-    value, low, high = r.ratio
-    return [f"{value:.2f} [{low:.2f}-{high:.2f}]", f"{r.q_value:.2g}"]
-
-
-def _ratio_heads(c: Comparison) -> list[str]:
-    if c.group_test is None:
-        return []
-    a, b = c.group_test.groups
-    return [f"ratio of odds ratios {a}/{b} [95 % CI]", "q"]
-
-
-def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
-def to_markdown(c: Comparison) -> str:
-    head = "| | " + " | ".join(_md_cell(n) for n in c.columns) + " |"
-    rule = "|---|" + "---|" * len(c.columns)
-    lines = [f"# Comparison of {len(c.runs)} runs", "", head, rule]
-    for name, texts in c.context_rows:
-        lines.append(f"| {name} | " + " | ".join(_md_cell(t) for t in texts) + " |")
-    for metric, values in c.metric_rows:
-        lines.append(f"| {metric} | " + " | ".join(_fmt(metric, v) for v in values) + " |")
-    lines += [
-        "",
-        f"## Factors: label and SHAP rank (levels in any run's top {c.top} factors)",
-        "",
-        c.headline().replace("≠", "**≠**"),
-        "",
-        "| factor | level | "
-        + " | ".join(_md_cell(n) for n in [*c.columns, *_ratio_heads(c)])
-        + " | differs |",
-        "|---|---|" + "---|" * (len(c.columns) + len(_ratio_heads(c))) + "---|",
-    ]
-    for r in c.factor_rows:
-        mark = "**≠**" if r.differs else ""
-        cells = " | ".join(_md_cell(x) for x in [*r.cells, *_ratio_cells(c, r)])
-        lines.append(f"| {_md_cell(r.factor)} | {_md_cell(r.level)} | {cells} | {mark} |")
-    return "\n".join(lines) + "\n"
-
-
-_STYLE = """
-body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif;margin:2rem;
-color:#222}table{border-collapse:collapse;margin:.5rem 0 1.5rem;font-size:.9rem}
-td,th{border:1px solid #ccc;padding:.25rem .5rem;text-align:left}th{background:#f3f3f3}
-tr.differs td{background:#fff3cd}.risk{color:#D55E00;font-weight:600}
-.protective{color:#0072B2;font-weight:600}.unclear{color:#666}
-"""
-
-
-def to_html(c: Comparison) -> str:
-    e = html.escape
-    heads = "".join(f"<th>{e(n)}</th>" for n in c.columns)
-    top_rows = [
-        f"<tr><th>{e(name)}</th>" + "".join(f"<td>{e(t)}</td>" for t in texts) + "</tr>"
-        for name, texts in c.context_rows
-    ] + [
-        f"<tr><th>{e(m)}</th>" + "".join(f"<td>{_fmt(m, v)}</td>" for v in values) + "</tr>"
-        for m, values in c.metric_rows
-    ]
-    ratio_heads = "".join(f"<th>{e(h)}</th>" for h in _ratio_heads(c))
-    factor_rows = []
-    for r in c.factor_rows:
-        cells = "".join(
-            f'<td class="{e(x.split(" ")[0])}">{e(x)}</td>' if x else "<td></td>" for x in r.cells
-        ) + "".join(f"<td>{e(x)}</td>" for x in _ratio_cells(c, r))
-        cls = ' class="differs"' if r.differs else ""
-        mark = "≠" if r.differs else ""
-        factor_rows.append(
-            f"<tr{cls}><td>{e(r.factor)}</td><td>{e(r.level)}</td>{cells}<td>{mark}</td></tr>"
+        references = {c.reference for c in cells}
+        comparable = all(c.label in COMPARED_LABELS for c in cells) and len(references) == 1
+        labels = {c.label for c in cells}
+        case = key[1] not in NOT_CASE_LEVELS
+        label_differs = comparable and case and len(labels) > 1
+        if case and comparable:
+            section.n_levels += 1
+            section.n_label_differ += label_differs
+            same = same and len({c.odds_ratio for c in cells}) == 1
+        elif case:
+            section.n_incomplete += 1
+        ratio, q, holds = (None, None, False)
+        if tests is not None:
+            ratio, q, holds = tests[0].get(key, (None, None, False))
+        differs = holds if tests is not None else label_differs
+        best = ranks.get(key[0], 10**6)
+        if best <= top or differs or label_differs:
+            section.rows.append(
+                LevelRow(key[0], key[1], cells, best, comparable, differs, ratio, q)
+            )
+    section.rows.sort(key=lambda r: (r.best_rank, r.factor, r.level))
+    section.same_estimates = same
+    if tests is not None:
+        cohorts = [r.tags.get("cohort", "") for r in runs]
+        sizes = [r.metrics.get("target/n_rows") for r in runs]
+        section.test = GroupTest(
+            (cohorts[0], cohorts[1]), (sizes[0], sizes[1]), len(tests[0]), tests[1], tests[2]
         )
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>Comparison of {len(c.runs)} runs</title><style>{_STYLE}</style></head><body>"
-        f"<h1>Comparison of {len(c.runs)} runs</h1>"
-        f'<table id="metrics"><tr><th></th>{heads}</tr>{"".join(top_rows)}</table>'
-        f"<h2>Factors: label and SHAP rank (levels in any run's top {c.top} factors)</h2>"
-        f"<p>{e(c.headline())}</p>"
-        f'<table id="factors"><tr><th>factor</th><th>level</th>{heads}{ratio_heads}'
-        "<th>differs</th></tr>"
-        f"{''.join(factor_rows)}</table></body></html>\n"
-    )
-
-
-_CSV_TEST = ("ratio_of_or", "ratio_low", "ratio_high", "q_value")
-_BLANK = ("",) * len(_CSV_TEST)
-
-
-def write_comparison(c: Comparison, out_dir: Path, *, k: int) -> list[Path]:
-    """``comparison.md``, ``comparison.csv`` and ``comparison.html`` in ``out_dir``."""
-    header = ["section", "factor", "level", *c.columns, *_CSV_TEST, "differs"]
-    rows: list[list[object]] = []
-    for name, texts in c.context_rows:
-        rows.append(["run", name, "", *texts, *_BLANK, ""])
-    for metric, values in c.metric_rows:
-        rows.append(["metric", metric, "", *values, *_BLANK, ""])
-    for r in c.factor_rows:
-        test = [*(round(x, 6) for x in r.ratio), r.q_value] if r.ratio else list(_BLANK)
-        rows.append(["factor", r.factor, r.level, *r.cells, *test, "yes" if r.differs else ""])
-    return [
-        write_text(out_dir, "comparison.md", to_markdown(c)),
-        write_csv(out_dir, "comparison.csv", header, rows, k=k),
-        write_text(out_dir, "comparison.html", to_html(c)),
-    ]
+    return section
