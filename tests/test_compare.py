@@ -231,6 +231,16 @@ def test_a_level_missing_from_a_run_says_why(tmp_path):
     assert why[("model=logistic", "C")] == "not estimable: collinear with region D"
 
 
+def test_odds_ratios_against_different_references_are_not_compared():
+    runs = [_study(m, "family", [BORDER_RISK, ABDUCTED]) for m in ("logistic", "lightgbm")]
+    runs[1].factors[0]["reference_level"] = "unknown"
+    (s,) = build_comparison(runs).sections
+    border = next(r for r in s.rows if r.factor == "border")
+    assert not border.comparable and not border.differs
+    assert [c.why() for c in border.cells] == ["against reference no", "against reference unknown"]
+    assert (s.n_levels, s.n_incomplete) == (1, 1)
+
+
 def test_run_ids_and_small_counts_in_the_metrics(tmp_path):
     runs = [_study("logistic", "family", [BORDER_RISK], n=7.0), _study("lightgbm", "family", [])]
     c = build_comparison(runs)

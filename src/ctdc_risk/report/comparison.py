@@ -27,7 +27,7 @@ published run; counts among the metrics under k are shown as ``<k``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ctdc_risk.report.compare_cohorts import (
     DISJOINT_COHORTS,
@@ -85,6 +85,8 @@ class Cell:
     odds_ratio: tuple[float, float | None, float | None] | None = None
     reference: str = ""
     reason: str = ""
+    note: str = ""
+    """Said beside a labelled level: ``against reference X`` when the runs' references differ."""
 
     def estimate(self) -> str:
         """``1.85 [1.20-2.85]``, or ``""`` without an estimate."""
@@ -106,7 +108,7 @@ class Cell:
     def why(self) -> str:
         """Why a level has no label in this run (suppressed, not estimable, absent)."""
         if self.label in COMPARED_LABELS or self.label == "reference":
-            return ""
+            return self.note
         if not self.label or self.reason.startswith(self.label):
             return self.reason or self.label
         return f"{self.label}: {self.reason}" if self.reason else self.label
@@ -181,8 +183,8 @@ class Section:
         """What the section's table says, in plain words."""
         missing = (
             f" {self.n_incomplete} more case-describing levels have no label in at least one "
-            "run (suppressed under the privacy floor, not estimable, pooled or absent); the "
-            "table says why for those it shows."
+            "run (suppressed under the privacy floor, not estimable, pooled or absent) or are "
+            "compared with another reference level; the table says why for those it shows."
             if self.n_incomplete
             else ""
         )
@@ -343,7 +345,9 @@ def _section(group: Group, runs: list[RunSummary], top: int) -> Section:
         cells = tuple(_cell(r, levels, key) for r, levels in zip(runs, per_run, strict=True))
         if all(c.label == "reference" for c in cells):
             continue
-        references = {c.reference for c in cells}
+        references = {c.reference for c in cells if c.label}
+        if len(references) > 1:  # odds ratios of other contrasts: said, not compared
+            cells = tuple(replace(c, note=f"against reference {c.reference}") for c in cells)
         comparable = all(c.label in COMPARED_LABELS for c in cells) and len(references) == 1
         labels = {c.label for c in cells}
         case = key[1] not in NOT_CASE_LEVELS
