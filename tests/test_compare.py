@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -329,6 +330,8 @@ def test_separate_groups_are_compared_by_a_test_not_by_labels():
     md = to_markdown(c)
     assert "Labels differ for 3 of 3 levels labelled in both; a label that differs" in md
     assert "(620 against 3,508 cases)" in md
+    tiny = build_comparison([replace(BOYS, metrics={"target/n_rows": 9.0}), GIRLS], k=10)
+    assert "(<10 against 3,508 cases)" in tiny.sections[0].headline()
     assert "Holm's correction across 3 levels), 1 differ" in md
     assert "| ratio of odds ratios boys/girls [95 % CI] | q | differs |" in md
     assert "8.00 [" in md and "not tested" in md

@@ -304,7 +304,7 @@ def _compare(
         parent=compare_cfg.get("parent"),
         run_ids=[str(r) for r in runs],
     )
-    comparison = build_comparison(summaries, top=top)
+    comparison = build_comparison(summaries, top=top, k=privacy.k)
     files = write_comparison(comparison, out_dir, k=privacy.k)
     console.print_comparison(comparison, files)
     return _Outcome(float(comparison.n_differ), {})

@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
+from ctdc_risk.privacy import marker_for
 from ctdc_risk.report.compare_cohorts import (
     DISJOINT_COHORTS,
     NOT_CASE_LEVELS,
@@ -155,6 +156,8 @@ class Section:
     same_estimates: bool = False
     """Every level labelled in every run has the same odds ratio and interval in each."""
     test: GroupTest | None = None
+    k: int = 10
+    """The privacy floor: a group size under it is shown as ``<k``."""
 
     @property
     def n_differ(self) -> int:
@@ -206,7 +209,8 @@ class Section:
         test = self.test
         assert test is not None
         (a, b), (na, nb) = test.groups, test.sizes
-        sizes = f" ({na:,.0f} against {nb:,.0f} cases)" if na is not None and nb is not None else ""
+        shown = [f"{n:,.0f}" if n >= self.k else marker_for(int(n), self.k) for n in (na, nb) if n]
+        sizes = f" ({shown[0]} against {shown[1]} cases)" if len(shown) == 2 else ""
         intro = (
             f"These runs study separate groups, cohorts {a} and {b}{sizes}. Labels differ for "
             f"{self.n_label_differ} of {self.n_levels} levels labelled in both; a label that "
@@ -316,17 +320,17 @@ def _absent(run: RunSummary, levels: _Levels, factor: str) -> str:
     return "no case with this level in this run's cohort"
 
 
-def build_comparison(runs: Sequence[RunSummary], *, top: int = 15) -> Comparison:
+def build_comparison(runs: Sequence[RunSummary], *, top: int = 15, k: int = 10) -> Comparison:
     """Group ``runs`` by what they vary and line up each group's levels (see the module)."""
     groups, alone = group_runs(runs)
     comparison = Comparison(list(runs), column_names(runs), alone=alone, top=top)
     for group in groups:
-        comparison.sections.append(_section(group, [runs[i] for i in group.runs], top))
+        comparison.sections.append(_section(group, [runs[i] for i in group.runs], top, k))
     return comparison
 
 
-def _section(group: Group, runs: list[RunSummary], top: int) -> Section:
-    section = Section(group, runs)
+def _section(group: Group, runs: list[RunSummary], top: int, k: int) -> Section:
+    section = Section(group, runs, k=k)
     for metric in METRICS:
         values = [r.metrics.get(metric) for r in runs]
         if any(v is not None for v in values):
