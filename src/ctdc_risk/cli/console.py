@@ -377,9 +377,14 @@ def print_sweep_summary(outcome: SweepOutcome) -> None:
 
 def print_comparison(comparison: Comparison, files: list[Path]) -> None:
     console = _console()
+    # The runs' names are the column heads of the written table; the console gives the count
+    # and one short line per group, so nothing wraps in an 80-column terminal.
+    groups = len(comparison.sections)
     console.print(
-        f"[bold]Compared[/bold] {len(comparison.runs)} runs: {', '.join(comparison.columns)}"
+        f"[bold]Compared[/bold] {len(comparison.runs)} runs in {groups} "
+        f"group{'s' if groups != 1 else ''}"
     )
-    console.print(f"  {escape(comparison.headline())}")
+    for line in comparison.headline().splitlines():
+        console.print(f"  {escape(line.strip())}")
     for path in files:
         console.print(f"  {escape(str(path))}")
