@@ -333,7 +333,16 @@ class OrNone(Check):
         return f"{self.check.describe()} or null"
 
     def __call__(self, value: object, key: str) -> object:
-        return None if value is None else self.check(value, key)
+        if value is None:
+            return None
+        try:
+            return self.check(value, key)
+        except ConfigError as exc:
+            # Say that null would do too, unless the failure lies deeper (an item, a key).
+            inner, outer = (f"{key} must be {d};" for d in (self.check.describe(), self.describe()))
+            if not str(exc).startswith(inner):
+                raise
+            raise ConfigError(str(exc).replace(inner, outer, 1)) from None
 
 
 @dataclasses.dataclass(frozen=True)
