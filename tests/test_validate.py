@@ -173,12 +173,14 @@ def test_interval_edges(check, inside, outside):
         (Interval(int, 1, 6), "an integer from 1 to 6"),
         (Interval(float, 0.5, 1), "a number from 0.5 to 1"),
         (Interval(float, 0, 0.5, closed="neither"), "a number above 0 and below 0.5"),
-        (Interval(float, 0, None, closed="neither"), "a number above 0"),
+        (Interval(float, 0, None, closed="neither"), "a positive number"),
+        (Interval(float, 0, None), "a number of at least 0"),
         (ListOf(Is(str), min_len=1, example="A,B"), "a non-empty list like [A,B]"),
         (OrNone(Text(nonempty=True)), "a non-empty text or null"),
         (AnyOf((Is(str), ListOf(Is(str)))), "a text or a list"),
         (Options({"holm", "bh"}), "one of bh, holm"),
         (Options(("a", "b"), "first or second"), "one of a, b (first or second)"),
+        (Options(("balanced", None)), "one of balanced, null"),
     ],
 )
 def test_descriptions_read_as_plain_words(check, words):

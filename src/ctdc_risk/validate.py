@@ -72,6 +72,13 @@ def _sentence(text: str, *advice: str) -> str:
     return " ".join([text + end, *filter(None, advice)])
 
 
+def _yaml(value: object) -> str:
+    # Options are written as the config writes them: null, true, false.
+    if value is None:
+        return "null"
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 def _is(value: object, kind: type) -> bool:
     # bool is an int subclass, but `n_splits: true` in a config is a mistake, not 1; an integer
     # is a fine number (`alpha: 0`).
@@ -150,6 +157,8 @@ class Interval(Check):
     def _describe(self) -> str:
         if self.kind is int and self.high is None and self.low in (0, 1):
             return "a non-negative integer" if self.low == 0 else "a positive integer"
+        if self.kind is float and self.low == 0 and self.high is None and not self._closed(True):
+            return "a positive number"
         noun = "an integer" if self.kind is int else "a number"
         if None not in (self.low, self.high) and self._closed(True) and self._closed(False):
             return f"{noun} from {self.low} to {self.high}"
@@ -192,7 +201,7 @@ class Options(Check):
 
     def _describe(self) -> str:
         meaning = f" ({self.meaning})" if self.meaning else ""
-        return f"one of {', '.join(map(str, self.values))}{meaning}"
+        return f"one of {', '.join(map(_yaml, self.values))}{meaning}"
 
     def __call__(self, value: object, key: str) -> object:
         if not isinstance(value, bool) and value in self.values:
