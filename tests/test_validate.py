@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import ClassVar
 
 import pytest
@@ -195,6 +195,14 @@ def test_an_integer_interval_accepts_exactly_its_range(value, low, width):
     else:
         with pytest.raises(ConfigError, match=rf"^x\.y must be .*; got {value}\."):
             check(value, "x.y")
+
+
+@given(st.text(min_size=1, max_size=12).filter(lambda k: k not in {f.name for f in fields(Tree)}))
+def test_any_unknown_key_is_named_with_its_place(name):
+    message = _error({"name": "t", "leaf": {"depth": 2}, name: 1}, key="a.b")
+    assert message.startswith(f"a.b: unknown key {name!r}; ")
+    near = closest(name, [f.name for f in fields(Tree)])
+    assert (f"did you mean a.b.{near}?" in message) if near else ("allowed keys are" in message)
 
 
 @given(st.booleans())
