@@ -85,7 +85,10 @@ def test_defaults():
         ({"command": "describe", "cv": {"kind": "random"}}, "cv.kind"),
         ({"command": "train"}, "command: 'train'"),
         ({"command": "study"}, "target is not set"),
-        ({"command": "describe", "model": {"use": ["forest"]}}, "unknown model 'forest'"),
+        (
+            {"command": "describe", "model": {"use": ["forest"]}},
+            "model.use: 'forest' is not one of logistic, lightgbm",
+        ),
         (
             {"command": "describe", "model": {"use": ["logistic"], "logistic": {"C": -1}}},
             "model.logistic.C",
@@ -99,7 +102,10 @@ def test_defaults():
         ({"command": "describe", "data": {"source": "synthetic", "n_rows": 10}}, "data.n_rows"),
         ({"command": "describe", "data": {"source": "web"}}, "data.source: 'web'"),
         ({"command": "describe", "data": {"nrows": 5}}, "data: unknown key 'nrows'"),
-        ({"command": "describe", "data": {"n_rows": "many"}}, "data.n_rows: expected int"),
+        (
+            {"command": "describe", "data": {"n_rows": "many"}},
+            "data.n_rows must be an integer; got 'many'",
+        ),
         ({"command": "describe", "privacy": {"k": 3}}, "privacy.k must be"),
     ],
 )

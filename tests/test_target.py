@@ -100,7 +100,10 @@ def test_no_eligible_rows(frame):
     [
         ({"name": "x", "outcome": "gender"}, "not a yes/no canonical column"),
         ({"name": "x", "outcome": "recruiter_family", "leakage": {"nothing_*": "r"}}, "matches no"),
-        ({"name": "x", "outcome": "recruiter_family", "leakage": ["recruiter_*"]}, "must map"),
+        (
+            {"name": "x", "outcome": "recruiter_family", "leakage": ["recruiter_*"]},
+            "target.leakage must be a mapping of each column pattern to the reason",
+        ),
         ({"name": "x", "outcome": "recruiter_family", "leakage": {"recruiter_*": ""}}, "reason"),
         ({"name": "x", "outcome": "recruiter_family", "phase": "before"}, r"target\.phase"),
         ({"name": "x", "outcome": "recruiter_family", "leak": []}, "unknown key 'leak'"),

@@ -7,15 +7,25 @@ before anything runs.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar, cast
 
 import numpy as np
 import pandas as pd
 
 from ctdc_risk.data.schema import COLUMN_BY_NAME
-from ctdc_risk.errors import ConfigError, reject_unknown_keys
+from ctdc_risk.errors import ConfigError
+from ctdc_risk.validate import (
+    AnyOf,
+    Check,
+    Constraints,
+    ListOf,
+    Nested,
+    Options,
+    Text,
+    from_mapping,
+)
 
 OPERATORS = ("is_true", "is_false", "equals", "in", "is_known", "any_true")
 
@@ -27,6 +37,13 @@ class CohortRule:
     ``any_true`` takes a list of yes/no columns and keeps rows where any of them is yes.
     """
 
+    _constraints: ClassVar[Constraints] = {
+        "name": Text(scalars=True),
+        "column": AnyOf((Text(scalars=True), ListOf(Text(scalars=True)))),
+        "op": Options(OPERATORS),
+        # a list stays a list: `in` reads it as the allowed values
+        "value": AnyOf((ListOf(into=list), Check())),
+    }
     name: str
     column: str | tuple[str, ...]
     op: str
@@ -85,9 +102,30 @@ class CohortRule:
 
 
 @dataclass(frozen=True)
+class Rules(Check):
+    """A list of rule mappings (null: none), each built and checked against the canonical frame."""
+
+    def _describe(self) -> str:
+        return "a list of rules"
+
+    def __call__(self, value: object, key: str) -> tuple[CohortRule, ...]:
+        one = Nested(CohortRule, what="a mapping with name, column, op (and value)")
+        shape = ListOf(one, what="a list of rules")
+        rules = cast(tuple[CohortRule, ...], shape([] if value is None else value, key))
+        for i, rule in enumerate(rules):
+            rule.check(f"{key}[{i}]")
+        return rules
+
+
+@dataclass(frozen=True)
 class CohortSpec:
     """A named cohort: a description and ordered rules."""
 
+    _constraints: ClassVar[Constraints] = {
+        "name": Text(scalars=True),
+        "description": Text(scalars=True),
+        "rules": Rules(),
+    }
     name: str
     description: str
     rules: tuple[CohortRule, ...]
@@ -95,41 +133,7 @@ class CohortSpec:
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], *, key: str = "cohort") -> CohortSpec:
         """Build from a config mapping, refusing unknown keys."""
-        _strict(data, {"name", "description", "rules"}, key)
-        rules = parse_rules(data.get("rules") or [], key=f"{key}.rules")
-        if "name" not in data:
-            raise ConfigError(f"{key}.name is missing.")
-        return cls(str(data["name"]), str(data.get("description", "")), rules)
-
-
-def parse_rules(rules_data: Any, *, key: str) -> tuple[CohortRule, ...]:
-    """Parse and check a list of rule mappings (used by cohorts and targets)."""
-    if not isinstance(rules_data, Sequence) or isinstance(rules_data, str):
-        raise ConfigError(f"{key} must be a list of rules.")
-    rules = []
-    for i, rd in enumerate(rules_data):
-        rkey = f"{key}[{i}]"
-        if not isinstance(rd, Mapping):
-            raise ConfigError(f"{rkey} must be a mapping with name, column, op (and value).")
-        _strict(rd, {"name", "column", "op", "value"}, rkey)
-        for required in ("name", "column", "op"):
-            if required not in rd:
-                raise ConfigError(f"{rkey}.{required} is missing.")
-        value = rd.get("value")
-        column = rd["column"]
-        rule = CohortRule(
-            str(rd["name"]),
-            tuple(map(str, column)) if isinstance(column, list | tuple) else str(column),
-            str(rd["op"]),
-            list(value) if isinstance(value, list | tuple) else value,
-        )
-        rule.check(rkey)
-        rules.append(rule)
-    return tuple(rules)
-
-
-def _strict(data: Mapping[str, Any], allowed: set[str], key: str) -> None:
-    reject_unknown_keys(data, allowed, key)
+        return from_mapping(cls, data, key, defaults={"description": "", "rules": ()})
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
@@ -25,7 +25,7 @@ from ctdc_risk.data.schema import (
     SECTOR_GROUPS,
     SEX_GROUPS,
 )
-from ctdc_risk.errors import ConfigError, reject_unknown_keys
+from ctdc_risk.validate import Constraints, ListOf, Options, Satisfies, Text, from_mapping
 
 Phase = Literal["before_recruitment", "recruitment", "exploitation"]
 Domv = Literal["individual", "household_family", "community", "structural"]
@@ -183,10 +183,29 @@ DESIGN_FACTORS = frozenset({"documented_groups"})
 """Factors used only by sensitivity analyses, never selected by a feature set."""
 
 
+_FACTOR_PATTERNS = ListOf(
+    Satisfies(
+        lambda pattern: bool(fnmatch.filter(FACTORS, pattern)),
+        what="a factor name or pattern",
+        problem="matches no factor",
+        near=FACTORS,
+        why=f"Factors are {', '.join(FACTORS)}.",
+    ),
+    example="age_band,cross_*",
+)
+
+
 @dataclass(frozen=True)
 class FeatureSetSpec:
     """Which factors a study uses: by phase and DoMV level, plus explicit includes/excludes."""
 
+    _constraints: ClassVar[Constraints] = {
+        "name": Text(scalars=True),
+        "phases": ListOf(Options(PHASES), example="before_recruitment,recruitment"),
+        "domv": ListOf(Options(DOMV_LEVELS), example="individual,household_family"),
+        "include": _FACTOR_PATTERNS,
+        "exclude": _FACTOR_PATTERNS,
+    }
     name: str
     phases: tuple[str, ...] = PHASES
     domv: tuple[str, ...] = DOMV_LEVELS
@@ -195,29 +214,7 @@ class FeatureSetSpec:
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], *, key: str = "features") -> FeatureSetSpec:
-        allowed = {"name", "phases", "domv", "include", "exclude"}
-        reject_unknown_keys(data, allowed, key)
-        spec = cls(
-            name=str(data.get("name", "custom")),
-            phases=tuple(data.get("phases", PHASES)),
-            domv=tuple(data.get("domv", DOMV_LEVELS)),
-            include=tuple(data.get("include", ())),
-            exclude=tuple(data.get("exclude", ())),
-        )
-        for p in spec.phases:
-            if p not in PHASES:
-                raise ConfigError(f"{key}.phases: {p!r} is not one of {', '.join(PHASES)}.")
-        for d in spec.domv:
-            if d not in DOMV_LEVELS:
-                raise ConfigError(f"{key}.domv: {d!r} is not one of {', '.join(DOMV_LEVELS)}.")
-        for field_name in ("include", "exclude"):
-            for pattern in getattr(spec, field_name):
-                if not fnmatch.filter(FACTORS, pattern):
-                    raise ConfigError(
-                        f"{key}.{field_name}: {pattern!r} matches no factor; factors are "
-                        f"{', '.join(FACTORS)}."
-                    )
-        return spec
+        return from_mapping(cls, data, key, defaults={"name": "custom"})
 
 
 def matches(name: str, patterns: Iterable[str]) -> bool:

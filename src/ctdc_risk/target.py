@@ -15,18 +15,28 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar, cast
 
 import numpy as np
 import pandas as pd
 
-from ctdc_risk.cohort import CohortRule, apply_rules, parse_rules
+from ctdc_risk.cohort import CohortRule, Rules, apply_rules
 from ctdc_risk.data.schema import CANONICAL_NAMES, COLUMN_BY_NAME
-from ctdc_risk.errors import ConfigError, StudyError, reject_unknown_keys
+from ctdc_risk.errors import StudyError
 from ctdc_risk.features import FACTORS, PHASES, matches
+from ctdc_risk.validate import (
+    Constraints,
+    MappingOf,
+    Options,
+    OrNone,
+    Satisfies,
+    Text,
+    check_mapping,
+)
 
 OUTCOME_LEAKS = "the outcome itself"
 ELIGIBILITY_LEAKS = "decides whether the outcome is known"
+_YES_NO = tuple(name for name, col in COLUMN_BY_NAME.items() if col.kind in ("flag", "bool"))
 
 
 @dataclass(frozen=True)
@@ -62,48 +72,46 @@ class TargetSpec:
     leakage_reasons: tuple[str, ...] = ()
     phase: str = "exploitation"
 
+    _config: ClassVar[Constraints] = {
+        "name": Text(scalars=True),
+        "description": Text(scalars=True),
+        "outcome": Satisfies(_YES_NO.__contains__, what="a yes/no canonical column", near=_YES_NO),
+        "outcome_words": Text(scalars=True),
+        "eligible": Rules(),
+        # One mapping in the config, two fields here: the patterns and their reasons.
+        "leakage": OrNone(
+            MappingOf(
+                Satisfies(
+                    lambda p: any(matches(c, [p]) for c in CANONICAL_NAMES),
+                    what="a pattern of canonical column names",
+                    problem="matches no canonical column",
+                ),
+                Text(
+                    scalars=True, nonempty=True, strip=True, why="Give the reason it is left out."
+                ),
+                what="a mapping of each column pattern to the reason it is left out, e.g. "
+                "{'recruiter_*': 'the recruiter fields give the answer away'}",
+            )
+        ),
+        "phase": OrNone(Options(PHASES[1:], "the outcome's case phase")),
+    }
+    """The config's keys (the dataclass has ``leakage_reasons`` instead)."""
+
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], *, key: str = "target") -> TargetSpec:
-        allowed = {
-            "name", "description", "outcome", "outcome_words", "eligible", "leakage", "phase",
-        }  # fmt: skip
-        reject_unknown_keys(data, allowed, key)
-        for required in ("name", "outcome"):
-            if required not in data:
-                raise ConfigError(f"{key}.{required} is missing.")
-        outcome = str(data["outcome"])
-        if outcome not in COLUMN_BY_NAME or COLUMN_BY_NAME[outcome].kind not in ("flag", "bool"):
-            raise ConfigError(f"{key}.outcome: {outcome!r} is not a yes/no canonical column.")
-        raw = data.get("leakage") or {}
-        if not isinstance(raw, Mapping):
-            raise ConfigError(
-                f"{key}.leakage must map each column pattern to the reason it is left out "
-                f"(e.g. {{'recruiter_*': 'the recruiter fields give the answer away'}}); got "
-                f"{type(raw).__name__}."
-            )
-        leakage = tuple(str(p) for p in raw)
-        reasons = tuple(str(r or "").strip() for r in raw.values())
-        for pattern, reason in zip(leakage, reasons, strict=True):
-            if not any(matches(c, [pattern]) for c in CANONICAL_NAMES):
-                raise ConfigError(f"{key}.leakage: {pattern!r} matches no canonical column.")
-            if not reason:
-                raise ConfigError(f"{key}.leakage.{pattern}: give the reason it is left out.")
+        values = check_mapping(data, cls._config, key, required=("name", "outcome"))
+        outcome = str(values["outcome"])
+        leakage = cast(dict[str, str], values.get("leakage") or {})
         default_phase = FACTORS[outcome].phase if outcome in FACTORS else "exploitation"
-        phase = str(data.get("phase") or default_phase)
-        if phase not in PHASES[1:]:
-            raise ConfigError(
-                f"{key}.phase must be recruitment or exploitation (the outcome's case phase); "
-                f"got {phase!r}."
-            )
         return cls(
-            name=str(data["name"]),
-            description=str(data.get("description", "")),
+            name=str(values["name"]),
+            description=str(values.get("description", "")),
             outcome=outcome,
-            outcome_words=str(data.get("outcome_words", outcome)),
-            eligible=parse_rules(data.get("eligible") or [], key=f"{key}.eligible"),
-            leakage=leakage,
-            leakage_reasons=reasons,
-            phase=phase,
+            outcome_words=str(values.get("outcome_words", outcome)),
+            eligible=cast(tuple[CohortRule, ...], values.get("eligible") or ()),
+            leakage=tuple(leakage),
+            leakage_reasons=tuple(leakage.values()),
+            phase=str(values.get("phase") or default_phase),
         )
 
     @property

@@ -22,12 +22,12 @@ import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
-from ctdc_risk.errors import ConfigError, reject_unknown_keys
+from ctdc_risk.validate import Constraints, Interval, from_mapping
 
 log = logging.getLogger(__name__)
 
@@ -36,24 +36,18 @@ log = logging.getLogger(__name__)
 class StabilitySpec:
     """Bootstrap settings."""
 
+    _constraints: ClassVar[Constraints] = {
+        "n_boot": Interval(int, 0, None),
+        "n_jobs": Interval(int, 1, None),
+        "min_sign_agreement": Interval(float, 0.5, 1),
+    }
     n_boot: int = 100
     n_jobs: int = 2
     min_sign_agreement: float = 0.9
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], *, key: str = "stability") -> StabilitySpec:
-        allowed = {"n_boot", "n_jobs", "min_sign_agreement"}
-        reject_unknown_keys(data, allowed, key)
-        spec = cls(**dict(data))
-        if not isinstance(spec.n_boot, int) or spec.n_boot < 0:
-            raise ConfigError(f"{key}.n_boot must be a non-negative integer; got {spec.n_boot!r}.")
-        if not isinstance(spec.n_jobs, int) or spec.n_jobs < 1:
-            raise ConfigError(f"{key}.n_jobs must be a positive integer; got {spec.n_jobs!r}.")
-        if not 0.5 <= spec.min_sign_agreement <= 1:
-            raise ConfigError(
-                f"{key}.min_sign_agreement must be within 0.5..1; got {spec.min_sign_agreement!r}."
-            )
-        return spec
+        return from_mapping(cls, data, key)
 
 
 Level = tuple[str, str]

@@ -8,15 +8,15 @@ error rather than a silently ignored value.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, cast
 
 from ctdc_risk.cohort import CohortSpec
 from ctdc_risk.data.child_status import CHILD_RULES, DEFAULT_CHILD_RULE
 from ctdc_risk.data.columns import check_column_targets
 from ctdc_risk.data.io import DEFAULT_MAX_BYTES
 from ctdc_risk.data.synthetic import MAX_ROWS, MIN_ROWS
-from ctdc_risk.errors import ConfigError, reject_unknown_keys
+from ctdc_risk.errors import ConfigError
 from ctdc_risk.evaluate import CVSpec
 from ctdc_risk.factors.interaction import LEVEL_CHOICES, MODIFIERS
 from ctdc_risk.factors.stability import StabilitySpec
@@ -26,6 +26,20 @@ from ctdc_risk.models import MODEL_NAMES, ModelSpec
 from ctdc_risk.privacy import PrivacySpec
 from ctdc_risk.target import TargetSpec
 from ctdc_risk.targeting.profiles import TargetingSpec
+from ctdc_risk.validate import (
+    Check,
+    Constraints,
+    Interval,
+    Is,
+    ListOf,
+    MappingOf,
+    Options,
+    OrNone,
+    Text,
+    check_fields,
+    check_mapping,
+    from_mapping,
+)
 
 COMMANDS = ("study", "describe", "replicate")
 SUBGROUPS = ("boys_girls", "age_0_8_9_17", "citizenship_region")
@@ -36,6 +50,13 @@ DATA_SOURCES = ("synthetic", "file")
 class DataSpec:
     """Where the data comes from and how to read it."""
 
+    _constraints: ClassVar[Constraints] = {
+        "source": Options(DATA_SOURCES),
+        "path": OrNone(Text(), why="Choose the file with data=ctdc data.path=FILE."),
+        "max_bytes": Interval(int, 1, None),
+        "child_rule": Options(CHILD_RULES, "a child when exploited, when registered, or by either"),
+        "columns": OrNone(MappingOf()),  # names checked by check_column_targets
+    }
     source: str = "synthetic"
     path: str | None = None
     n_rows: int = 50_000
@@ -52,6 +73,7 @@ class DataSpec:
     :mod:`ctdc_risk.data.columns`)."""
 
     def __post_init__(self) -> None:
+        check_fields(self, "data")
         if self.columns:
             if self.source != "file":
                 raise ConfigError(
@@ -59,15 +81,6 @@ class DataSpec:
                     "data.path=FILE."
                 )
             check_column_targets(self.columns)
-        if self.child_rule not in CHILD_RULES:
-            raise ConfigError(
-                f"data.child_rule: {self.child_rule!r} is not one of {', '.join(CHILD_RULES)} "
-                "(a child when exploited, when registered, or by either)."
-            )
-        if self.source not in DATA_SOURCES:
-            raise ConfigError(
-                f"data.source: {self.source!r} is not one of {', '.join(DATA_SOURCES)}."
-            )
         if self.source == "file" and not self.path:
             raise ConfigError(
                 "data.path is not set: choose the CTDC file with data=ctdc data.path=FILE."
@@ -76,14 +89,28 @@ class DataSpec:
             raise ConfigError(
                 f"data.n_rows must be from {MIN_ROWS:,} to {MAX_ROWS:,}; got {self.n_rows:,}."
             )
-        if self.max_bytes <= 0:
-            raise ConfigError(f"data.max_bytes must be positive; got {self.max_bytes}.")
 
 
 @dataclass(frozen=True)
 class ExplainSpec:
     """Settings of the factor lenses and of the labelling rule."""
 
+    _constraints: ClassVar[Constraints] = {
+        "subgroups": ListOf(Options(SUBGROUPS), example="boys_girls,age_0_8_9_17"),
+        "alpha": Interval(float, 0, 0.5, closed="neither"),
+        "multiplicity": Options(
+            MULTIPLICITY,
+            "Holm's family-wise or Benjamini-Hochberg's false-discovery control",
+        ),
+        "reference": MappingOf(
+            Options(FACTORS, what="a factor", why=f"Factors are {', '.join(FACTORS)}."),
+            Is(str, what="a level name (text)"),
+        ),
+        "modifiers": ListOf(Options(MODIFIERS), duplicates="refuse", example="gender"),
+        "interaction_levels": Options(
+            LEVEL_CHOICES, "the labelled levels, or every level that describes the case"
+        ),
+    }
     subgroups: tuple[str, ...] = SUBGROUPS
     alpha: float = 0.05
     multiplicity: str = "holm"
@@ -92,44 +119,7 @@ class ExplainSpec:
     interaction_levels: str = "labelled"
 
     def __post_init__(self) -> None:
-        if isinstance(self.modifiers, str):  # type: ignore[unreachable]  # from a YAML scalar
-            raise ConfigError(
-                f"explain.modifiers must be a list, e.g. [gender]; got {self.modifiers!r}."
-            )
-        for name in self.modifiers:
-            if name not in MODIFIERS:
-                raise ConfigError(
-                    f"explain.modifiers: {name!r} is not one of {', '.join(MODIFIERS)}."
-                )
-        if len(set(self.modifiers)) < len(self.modifiers):
-            raise ConfigError(f"explain.modifiers lists a modifier twice: {list(self.modifiers)}.")
-        if self.interaction_levels not in LEVEL_CHOICES:
-            raise ConfigError(
-                f"explain.interaction_levels must be one of {', '.join(LEVEL_CHOICES)} (the "
-                "labelled levels, or every level that describes the case); got "
-                f"{self.interaction_levels!r}."
-            )
-        for name in self.subgroups:
-            if name not in SUBGROUPS:
-                raise ConfigError(
-                    f"explain.subgroups: {name!r} is not one of {', '.join(SUBGROUPS)}."
-                )
-        if isinstance(self.alpha, bool) or not 0 < float(self.alpha) < 0.5:
-            raise ConfigError(f"explain.alpha must be within 0..0.5; got {self.alpha!r}.")
-        if self.multiplicity not in MULTIPLICITY:
-            raise ConfigError(
-                f"explain.multiplicity must be one of {', '.join(MULTIPLICITY)} (Holm's "
-                f"family-wise or Benjamini-Hochberg's false-discovery control); got "
-                f"{self.multiplicity!r}."
-            )
-        for factor, level in self.reference.items():
-            if factor not in FACTORS:
-                raise ConfigError(
-                    f"explain.reference: {factor!r} is not a factor; factors are "
-                    f"{', '.join(FACTORS)}."
-                )
-            if not isinstance(level, str):
-                raise ConfigError(f"explain.reference.{factor} must be a level name (text).")
+        check_fields(self, "explain")
 
 
 @dataclass(frozen=True)
@@ -154,16 +144,15 @@ class RunSpec:
 class ReplicateSpec:
     """The files ``ctdc-risk replicate`` runs one study on, and their names in the tables."""
 
+    _constraints: ClassVar[Constraints] = {
+        "data": ListOf(Text(nonempty=True), example="A,B"),
+        "names": ListOf(Text(nonempty=True), example="A,B"),
+    }
     data: tuple[str, ...] = ()
     names: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        for key in ("data", "names"):
-            for i, value in enumerate(getattr(self, key)):
-                if not isinstance(value, str) or not value.strip():
-                    raise ConfigError(
-                        f"replicate.{key}[{i}] must be a non-empty text; got {value!r}."
-                    )
+        check_fields(self, "replicate")
         if self.names and len(self.names) != len(self.data):
             raise ConfigError(
                 f"replicate.names has {len(self.names)} names for {len(self.data)} files in "
@@ -175,74 +164,33 @@ class ReplicateSpec:
 
 def replicate_spec_from_mapping(cfg: Mapping[str, Any] | None) -> ReplicateSpec:
     """Build a :class:`ReplicateSpec` from the ``replicate`` config block (strict keys)."""
-    cfg = cfg or {}
-    if not isinstance(cfg, Mapping):
-        raise ConfigError(f"replicate must be a mapping; got {type(cfg).__name__}.")
-    reject_unknown_keys(cfg, {"data", "names"}, "replicate")
-    lists = {}
-    for key in ("data", "names"):
-        value = cfg.get(key) or []
-        if isinstance(value, str) or not isinstance(value, list | tuple):
-            raise ConfigError(
-                f"replicate.{key} must be a list like [A,B]; got {value!r}. On the command line: "
-                f"replicate.{key}=[A,B,C]."
-            )
-        lists[key] = tuple(value)
-    return ReplicateSpec(data=lists["data"], names=lists["names"])
+    # null (the block or a list) reads as empty, as the default config's `data: []`
+    checks = {name: OrNone(check) for name, check in ReplicateSpec._constraints.items()}
+    lists = check_mapping({} if cfg is None else cfg, checks, "replicate")
+    data, names = (cast(tuple[str, ...], lists.get(key) or ()) for key in ("data", "names"))
+    return ReplicateSpec(data=data, names=names)
 
 
-def _typed(cls: type, data: Mapping[str, Any], key: str) -> Any:
-    """Build dataclass ``cls`` from ``data``, refusing unknown keys and wrong scalar types."""
-    if not isinstance(data, Mapping):
-        raise ConfigError(f"{key} must be a mapping; got {type(data).__name__}.")
-    allowed = {f.name: f for f in fields(cls)}
-    reject_unknown_keys(data, allowed, key)
-    kwargs: dict[str, Any] = {}
-    for name, value in data.items():
-        if value == "???":
-            hint = " (choose the file with data=ctdc data.path=FILE)" if name == "path" else ""
-            raise ConfigError(f"{key}.{name} is not set{hint}.")
-        expected = str(allowed[name].type)
-        if value is not None and not _type_ok(value, expected):
-            raise ConfigError(
-                f"{key}.{name}: expected {expected}, got {type(value).__name__} {value!r}."
-            )
-        kwargs[name] = value
-    return cls(**kwargs)
-
-
-def _type_ok(value: Any, expected: str) -> bool:
-    if isinstance(value, bool):
-        return "bool" in expected
-    if isinstance(value, int):
-        return "int" in expected or "float" in expected
-    if isinstance(value, float):
-        return "float" in expected
-    if isinstance(value, Mapping):
-        return "dict" in expected
-    if isinstance(value, str):
-        return "str" in expected
-    if isinstance(value, list | tuple):
-        return "tuple" in expected
-    return False
+# The study reads the blocks below (each one checked by its own spec, in this order); the CLI
+# edge reads `tracking`, `compare` and `replicate` (an MLflow run around the study, the compare
+# command, the files replicate runs the study on). `replicate` is still checked here, so a typo
+# in it is an error.
+_BLOCKS = (
+    "data", "cohort", "privacy", "target", "features", "model", "cv", "explain", "stability",
+    "targeting", "tracking", "compare", "replicate",
+)  # fmt: skip
+_TOP_LEVEL: Constraints = {
+    "command": Options(COMMANDS),
+    "seed": Interval(int, 0, None),
+    **dict.fromkeys(_BLOCKS, Check()),
+}
 
 
 def run_spec_from_mapping(cfg: Mapping[str, Any]) -> RunSpec:
     """Build a :class:`RunSpec` from a plain (resolved) config mapping."""
-    # `tracking`, `compare` and `replicate` belong to the CLI edge (an MLflow run around the
-    # study, the compare command, the files replicate runs the study on); the study itself
-    # ignores them. The replicate block is still checked here, so a typo in it is an error.
-    allowed = {
-        "command", "seed", "data", "cohort", "privacy", "target", "features", "model", "cv",
-        "explain", "stability", "targeting", "tracking", "compare", "replicate",
-    }  # fmt: skip
-    reject_unknown_keys(cfg, allowed, "", word="top-level config key")
-    command = cfg.get("command", "study")
-    if command not in COMMANDS:
-        raise ConfigError(f"command: {command!r} is not one of {', '.join(COMMANDS)}.")
-    seed = cfg.get("seed", 0)
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ConfigError(f"seed must be a non-negative integer; got {seed!r}.")
+    top = check_mapping(cfg, _TOP_LEVEL, "", word="top-level config key")
+    command = str(top.get("command", "study"))
+    seed = cast(int, top.get("seed", 0))
     data_cfg = cfg.get("data") or {}
     names_a_file = isinstance(data_cfg, Mapping) and (
         data_cfg.get("source") == "file" or data_cfg.get("path") not in (None, "???")
@@ -253,8 +201,8 @@ def run_spec_from_mapping(cfg: Mapping[str, Any]) -> RunSpec:
             "data=ctdc and data.path (data.encoding, data.delimiter and data.sheet still "
             "apply to every file)."
         )
-    data = _typed(DataSpec, data_cfg, "data")
-    privacy = _typed(PrivacySpec, cfg.get("privacy") or {}, "privacy")
+    data = from_mapping(DataSpec, data_cfg, "data")
+    privacy = from_mapping(PrivacySpec, cfg.get("privacy") or {}, "privacy")
     cohort = CohortSpec.from_mapping(cfg.get("cohort") or {}, key="cohort")
     target = TargetSpec.from_mapping(cfg["target"], key="target") if cfg.get("target") else None
     if command in ("study", "replicate") and target is None:
@@ -263,13 +211,7 @@ def run_spec_from_mapping(cfg: Mapping[str, Any]) -> RunSpec:
     features = FeatureSetSpec.from_mapping(cfg.get("features") or {}, key="features")
     models = _models(cfg.get("model") or {"use": list(MODEL_NAMES)})
     cv = CVSpec.from_mapping(cfg.get("cv") or {}, key="cv")
-    explain_cfg = dict(cfg.get("explain") or {})
-    for key in ("subgroups", "modifiers"):
-        if isinstance(explain_cfg.get(key), list | tuple):
-            explain_cfg[key] = tuple(explain_cfg[key])
-    if isinstance(explain_cfg.get("reference"), Mapping):
-        explain_cfg["reference"] = {str(k): v for k, v in explain_cfg["reference"].items()}
-    explain = _typed(ExplainSpec, explain_cfg, "explain")
+    explain = from_mapping(ExplainSpec, cfg.get("explain") or {}, "explain")
     stability = StabilitySpec.from_mapping(cfg.get("stability") or {}, key="stability")
     targeting = TargetingSpec.from_mapping(cfg.get("targeting") or {}, key="targeting")
     return RunSpec(
@@ -288,17 +230,14 @@ def run_spec_from_mapping(cfg: Mapping[str, Any]) -> RunSpec:
     )
 
 
+_MODEL: Constraints = {
+    "use": ListOf(Options(MODEL_NAMES), min_len=1, example="logistic,lightgbm"),
+    **dict.fromkeys(MODEL_NAMES, Check()),  # each model's settings: models.ModelSpec
+}
+
+
 def _models(cfg: Mapping[str, Any]) -> tuple[ModelSpec, ...]:
-    use = cfg.get("use") or []
-    if isinstance(use, str) or not use:
-        raise ConfigError("model.use must be a non-empty list of model names, e.g. [lightgbm].")
-    allowed = {"use", *MODEL_NAMES}
-    reject_unknown_keys(cfg, allowed, "model")
-    specs = []
-    for name in use:
-        if name not in MODEL_NAMES:
-            raise ConfigError(
-                f"model.use: unknown model {name!r}; models are {', '.join(MODEL_NAMES)}."
-            )
-        specs.append(ModelSpec.from_mapping(name, cfg.get(name) or {}, key=f"model.{name}"))
-    return tuple(specs)
+    use = cast(tuple[str, ...], check_mapping(cfg, _MODEL, "model", required=["use"])["use"])
+    return tuple(
+        ModelSpec.from_mapping(name, cfg.get(name) or {}, key=f"model.{name}") for name in use
+    )

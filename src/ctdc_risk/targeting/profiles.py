@@ -21,14 +21,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from ctdc_risk.encoding import UNKNOWN, FactorEncoder, factor_codes
-from ctdc_risk.errors import ConfigError, reject_unknown_keys
+from ctdc_risk.errors import ConfigError
 from ctdc_risk.features import FACTORS, Factor, matches, source_columns
+from ctdc_risk.validate import Check, Constraints, Interval, ListOf, from_mapping
 
 ALLOWED_FACTORS = (
     "age_band",
@@ -42,6 +43,32 @@ period. The catalogue files the period under registration context (exploitation 
 allowed here as the one time factor, saying when cases were found (``targeting=with_period``)."""
 DEFAULT_FACTORS = ("age_band", "gender", "citizenship_subregion", "cross_border")
 MAX_DEPTH = 6
+
+
+@dataclass(frozen=True)
+class ProfileFactor(Check):
+    """A factor in :data:`ALLOWED_FACTORS`; the error says why another one cannot be used."""
+
+    names_value: ClassVar[bool] = True
+
+    def _describe(self) -> str:
+        return f"one of {', '.join(ALLOWED_FACTORS)}"
+
+    def __call__(self, value: object, key: str) -> object:
+        if isinstance(value, str) and value in ALLOWED_FACTORS:
+            return value
+        phase = FACTORS[value].phase if isinstance(value, str) and value in FACTORS else None
+        article = "an" if phase and phase[0] in "aeiou" else "a"
+        why = (
+            f"it is {article} {phase.replace('_', ' ')}-phase factor, not visible before "
+            "recruitment"
+            if phase
+            else "there is no such factor"
+        )
+        raise ConfigError(
+            f"{key}: {value!r} cannot describe a profile ({why}); allowed factors are "
+            f"{', '.join(ALLOWED_FACTORS)}."
+        )
 
 
 @dataclass(frozen=True)
@@ -70,6 +97,20 @@ class TargetingSpec:
     ('age_band', 'gender', 'citizenship_subregion', 'cross_border')
     """
 
+    _constraints: ClassVar[Constraints] = {
+        "factors": ListOf(
+            ProfileFactor(), min_len=1, duplicates="drop", example=",".join(DEFAULT_FACTORS)
+        ),
+        "max_depth": Interval(
+            int,
+            1,
+            MAX_DEPTH,
+            why="Longer combinations of characteristics are not preserved by synthetic releases "
+            "and make profiles no program can act on.",
+        ),
+        "min_cases": Interval(int, 1, None),
+        "top": Interval(int, 1, None),
+    }
     enabled: bool = True
     factors: tuple[str, ...] = DEFAULT_FACTORS
     max_depth: int = 3
@@ -78,40 +119,7 @@ class TargetingSpec:
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], *, key: str = "targeting") -> TargetingSpec:
-        reject_unknown_keys(data, {"enabled", "factors", "max_depth", "min_cases", "top"}, key)
-        enabled = data.get("enabled", True)
-        if not isinstance(enabled, bool):
-            raise ConfigError(f"{key}.enabled: expected true or false, got {enabled!r}.")
-        factors = data.get("factors", DEFAULT_FACTORS)
-        if isinstance(factors, str) or not isinstance(factors, Sequence) or not factors:
-            raise ConfigError(
-                f"{key}.factors must be a non-empty list of factor names, e.g. "
-                f"[{', '.join(DEFAULT_FACTORS)}]; got {factors!r}."
-            )
-        for name in factors:
-            if name not in ALLOWED_FACTORS:
-                phase = FACTORS[name].phase if name in FACTORS else None
-                why = (
-                    f"it is a {phase.replace('_', ' ')}-phase factor, not visible before "
-                    "recruitment"
-                    if phase
-                    else "there is no such factor"
-                )
-                raise ConfigError(
-                    f"{key}.factors: {name!r} cannot describe a profile ({why}); allowed "
-                    f"factors are {', '.join(ALLOWED_FACTORS)}."
-                )
-        ints = {n: data.get(n, getattr(cls, n)) for n in ("max_depth", "min_cases", "top")}
-        for name, value in ints.items():
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ConfigError(f"{key}.{name} must be a positive integer; got {value!r}.")
-        if ints["max_depth"] > MAX_DEPTH:
-            raise ConfigError(
-                f"{key}.max_depth must be at most {MAX_DEPTH}; got {ints['max_depth']}. Longer "
-                "combinations of characteristics are not preserved by synthetic releases and "
-                "make profiles no program can act on."
-            )
-        return cls(enabled=enabled, factors=tuple(dict.fromkeys(factors)), **ints)
+        return from_mapping(cls, data, key)
 
 
 def targeting_factors(
