@@ -15,7 +15,6 @@ A config it cannot compose is refused, never skipped.
 from __future__ import annotations
 
 import contextlib
-import difflib
 import io
 import itertools
 import os
@@ -32,6 +31,7 @@ from ctdc_risk.cli.guard_rules import (
     check_target,
 )
 from ctdc_risk.errors import ConfigError
+from ctdc_risk.validate import closest
 
 if TYPE_CHECKING:
     from hydra.core.override_parser.types import Override
@@ -127,11 +127,6 @@ def _compose_error(exc: Exception, where: str) -> ConfigError:
     return ConfigError(f"cannot compose the config{suffix}: {text}")
 
 
-def _closest(word: str, candidates: list[str]) -> str | None:
-    found = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
-    return found[0] if found else None
-
-
 def _config_groups(loader: Any) -> set[str]:
     groups = set()
     for group in loader.list_groups(""):
@@ -174,7 +169,7 @@ def explain_mistake(overrides: list[str], where: str = "") -> ConfigError | None
             values = list(o.sweep_string_iterator()) if o.is_sweep_override() else [o.value()]
             for value in values:
                 if value is not None and str(value) not in options:
-                    near = _closest(str(value), options)
+                    near = closest(str(value), options)
                     hint = f"did you mean {key}={near}? " if near else ""
                     return ConfigError(
                         f"{key}={value}: {key} has no option {str(value)!r}; {hint}"
@@ -202,7 +197,7 @@ def explain_mistake(overrides: list[str], where: str = "") -> ConfigError | None
         siblings = [str(k) for k in node] if isinstance(node, DictConfig) else []
         if depth == 0:
             siblings += [g for g in groups if "/" not in g and g not in siblings]
-        near = _closest(parts[depth], siblings)
+        near = closest(parts[depth], siblings)
         parent = ".".join(parts[:depth])
         if near:
             hint = f"did you mean {'.'.join([*parts[:depth], near])}?"

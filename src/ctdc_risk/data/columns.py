@@ -14,12 +14,12 @@ Examples
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Mapping
 
 from ctdc_risk.data.io import normalise_header
 from ctdc_risk.data.releases import RELEASES
 from ctdc_risk.errors import ConfigError
+from ctdc_risk.validate import closest
 
 
 def ctdc_column_names() -> dict[str, str]:
@@ -41,8 +41,8 @@ def check_column_targets(columns: Mapping[str, str]) -> None:
                 f"data.columns.{mine}: expected a CTDC column name (text); got {theirs!r}."
             )
         if normalise_header(theirs) not in known:
-            near = difflib.get_close_matches(theirs, sorted(set(known.values())), n=1)
-            hint = f"; did you mean {near[0]}?" if near else ""
+            near = closest(theirs, set(known.values()))
+            hint = f"; did you mean {near}?" if near else ""
             raise ConfigError(
                 f"data.columns.{mine}: {theirs!r} is not a CTDC column name{hint} (a column of "
                 "a CTDC release, as in its codebook, or of the canonical frame)."
