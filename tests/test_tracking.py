@@ -15,7 +15,7 @@ import pytest
 
 from ctdc_risk.errors import ConfigError
 from ctdc_risk.tracking import TrackingSpec, flatten, redact
-from ctdc_risk.tracking.dataset import dataset_profile
+from ctdc_risk.tracking.dataset import dataset_input, dataset_profile
 from ctdc_risk.tracking.keys import factor_key, factor_metrics, headline_params, run_params
 from ctdc_risk.tracking.naming import (
     child_run_name,
@@ -285,6 +285,15 @@ def test_dataset_profile_shows_no_count_under_k():
     profile = dataset_profile(report, k=10)
     assert profile["rows"] == "<10" and profile["rows_read"] == "<10"
     assert profile["sha256"] == "ab" * 32 and profile["release"] == "synthetic_2021"
+    entry = dataset_input(report, k=10)
+    assert entry.dataset.name == "tiny.csv" and entry.dataset.digest == "ab" * 6
+    assert entry.dataset.source_type == "local"
+    assert json.loads(entry.dataset.source) == {"uri": "/data/tiny.csv"}
+    assert json.loads(entry.dataset.profile)["rows"] == "<10"
+    assert {(t.key, t.value) for t in entry.tags} == {
+        ("mlflow.data.context", "study"),
+        ("release", "synthetic 2021"),
+    }
 
 
 def test_descriptions_come_from_the_report_and_the_experiment_file(tmp_path):

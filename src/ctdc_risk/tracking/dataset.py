@@ -8,6 +8,7 @@ and the release and row counts (a count under k is shown as ``<k``, as in the da
 from __future__ import annotations
 
 import json
+import warnings
 from typing import TYPE_CHECKING, Any
 
 from ctdc_risk.tracking.naming import release_words
@@ -57,13 +58,18 @@ def dataset_input(report: DataReport, k: int, *, context: str = CONTEXT) -> Any:
         def profile(self) -> str:
             return profile
 
+        def to_dict(self) -> dict[str, str]:
+            return {**super().to_dict(), "profile": profile}
+
     source: DatasetSource
     if report.generated:
         source = CodeDatasetSource(
             tags={"generated": GENERATOR, "note": "generated demonstration data, not CTDC"}
         )
     else:
-        source = resolve_dataset_source(report.source.path)  # a local file: source type local
+        with warnings.catch_warnings():  # MLflow registers its local source twice and says so
+            warnings.simplefilter("ignore", UserWarning)
+            source = resolve_dataset_source(report.source.path)  # a local file: type "local"
     dataset = _Dataset(source, name=report.source.name, digest=report.source.sha256[:DIGEST_CHARS])
     tags = [
         InputTag(MLFLOW_DATASET_CONTEXT, context),
