@@ -16,7 +16,13 @@ import pytest
 from ctdc_risk.errors import ConfigError
 from ctdc_risk.tracking import TrackingSpec, flatten, redact
 from ctdc_risk.tracking.dataset import dataset_input, dataset_profile
-from ctdc_risk.tracking.keys import factor_key, factor_metrics, headline_params, run_params
+from ctdc_risk.tracking.keys import (
+    config_params,
+    factor_key,
+    factor_metrics,
+    headline_params,
+    run_params,
+)
 from ctdc_risk.tracking.naming import (
     child_run_name,
     experiment_description,
@@ -273,6 +279,9 @@ def test_headline_params_sort_before_the_config():
     # JavaScript's default sort, as MLflow's compare page uses: code-unit order.
     assert sorted(keys)[:3] == ["Cohort", "Model", "Target"]
     assert "cohort.rules" in keys
+    # compare reads the config alone: no headline copy looks like a setting of its own.
+    params = dict(run_params(config))
+    assert config_params({**params, "Data": "synthetic 2021"}) == flatten(config)
 
 
 def test_dataset_profile_shows_no_count_under_k():

@@ -12,6 +12,7 @@ from typing import Any
 from ctdc_risk.errors import ConfigError
 from ctdc_risk.report.comparison import RunSummary
 from ctdc_risk.tracking.faults import redact, store_faults
+from ctdc_risk.tracking.keys import config_params
 from ctdc_risk.tracking.store import TrackingSpec, credentials_to_env, refuse_file_store
 
 log = logging.getLogger(__name__)
@@ -111,7 +112,7 @@ def _fetch_runs(
                     dict(run.data.metrics),
                     dict(run.data.tags),
                     rows,
-                    dict(run.data.params),
+                    config_params(run.data.params),
                 )
             )
     return summaries

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 MAX_PARAM_CHARS = 500
 MAX_KEY_CHARS = 250
 LABELS = ("risk", "protective")
+# Headline params: copies of config values in words, for the UI only.
+HEADLINE_PARAMS = ("Cohort", "Target", "Model", "Data")
 # Headline metric -> the study's metric it repeats.
 HEADLINE_METRICS = {
     "ROC AUC": "cv/roc_auc_mean",
@@ -68,6 +70,12 @@ def headline_params(config: Mapping[str, Any]) -> dict[str, str]:
     if isinstance(model, Mapping) and isinstance(model.get("use"), list | tuple):
         out["Model"] = ", ".join(str(m) for m in model["use"])
     return out
+
+
+def config_params(params: Mapping[str, str]) -> dict[str, str]:
+    """A run's params without the headline ones: its flattened config, as ``compare`` reads
+    it (a headline ``Model`` beside ``model.use`` would look like a second setting)."""
+    return {k: v for k, v in params.items() if k not in HEADLINE_PARAMS}
 
 
 def run_params(config: Mapping[str, Any]) -> list[tuple[str, str]]:
