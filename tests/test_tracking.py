@@ -1,6 +1,11 @@
-"""MLflow tracking through the real CLI: one run per study, FAILED on error, off on request;
-independent studies creating one new store together."""
+"""MLflow tracking through the real CLI: one run per study (named by what it is, described by its
+summary, with its dataset and headline keys), FAILED on error, off on request; independent
+studies creating one new store together; names, keys and descriptions on hand-made inputs.
 
+The MLflow UI itself (a sweep's runs in the real server and a browser) is tests/test_mlflow_ui.py.
+"""
+
+import json
 import os
 import subprocess
 import sys
@@ -10,6 +15,21 @@ import pytest
 
 from ctdc_risk.errors import ConfigError
 from ctdc_risk.tracking import TrackingSpec, flatten, redact
+from ctdc_risk.tracking.dataset import dataset_input, dataset_profile
+from ctdc_risk.tracking.keys import (
+    config_params,
+    factor_key,
+    factor_metrics,
+    headline_params,
+    run_params,
+)
+from ctdc_risk.tracking.naming import (
+    child_run_name,
+    experiment_description,
+    summary_note,
+    sweep_run_name,
+    words,
+)
 
 EXE = str(Path(sys.executable).with_name("ctdc-risk"))
 
@@ -58,6 +78,31 @@ def test_a_study_is_one_finished_run_with_params_metrics_tags_and_artifacts(stor
     for tag in ("cohort", "target", "model", "data_release", "data_sha256", "package_version",
                 "git_commit", "experiment"):  # fmt: skip
         assert run.data.tags.get(tag), tag
+    # Named by what it is, described by the report's summary sentences.
+    assert run.info.run_name == "children · family recruitment · generated data"
+    note = run.data.tags["mlflow.note.content"]
+    assert note.startswith("**What goes with being recruited by a family member: children**")
+    assert "- This study looks at " in note and "generated cases" in note
+    # Headline params and scores under keys that sort first; the study's own keys stay.
+    assert run.data.params["Cohort"] == "children"
+    assert run.data.params["Target"] == "family recruitment"
+    assert run.data.params["Model"] == "logistic, lightgbm"
+    assert run.data.params["Data"] == "generated data"
+    assert run.data.metrics["ROC AUC"] == run.data.metrics["cv/roc_auc_mean"]
+    assert run.data.metrics["ROC AUC baseline"] == run.data.metrics["baseline/roc_auc_mean"]
+    assert min(run.data.params) == "Cohort" and min(run.data.metrics) == "ROC AUC"
+    # The dataset it read: metadata only, digest from the file's sha256.
+    (entry,) = run.inputs.dataset_inputs
+    assert entry.dataset.digest == run.data.tags["data_sha256"][:12]
+    assert entry.dataset.source_type == "code"
+    assert "generated" in entry.dataset.source
+    profile = json.loads(entry.dataset.profile)
+    assert profile["rows"] == 2000 and profile["sha256"] == run.data.tags["data_sha256"]
+    assert {(t.key, t.value) for t in entry.tags} >= {("mlflow.data.context", "study")}
+    # The experiment opens on training runs and says what it holds.
+    tags = experiment.tags
+    assert tags["mlflow.experimentKind"] == "custom_model_development"
+    assert tags["mlflow.note.content"].startswith("Studies run with ctdc-risk")
     names = {a.path for a in client.list_artifacts(run.info.run_id)}
     assert {"report.html", "factors.csv", "metrics.json", "models", "targeting.csv"} <= names
     models = {a.path for a in client.list_artifacts(run.info.run_id, "models")}
@@ -103,65 +148,6 @@ def test_bad_tracking_config():
         TrackingSpec.from_mapping({"uri": "x"})
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def test_mlflow_ui_lists_the_run_with_its_report(store):
-    """A real `mlflow ui` on the default store, queried through its REST API."""
-    import json
-    import time
-    import urllib.request
-
-    cwd, _, _ = store
-    port = _free_port()
-    mlflow_exe = str(Path(sys.executable).with_name("mlflow"))
-    server = subprocess.Popen(
-        [mlflow_exe, "ui", "--backend-store-uri", f"sqlite:///{(cwd / 'mlflow.db').resolve()}",
-         "--host", "127.0.0.1", "--port", str(port)],
-        cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail("mlflow ui did not answer within 90 s")
-                time.sleep(0.5)
-
-        def call(path: str, body: dict | None = None) -> dict:
-            data = json.dumps(body).encode() if body is not None else None
-            req = urllib.request.Request(
-                f"{base}/api/2.0/mlflow/{path}", data=data,
-                headers={"Content-Type": "application/json"},
-            )  # fmt: skip
-            with urllib.request.urlopen(req, timeout=30) as r:
-                return json.loads(r.read())
-
-        experiment = call("experiments/get-by-name?experiment_name=ctdc-risk")["experiment"]
-        runs = call("runs/search", {"experiment_ids": [experiment["experiment_id"]]})["runs"]
-        finished = [r for r in runs if r["info"]["status"] == "FINISHED"]
-        assert len(finished) == 1
-        run = finished[0]
-        assert {p["key"] for p in run["data"]["params"]} >= {"cohort.name", "target.name"}
-        assert {m["key"] for m in run["data"]["metrics"]} >= {"cv/roc_auc_mean"}
-        assert {t["key"] for t in run["data"]["tags"]} >= {"cohort", "data_sha256"}
-        files = call(f"artifacts/list?run_id={run['info']['run_id']}")["files"]
-        assert "report.html" in {f["path"] for f in files}
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-
-
 # One independent study: opens its run on a store nobody has created yet, once every other
 # process is ready to do the same, and logs an artifact naming itself.
 STUDY_ON_A_NEW_STORE = """
@@ -201,7 +187,7 @@ def test_a_full_or_read_only_artifact_folder_is_named_and_other_errors_pass():
     import errno
 
     from ctdc_risk.errors import TrackingError
-    from ctdc_risk.tracking import _store_faults
+    from ctdc_risk.tracking.faults import store_faults as _store_faults
 
     uri, artifacts = "sqlite:////data/mlflow.db", "file:///data/mlartifacts/1/abc/artifacts"
     full = f"MLflow artifact store {artifacts} cannot be written: its disk is full"
@@ -212,3 +198,120 @@ def test_a_full_or_read_only_artifact_folder_is_named_and_other_errors_pass():
         raise OSError(errno.EROFS, "Read-only file system")
     with pytest.raises(KeyError), _store_faults(uri):  # not the store's fault: unchanged
         raise KeyError("x")
+
+
+def test_sweep_children_are_named_by_the_swept_values_only():
+    task = ["debug=default", "data=ctdc", "data.path=/home/me/very/long/ctdc_2021.csv",
+            "model=logistic", "explain.multiplicity=bh"]  # fmt: skip
+    name = child_run_name(task, ["model", "data.path"], 3)
+    assert name == "path ctdc_2021.csv · model logistic"
+    assert "/home" not in name and "debug" not in name
+    assert child_run_name(task, ["seed"], 3) == "job 3"  # the swept key is not in the task
+    # Two swept keys ending alike are told apart by their whole key.
+    clash = child_run_name(["a.alpha=1", "b.alpha=2"], ["a.alpha", "b.alpha"], 0)
+    assert clash == "a.alpha 1 · b.alpha 2"
+
+
+def test_a_sweep_parent_names_what_varies_and_what_the_jobs_share():
+    config = {"cohort": {"name": "children_0_8"}, "target": {"name": "family_recruitment"},
+              "data": {"source": "file", "path": "/data/ctdc/synthetic_2021.csv"}}  # fmt: skip
+    assert sweep_run_name(config, ["model", "seed"]) == (
+        "sweep over model, seed · children 0-8 · family recruitment · synthetic_2021.csv"
+    )
+    assert (
+        sweep_run_name(config, ["target", "data.path"]) == "sweep over target, path · children 0-8"
+    )
+
+
+def test_words_never_give_a_whole_path():
+    assert words("C:\\Users\\me\\ctdc.xlsx") == "ctdc.xlsx"
+    assert words("9--17") == "9-17" and words("trans_nonconforming") == "trans nonconforming"
+
+
+def _row(factor, level, label, **values):
+    from ctdc_risk.factors.table import COLUMNS, FactorRow
+
+    data = dict.fromkeys(COLUMNS)
+    data.update(factor=factor, level=level, label=label, factor_label=factor, reason="",
+                adjusted_note="", shap_model="logistic", reference_level="ref",
+                domv_level="individual", phase="before_recruitment")  # fmt: skip
+    data.update(values)
+    return FactorRow(**data)
+
+
+def test_factor_metrics_are_ratios_of_labelled_levels_under_valid_stable_keys():
+    from mlflow.utils.validation import _validate_metric_name
+
+    rows = [
+        _row("age_band", "0--8", "risk", adjusted_or=2.5, adjusted_or_low=1.5,
+             adjusted_or_high=4.1, shap_importance=0.3, n_with=4, n_without=3),
+        _row("citizenship_subregion", "Latin America and the Caribbean", "protective",
+             adjusted_or=0.4, adjusted_or_low=0.2, adjusted_or_high=0.8, shap_importance=0.1),
+        _row("gender", "male", "unclear", adjusted_or=1.1, adjusted_or_low=0.9,
+             adjusted_or_high=1.3, shap_importance=0.05),
+        _row("gender", "trans_nonconforming", "suppressed", adjusted_or=9.0),
+    ]  # fmt: skip
+    metrics = factor_metrics(rows)
+    assert metrics == {
+        "factor/age_band/0-8/or": 2.5,
+        "factor/age_band/0-8/or_low": 1.5,
+        "factor/age_band/0-8/or_high": 4.1,
+        "factor/age_band/0-8/shap": 0.3,
+        "factor/citizenship_subregion/Latin America and the Caribbean/or": 0.4,
+        "factor/citizenship_subregion/Latin America and the Caribbean/or_low": 0.2,
+        "factor/citizenship_subregion/Latin America and the Caribbean/or_high": 0.8,
+        "factor/citizenship_subregion/Latin America and the Caribbean/shap": 0.1,
+    }  # counts (n_with 4 < k) never become metrics; unclear and suppressed levels neither
+    for key in metrics:
+        _validate_metric_name(key)
+    for odd in ("other (fewer than k cases)", "a/b=c", "..", "Côte d'Ivoire"):
+        key = factor_key("citizenship", odd)
+        _validate_metric_name(key)
+        assert key == factor_key("citizenship", odd)  # stable
+
+
+def test_headline_params_sort_before_the_config():
+    config = {"cohort": {"name": "boys", "rules": [{"name": "child"}]},
+              "target": {"name": "forced_labour"}, "model": {"use": ["lightgbm"]}}  # fmt: skip
+    assert headline_params(config) == {"Cohort": "boys", "Target": "forced labour",
+                                       "Model": "lightgbm"}  # fmt: skip
+    keys = [k for k, _ in run_params(config)]
+    # JavaScript's default sort, as MLflow's compare page uses: code-unit order.
+    assert sorted(keys)[:3] == ["Cohort", "Model", "Target"]
+    assert "cohort.rules" in keys
+    # compare reads the config alone: no headline copy looks like a setting of its own.
+    params = dict(run_params(config))
+    assert config_params({**params, "Data": "synthetic 2021"}) == flatten(config)
+
+
+def test_dataset_profile_shows_no_count_under_k():
+    from ctdc_risk.data.io import SourceInfo
+    from ctdc_risk.data.report import DataReport
+
+    source = SourceInfo("/data/tiny.csv", "tiny.csv", "ab" * 32, 100, "csv")
+    report = DataReport(source, "synthetic_2021", "label", "positive_only", 7, 5, {}, 37, (),
+                        (), (), {}, {}, {}, 1.0, {}, {}, 0, 0)  # fmt: skip
+    profile = dataset_profile(report, k=10)
+    assert profile["rows"] == "<10" and profile["rows_read"] == "<10"
+    assert profile["sha256"] == "ab" * 32 and profile["release"] == "synthetic_2021"
+    entry = dataset_input(report, k=10)
+    assert entry.dataset.name == "tiny.csv" and entry.dataset.digest == "ab" * 6
+    assert entry.dataset.source_type == "local"
+    assert json.loads(entry.dataset.source) == {"uri": "/data/tiny.csv"}
+    assert json.loads(entry.dataset.profile)["rows"] == "<10"
+    assert {(t.key, t.value) for t in entry.tags} == {
+        ("mlflow.data.context", "study"),
+        ("release", "synthetic 2021"),
+    }
+
+
+def test_descriptions_come_from_the_report_and_the_experiment_file(tmp_path):
+    report = tmp_path / "report.md"
+    report.write_text("# Title here\n\n> banner\n\n## Summary\n\n- One.\n- Two.\n\n"
+                      "## How sure are we\n\n- Not this.\n")  # fmt: skip
+    assert summary_note(report) == "**Title here**\n\n- One.\n- Two."
+    assert summary_note(tmp_path / "missing.md") == ""
+    question = experiment_description("model_comparison")
+    assert question.startswith("Question: do logistic regression and LightGBM agree")
+    assert "    ctdc-risk -m experiment=model_comparison" in question
+    assert experiment_description("../../etc/passwd").startswith("Studies run with ctdc-risk")

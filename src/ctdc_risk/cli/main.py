@@ -195,11 +195,11 @@ def _run_command(cfg: DictConfig, out_dir: Path, job: SweepJob | None) -> _Outco
         # The value a sweeper optimises: the primary model's cross-validated ROC AUC.
         return _Outcome(result.metrics["cv/roc_auc_mean"], dict(result.metrics))
     from ctdc_risk.errors import TrackingError
-    from ctdc_risk.tracking import log_study, track_study
+    from ctdc_risk.tracking import log_study, study_run_name, track_study
 
     cwd = Path.cwd()
     tags = {} if job is None else {"sweep_job": str(job.num), "sweep_overrides": job.overrides}
-    run_name = out_dir.name if job is None else (job.overrides or f"job {job.num}")[:250]
+    run_name = study_run_name(spec) if job is None else job.run_name
     parent = None if job is None else job.parent
     with track_study(
         tracking, config=config, run_name=run_name, cwd=cwd, parent=parent, tags=tags
@@ -251,11 +251,11 @@ def _replicate(
         console.print_replication_summary(result)
         return _Outcome(result.metrics[key], dict(result.metrics))
     from ctdc_risk.errors import TrackingError
-    from ctdc_risk.tracking import log_replication, track_study
+    from ctdc_risk.tracking import log_replication, study_run_name, track_study
 
     cwd = Path.cwd()
     tags = {} if job is None else {"sweep_job": str(job.num), "sweep_overrides": job.overrides}
-    run_name = out_dir.name if job is None else (job.overrides or f"job {job.num}")[:250]
+    run_name = study_run_name(spec) if job is None else job.run_name
     parent = None if job is None else job.parent
     with track_study(
         tracking, config=config, run_name=run_name, cwd=cwd, parent=parent, tags=tags

@@ -85,6 +85,17 @@ class SweepJob:
     num: int
     overrides: str
     parent: Any = None  # ctdc_risk.tracking.SweepParent, when the sweep is tracked
+    task: tuple[str, ...] = ()  # the job's overrides, one per item
+
+    @property
+    def run_name(self) -> str:
+        """The job's MLflow run name: the values of the keys the sweep varies."""
+        from ctdc_risk.tracking import child_run_name
+
+        swept = tuple(getattr(self.parent, "swept", ()))
+        if swept:
+            return child_run_name(self.task, swept, self.num)
+        return (self.overrides or f"job {self.num}")[:250]
 
     @classmethod
     def current(cls) -> SweepJob | None:
@@ -102,7 +113,8 @@ class SweepJob:
             from ctdc_risk.tracking import SweepParent
 
             parent = SweepParent.from_json(json.loads(parent_file.read_text()))
-        return cls(sweep_dir, int(hc.job.num), " ".join(hc.overrides.task), parent)
+        task = tuple(str(o) for o in hc.overrides.task)
+        return cls(sweep_dir, int(hc.job.num), " ".join(task), parent, task)
 
     def record(
         self, status: str, *, error: str = "", run_id: str = "", metrics: Any = None
@@ -207,9 +219,7 @@ class SweepCallback(Callback):
         plain = _plain(config)
         plain.pop("tracking", None)
         try:
-            parent = start_sweep(
-                tracking, config=plain, run_name=f"sweep {sweep_dir.name}", cwd=Path.cwd()
-            )
+            parent = start_sweep(tracking, config=plain, cwd=Path.cwd(), swept=_swept(config))
         except CtdcRiskError as exc:
             _OPEN_SWEEP_DIR = None
             print(f"ctdc-risk: error: {exc}", file=sys.stderr)
@@ -282,6 +292,22 @@ def _plain(config: DictConfig) -> dict[str, Any]:
         data = OmegaConf.to_container(task, resolve=False)
     assert isinstance(data, dict)
     return {str(k): v for k, v in data.items()}
+
+
+def _swept(config: DictConfig) -> tuple[str, ...]:
+    """The keys a sweep varies: the command line's sweeps, then its sweeper's params."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parser = OverridesParser.create()
+    try:
+        line = parser.parse_overrides([str(o) for o in config.hydra.overrides.task])
+    except Exception:  # the guard has parsed the line already; a name is not worth a stop
+        return ()
+    keys = [o.key_or_group for o in line if o.is_sweep_override()]
+    fixed = {o.key_or_group for o in line if not o.is_sweep_override()}
+    params = OmegaConf.select(config, "hydra.sweeper.params") or {}
+    keys += [str(k) for k in params if str(k) not in fixed]
+    return tuple(dict.fromkeys(keys))
 
 
 def _tracking_spec(config: DictConfig) -> Any:
