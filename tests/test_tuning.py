@@ -14,6 +14,7 @@ import pytest
 import yaml
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.utils import JobReturn, JobStatus
+from hydra.errors import CompactHydraException
 from omegaconf import OmegaConf
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
@@ -83,6 +84,7 @@ def test_a_space_the_sweeper_cannot_sample_is_refused_naming_the_parameter(text,
     with pytest.raises(SearchSpaceError, match=message) as caught:
         parse_search_space({"model.lightgbm.x": text})
     assert "'model.lightgbm.x'" in str(caught.value)
+    assert isinstance(caught.value, CompactHydraException)  # Hydra prints one line, no traceback
 
 
 def test_fixed_overrides_reach_every_trial_exactly_as_written():

@@ -12,6 +12,7 @@ from typing import Any
 import optuna
 from hydra.core.plugins import Plugins
 from hydra.core.utils import JobReturn, JobStatus
+from hydra.errors import CompactHydraException
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 from optuna.study import StudyDirection
@@ -25,8 +26,12 @@ log = logging.getLogger(__name__)
 RESULTS_FILE = "optimization_results.yaml"
 
 
-class SweeperSettingError(ValueError):
+class SweeperSettingError(CompactHydraException, ValueError):
     """A sweeper setting out of its range, named with the value received."""
+
+
+class TooManyFailedTrialsError(CompactHydraException, RuntimeError):
+    """More trials of a batch failed than ``max_failure_rate`` allows."""
 
 
 def _name(value: Any, names: type[Direction] | type[SamplerName], key: str) -> str:
@@ -148,7 +153,7 @@ class OptunaSweeperImpl:
             else:
                 study.tell(trial, value)
         if len(failed) / size > self.max_failure_rate:
-            raise RuntimeError(
+            raise TooManyFailedTrialsError(
                 f"{len(failed)} of {size} trials of a batch failed, more than "
                 f"hydra.sweeper.max_failure_rate={self.max_failure_rate} allows ("
                 + "; ".join(failed)

@@ -33,6 +33,7 @@ from hydra.core.override_parser.types import (
     Sweep,
     Transformer,
 )
+from hydra.errors import CompactHydraException
 from optuna.distributions import (
     BaseDistribution,
     CategoricalChoiceType,
@@ -44,8 +45,9 @@ from optuna.distributions import (
 LOG = "log"
 
 
-class SearchSpaceError(ValueError):
-    """A sweeper parameter that cannot be turned into an Optuna distribution."""
+class SearchSpaceError(CompactHydraException, ValueError):
+    """A sweeper parameter that cannot be turned into an Optuna distribution (Hydra prints
+    a compact error as one line, without a traceback)."""
 
 
 @dataclass(frozen=True)
