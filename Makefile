@@ -13,7 +13,7 @@ help:
 	@echo "make test   - set up .venv if needed, run lint, type checks, layer rules and the tests"
 	@echo "make bench  - time and measure memory of the data layer (real file when present)"
 	@echo "make format - apply ruff formatting and safe fixes"
-	@echo "make lock   - re-pin constraints.txt from the current .venv"
+	@echo "make lock   - re-pin constraints.txt to the newest versions pyproject.toml allows"
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "ctdc-risk needs Python 3.11 or newer; found " + sys.version.split()[0])'
@@ -55,8 +55,19 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix src tests scripts
 	$(BIN)/ruff format src tests scripts
 
-lock: $(STAMP)
-	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^ctdc-risk' > constraints.txt
+# Re-resolve every pin: a fresh virtual environment installs the project and its dev tools
+# without constraints (so pip picks the newest versions pyproject.toml allows, not what .venv
+# happens to hold), and its freeze becomes constraints.txt. `make test` (CI) installs on these
+# pins. The pins are for this machine's Python (3.11) on Linux.
+lock:
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	$(PYTHON) -m venv "$$tmp/venv"; \
+	"$$tmp/venv/bin/python" -m pip install --quiet --upgrade pip; \
+	"$$tmp/venv/bin/python" -m pip install --quiet -e '.[dev]'; \
+	"$$tmp/venv/bin/python" -m pip check; \
+	"$$tmp/venv/bin/python" -m pip freeze --exclude-editable > "$$tmp/constraints.txt"; \
+	mv "$$tmp/constraints.txt" constraints.txt; \
+	echo "constraints.txt: $$(wc -l < constraints.txt) pins"
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

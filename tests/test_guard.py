@@ -36,7 +36,8 @@ def test_hydra_plugins_and_the_sweep_callback_are_allowed():
                 "callbacks": {"sweep": {"_target_": "ctdc_risk.cli.sweep.SweepCallback"}},
                 "launcher": {"_target_": "hydra_plugins.hydra_joblib_launcher."
                              "joblib_launcher.JoblibLauncher"},
-                "sweeper": {"sampler": {"_target_": "optuna.samplers.TPESampler"}},
+                "sweeper": {"_target_": "hydra_plugins.ctdc_optuna_sweeper."
+                            "optuna_sweeper.OptunaSweeper"},
                 "job_logging": {"handlers": {"console": {"class": "logging.StreamHandler"}}},
             }
         }

@@ -1,5 +1,5 @@
-"""Sweeps through the real CLI: parent and child MLflow runs, parallel jobs, failed jobs,
-the Optuna tuning preset and the submitit launcher (local executor)."""
+"""Sweeps through the real CLI: parent and child MLflow runs, parallel jobs, failed jobs and
+the submitit launcher (local executor). Optuna tuning is in test_tuning.py."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 EXE = str(Path(sys.executable).with_name("ctdc-risk"))
 # One small, quick study per job: 2,000 synthetic rows, logistic only, 2 bootstrap refits.
@@ -122,25 +121,6 @@ def test_a_failed_job_is_named_without_tracking_too(tmp_path):
     assert (sweep_dir / "1" / "report.html").exists()
 
 
-def test_optuna_preset_tunes_lightgbm_on_the_primary_metric(tmp_path):
-    out = cli(
-        "-m", "experiment=lightgbm_tuning", "debug=default", "stability.n_boot=2",
-        "hydra.sweeper.n_trials=4", *JOBLIB, "hydra.sweep.dir=tune", cwd=tmp_path,
-    )  # fmt: skip
-    assert out.returncode == 0, out.stderr[-3000:]
-    results = yaml.safe_load((tmp_path / "tune" / "optimization_results.yaml").read_text())
-    client = client_for(tmp_path)
-    parents, children = split(all_runs(client, "lightgbm_tuning"))
-    assert len(parents) == 1 and len(children) == 4
-    aucs = [c.data.metrics["cv/roc_auc_mean"] for c in children]
-    assert results["best_value"] == pytest.approx(max(aucs), abs=1e-6)
-    rates = {c.data.params["model.lightgbm.learning_rate"] for c in children}
-    assert len(rates) == 4  # every trial tried its own settings
-    assert {c.data.params["model.use"] for c in children} == {'["lightgbm"]'}
-    names = {a.path for a in client.list_artifacts(parents[0].info.run_id)}
-    assert "optimization_results.yaml" in names
-
-
 def test_submitit_launcher_runs_the_same_study(tmp_path):
     """The slurm preset's jobs through submitit's local executor (no cluster needed)."""
     out = cli("-m", *SMALL, "seed=1,2", "hydra/launcher=slurm_local", cwd=tmp_path)
@@ -151,21 +131,3 @@ def test_submitit_launcher_runs_the_same_study(tmp_path):
     assert len(parents) == 1 and len(children) == 2
     assert {c.info.status for c in children} == {"FINISHED"}
     assert {c.data.tags["mlflow.parentRunId"] for c in children} == {parents[0].info.run_id}
-
-
-def test_failed_optuna_trials_are_named_and_the_search_goes_on(tmp_path):
-    # privacy.k=100000 makes every trial fail: each is told to Optuna as failed and the search
-    # runs every trial; then the sweep is summarised and the failed trials named. (With no trial
-    # completed, Hydra's Optuna sweeper itself ends with "No trials are completed yet".)
-    out = cli(
-        "-m", "experiment=lightgbm_tuning", "debug=default", "stability.n_boot=2",
-        "privacy.k=100000", "hydra.sweeper.n_trials=2", "hydra.sweep.dir=tune", cwd=tmp_path,
-    )  # fmt: skip
-    assert out.returncode == 1
-    assert "2 of 2 sweep jobs failed" in out.stderr
-    assert "job 0 (" in out.stderr and "job 1 (" in out.stderr
-    summary = (tmp_path / "tune" / "sweep_summary.md").read_text()
-    assert summary.count("| failed |") == 2
-    parents, children = split(all_runs(client_for(tmp_path), "lightgbm_tuning"))
-    assert [p.info.status for p in parents] == ["FAILED"]
-    assert [c.info.status for c in children] == ["FAILED", "FAILED"]

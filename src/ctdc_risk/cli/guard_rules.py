@@ -4,7 +4,7 @@ Each rule refuses, naming the key, a setting through which a config could run co
 pickle, set the environment of workers or write outside the run folder. Names are checked on
 what they resolve to: a ``_target_`` or a logging class is located the way Hydra and
 :mod:`logging.config` locate it and compared by identity with a short list of exact objects,
-so a longer path reaching the same module's attributes (``optuna.samplers._tpe.sampler.np``)
+so a longer path reaching the same module's attributes (``hydra._internal.utils.os``)
 gets nowhere. Only names under a few known packages are imported at all.
 """
 
@@ -20,8 +20,9 @@ from typing import Any
 
 from ctdc_risk.errors import ConfigError
 
-# What Hydra may instantiate: its launchers and sweepers, the samplers the Optuna sweeper
-# ships configs for, and this package's sweep callback. Exact objects, not prefixes.
+# What Hydra may instantiate: its launchers and sweepers, our Optuna sweeper (which builds its
+# sampler itself from plain settings, so no Optuna name is needed here) and this package's
+# sweep callback. Exact objects, not prefixes.
 ALLOWED_TARGETS = (
     "ctdc_risk.cli.sweep.SweepCallback",
     "hydra._internal.core_plugins.basic_launcher.BasicLauncher",
@@ -29,13 +30,7 @@ ALLOWED_TARGETS = (
     "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher",
     "hydra_plugins.hydra_submitit_launcher.submitit_launcher.LocalLauncher",
     "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher",
-    "hydra_plugins.hydra_optuna_sweeper.optuna_sweeper.OptunaSweeper",
-    "optuna.samplers.TPESampler",
-    "optuna.samplers.RandomSampler",
-    "optuna.samplers.CmaEsSampler",
-    "optuna.samplers.NSGAIISampler",
-    "optuna.samplers.MOTPESampler",
-    "optuna.samplers.GridSampler",
+    "hydra_plugins.ctdc_optuna_sweeper.optuna_sweeper.OptunaSweeper",
 )
 # What logging.config.dictConfig may build, by section.
 ALLOWED_LOGGING = {
@@ -130,7 +125,7 @@ def _resolve_name(key: str, value: object, roots: set[str], where: str) -> Any:
     if value.split(".", 1)[0] not in roots:
         raise ConfigError(
             f"config key {key!r} asks for {value!r}{where}; ctdc-risk builds no object a config "
-            "names outside its short list (Hydra's launchers and sweepers, Optuna's samplers, "
+            "names outside its short list (Hydra's launchers and sweepers, the Optuna sweeper, "
             "the sweep callback, logging's stream and file handlers)."
         )
     try:
@@ -147,8 +142,8 @@ def check_target(key: str, value: object, *, where: str = "") -> None:
     if not _is_one_of(obj, ALLOWED_TARGETS):
         raise ConfigError(
             f"config key {key!r} asks Hydra to call {value!r}{where}; ctdc-risk calls no "
-            "function named by a config (only Hydra's launchers and sweepers, Optuna's "
-            "samplers and its sweep callback, named exactly)."
+            "function named by a config (only Hydra's launchers and sweepers, its Optuna "
+            "sweeper and its sweep callback, named exactly)."
         )
 
 

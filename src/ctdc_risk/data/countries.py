@@ -135,13 +135,31 @@ class _Tables:
     patterns: tuple[tuple[str, re.Pattern[str]], ...]
 
 
+# Columns country_converter itself reads as whole numbers (nullable); every other column of
+# its table is text.
+_INTEGER_COLUMNS = (
+    "ISOnumeric", "UNcode", "FAOcode", "GBDcode", "EURO", "UN", "UNmember", "obsolete",
+    "GEOnumeric",
+)  # fmt: skip
+
+
 @lru_cache(maxsize=1)
 def _converter() -> Any:
     import country_converter as coco
+    import pandas as pd
+    from country_converter.country_converter import COUNTRY_DATA_FILE
 
     # coco logs a warning per unmatched name; we count unmatched values ourselves.
     logging.getLogger("country_converter").setLevel(logging.ERROR)
-    return coco.CountryConverter()
+    # coco's own read of its table turns Namibia's ISO2 code "NA" into a missing value under
+    # pandas 3 (and then fails compiling it as a pattern), so the table is read here as text
+    # with only blank cells missing, and handed to coco as data.
+    table = pd.read_csv(
+        COUNTRY_DATA_FILE, sep="\t", encoding="utf-8", dtype=str, keep_default_na=False,
+        na_values=[""],
+    )  # fmt: skip
+    table = table.astype({c: "Int64" for c in _INTEGER_COLUMNS if c in table.columns})
+    return coco.CountryConverter(country_data=table)
 
 
 def _key(text: str) -> str:

@@ -639,6 +639,10 @@ def _read_parquet(data: bytes, path: Path) -> pd.DataFrame:
     check_column_names(names, path)
     try:
         frame = table.to_pandas()
+        # pandas 3 keeps text columns in Arrow until they are used, so a cell that is not
+        # UTF-8 would fail later, outside this check: make them Python strings here.
+        text = [n for n in frame.columns if isinstance(frame[n].dtype, pd.StringDtype)]
+        frame = frame.astype(dict.fromkeys(text, object))
     except (pa.ArrowException, ValueError, TypeError, KeyError) as exc:
         raise DataFileError(
             f"{path}: the Parquet file cannot be read ({type(exc).__name__})."
