@@ -68,6 +68,9 @@ def test_a_study_is_one_finished_run_with_params_metrics_tags_and_artifacts(stor
     runs = client.search_runs([experiment.experiment_id], "attributes.status = 'FINISHED'")
     assert len(runs) == 1
     run = runs[0]
+    # The printed address opens the runs table, not MLflow 3's GenAI overview.
+    page = f"#/experiments/{experiment.experiment_id}/runs?workflowType=machine_learning"
+    assert f"  then browse to: http://127.0.0.1:5000/{page}" in ok.stdout.splitlines()
     assert run.data.params["cohort.name"] == "children"
     assert run.data.params["target.name"] == "family_recruitment"
     for key in ("cv/roc_auc_mean", "cv/roc_auc_std", "baseline/roc_auc_mean", "cohort/n_rows",

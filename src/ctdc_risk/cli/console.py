@@ -198,7 +198,9 @@ def print_describe_summary(result: DescribeResult) -> None:
         console.print(f"  {path.name}")
 
 
-def print_study_summary(result: StudyResult, *, tracking: tuple[str, str] | None = None) -> None:
+def print_study_summary(
+    result: StudyResult, *, tracking: tuple[str, str, str] | None = None
+) -> None:
     from ctdc_risk.report.content import short_phrase, study_cautions
 
     console = _console()
@@ -255,15 +257,17 @@ def print_study_summary(result: StudyResult, *, tracking: tuple[str, str] | None
     names = sorted(p.name for p in result.files if p.parent == result.out_dir)
     console.print(f"[bold]Outputs[/bold] in {escape(str(result.out_dir))}: {', '.join(names)}")
     if tracking is not None:
-        from ctdc_risk.tracking import redact
+        from ctdc_risk.tracking import redact, runs_page
 
-        run_id, uri = tracking
+        run_id, uri, experiment_id = tracking
         mlflow_exe = Path(sys.executable).with_name("mlflow")
         store = escape(redact(uri))
         console.print(f"[bold]MLflow run[/bold] {run_id} in {store}")
         console.print(
             f"  open the UI with: {escape(str(mlflow_exe))} ui --backend-store-uri {store}"
         )
+        # MLflow 3's UI opens on its GenAI pages in a new browser; this address shows the runs.
+        console.print(f"  then browse to: http://127.0.0.1:5000/{runs_page(experiment_id)}")
     console.print(f"[bold]Report[/bold]: {escape(str(result.out_dir / 'report.html'))}")
 
 

@@ -214,7 +214,7 @@ def _run_command(cfg: DictConfig, out_dir: Path, job: SweepJob | None) -> _Outco
         except TrackingError as exc:
             raise TrackingError(f"the study's files are complete in {out_dir}, but {exc}") from None
         _raise_if_stopped()  # an interrupt swallowed while logging: KILLED, not FINISHED
-    console.print_study_summary(result, tracking=(run.run_id, run.tracking_uri))
+    console.print_study_summary(result, tracking=(run.run_id, run.tracking_uri, run.experiment_id))
     return _Outcome(result.metrics["cv/roc_auc_mean"], dict(result.metrics), run.run_id)
 
 
