@@ -270,6 +270,7 @@ def print_study_summary(result: StudyResult, *, tracking: tuple[str, str] | None
 def print_replication_summary(
     result: ReplicationResult, *, tracking: tuple[str, str] | None = None
 ) -> None:
+    from ctdc_risk.privacy import Floor
     from ctdc_risk.replication import CANNOT_TEST, REFERENCE
 
     console = _console()
@@ -282,7 +283,8 @@ def print_replication_summary(
         f"on {len(result.releases)} files"
     )
     for i, r in enumerate(result.releases, 1):
-        cases = f"{r.n_cases:,} cases" if r.n_cases is not None else f"<{table.k} cases"
+        cases = f"{r.n_cases:,}" if r.n_cases is not None else Floor(table.k).marker
+        cases += " cases"
         console.print(f"  {i}. {r.name}: {r.release_id}, {cases} ({r.folder}/)")
         for factor, why in r.other_reference.items():
             console.print(f"     {factor} {why}")
