@@ -19,7 +19,7 @@ import json
 import os
 import socket
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -203,7 +203,7 @@ class RunFolder:
         return write_csv(self.path, name, header, rows, k=self.floor.k)
 
     def write_records(
-        self, name: str, columns: Sequence[str], records: Iterable[dict[str, object]]
+        self, name: str, columns: Sequence[str], records: Iterable[Mapping[str, object]]
     ) -> Path:
         """Write mappings (a table's ``to_records()``) as CSV, one column per key."""
         return self.write_csv(name, columns, [[r[c] for c in columns] for r in records])

@@ -203,7 +203,7 @@ def print_study_summary(result: StudyResult, *, tracking: tuple[str, str] | None
 
     console = _console()
     _print_banner(console, result.data_report.generated)
-    _print_data(console, result.data_report.summary_lines(result.spec.privacy.k))
+    _print_data(console, result.data_report.summary_lines(result.floor.k))
     spec = result.spec
     assert spec.target is not None
     console.print()
