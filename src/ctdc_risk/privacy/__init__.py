@@ -25,8 +25,6 @@ from ctdc_risk.privacy.floor import (
     PrivacyViolationError,
     ShareCell,
     check_share,
-    guard_document,
-    guard_table,
     is_count_name,
     marker_for,
 )
@@ -48,8 +46,6 @@ __all__ = [
     "chain_failures",
     "chain_system",
     "check_share",
-    "guard_document",
-    "guard_table",
     "is_count_name",
     "marker_for",
     "partition_failures",

@@ -68,6 +68,21 @@ class Floor:
         )
         return ShareCell(numerator, denominator, show_denominator, show_share)
 
+    def is_published_small(self, value: object) -> bool:
+        """True for a value a count column or key may not hold: a number (or numeric text)
+        between 1 and k - 1. Markers, blanks and flags are not counts."""
+        if isinstance(value, bool) or value is None:
+            return False
+        if isinstance(value, int | float):
+            return 0 < value < self.k
+        if isinstance(value, str):
+            try:
+                number = float(value)
+            except ValueError:
+                return False  # a marker such as "<10" or an empty cell
+            return 0 < number < self.k
+        return False
+
     def floored(self, data: object) -> object:
         """Copy of JSON-like ``data`` with every count key's small value replaced by the
         marker."""
@@ -75,7 +90,7 @@ class Floor:
             return {
                 key: (
                     self.marker
-                    if is_count_name(str(key)) and _bad_count(v, self.k)
+                    if is_count_name(str(key)) and self.is_published_small(v)
                     else self.floored(v)
                 )
                 for key, v in data.items()
@@ -87,12 +102,32 @@ class Floor:
     def check_table(
         self, header: Sequence[str], rows: Iterable[Sequence[object]], where: str
     ) -> None:
-        """Raise :class:`PrivacyViolationError` if a count column holds a value under ``k``."""
-        guard_table(header, rows, self.k, where)
+        """Raise :class:`PrivacyViolationError` if a count column holds a value between 1
+        and k - 1."""
+        columns = [i for i, name in enumerate(header) if is_count_name(str(name))]
+        if not columns:
+            return
+        for row in rows:
+            for i in columns:
+                if self.is_published_small(row[i]):
+                    raise PrivacyViolationError(
+                        f"{where}: column {header[i]!r} would publish a count under k = {self.k}"
+                    )
 
-    def check_document(self, data: object, where: str) -> None:
-        """Raise :class:`PrivacyViolationError` if a count key holds a value under ``k``."""
-        guard_document(data, self.k, where)
+    def check_document(self, data: object, where: str, path: str = "") -> None:
+        """Raise :class:`PrivacyViolationError` if a count key of JSON-like ``data`` holds a
+        value between 1 and k - 1."""
+        if isinstance(data, Mapping):
+            for key, value in data.items():
+                here = f"{path}.{key}" if path else str(key)
+                if is_count_name(str(key)) and self.is_published_small(value):
+                    raise PrivacyViolationError(
+                        f"{where}: key {here!r} would publish a count under k = {self.k}"
+                    )
+                self.check_document(value, where, here)
+        elif isinstance(data, list | tuple):
+            for i, value in enumerate(data):
+                self.check_document(value, where, f"{path}[{i}]")
 
 
 @dataclass(frozen=True)
@@ -147,50 +182,6 @@ def is_count_name(name: str) -> bool:
     """True for column or key names that hold numbers of records (``n``, ``n_with``, ...)."""
     last = name.rsplit("/", 1)[-1]
     return last not in _EXEMPT and bool(_COUNT_NAME.search(last))
-
-
-def _bad_count(value: object, k: int) -> bool:
-    if isinstance(value, bool) or value is None:
-        return False
-    if isinstance(value, int | float):
-        return 0 < value < k
-    if isinstance(value, str):
-        try:
-            number = float(value)
-        except ValueError:
-            return False  # a marker such as "<10" or an empty cell
-        return 0 < number < k
-    return False
-
-
-def guard_table(
-    header: Sequence[str], rows: Iterable[Sequence[object]], k: int, where: str
-) -> None:
-    """Refuse rows whose count columns hold a value between 1 and k - 1."""
-    columns = [i for i, name in enumerate(header) if is_count_name(str(name))]
-    if not columns:
-        return
-    for row in rows:
-        for i in columns:
-            if _bad_count(row[i], k):
-                raise PrivacyViolationError(
-                    f"{where}: column {header[i]!r} would publish a count under k = {k}"
-                )
-
-
-def guard_document(data: object, k: int, where: str, path: str = "") -> None:
-    """Refuse JSON-like data whose count keys hold a value between 1 and k - 1."""
-    if isinstance(data, Mapping):
-        for key, value in data.items():
-            here = f"{path}.{key}" if path else str(key)
-            if is_count_name(str(key)) and _bad_count(value, k):
-                raise PrivacyViolationError(
-                    f"{where}: key {here!r} would publish a count under k = {k}"
-                )
-            guard_document(value, k, where, here)
-    elif isinstance(data, list | tuple):
-        for i, value in enumerate(data):
-            guard_document(value, k, where, f"{path}[{i}]")
 
 
 def marker_for(value: int, k: int) -> str:
