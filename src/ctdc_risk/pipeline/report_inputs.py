@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from ctdc_risk import __version__
 from ctdc_risk.headline import ChildRuleShare
@@ -15,6 +14,7 @@ from ctdc_risk.report.content import (
     ReportInputs,
     RunInfo,
     StudyQuestion,
+    TransportSummary,
 )
 from ctdc_risk.transport import TransportScore
 
@@ -106,5 +106,7 @@ def _reference_shares(result: StudyResult) -> dict[str, tuple[int, int] | None]:
     return shares
 
 
-def _transport_summary(scores: tuple[TransportScore, TransportScore]) -> dict[str, Any]:
-    return {s.kind: {"roc_auc": s.roc_auc, "ece": s.ece, "note": s.note} for s in scores}
+def _transport_summary(
+    scores: tuple[TransportScore, TransportScore],
+) -> dict[str, TransportSummary]:
+    return {s.kind: TransportSummary(s.roc_auc, s.ece, s.note) for s in scores}

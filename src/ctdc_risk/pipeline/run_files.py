@@ -10,12 +10,14 @@ from pathlib import Path
 import numpy as np
 from sklearn.pipeline import Pipeline
 
+from ctdc_risk.encoding import FactorEncoder
 from ctdc_risk.evaluate import METRICS, CVResult
 from ctdc_risk.factors.contributions import ShapSummary
 from ctdc_risk.factors.interaction import INTERACTION_COLUMNS
 from ctdc_risk.factors.sensitivity import SENSITIVITY_COLUMNS
 from ctdc_risk.factors.subgroups import SubgroupImportance
 from ctdc_risk.factors.table import COLUMNS, CONTEXT_COLUMNS, context_records, table_records
+from ctdc_risk.models import WeightedClassifier
 from ctdc_risk.outputs import RunFolder
 from ctdc_risk.pipeline.result import CohortFlow, StudyResult
 from ctdc_risk.privacy import SUPPRESSED, Floor
@@ -167,14 +169,15 @@ def _write_models(folder: RunFolder, fitted: Mapping[str, Pipeline]) -> tuple[Pa
     files: list[Path] = []
     for name, pipeline in fitted.items():
         classifier = pipeline.named_steps["model"]
-        encoder = pipeline.named_steps["encode"]
+        encoder: FactorEncoder = pipeline.named_steps["encode"]
         if name == "lightgbm":
             text = classifier.estimator_.booster_.model_to_string()
             files.append(folder.write_text("models/lightgbm_model.txt", text))
             levels = {f: list(lv) for f, lv in encoder.levels_.items()}
             files.append(folder.write_json("models/lightgbm_levels.json", {"levels": levels}))
         else:
-            model = classifier.estimator_
+            weighted: WeightedClassifier = classifier
+            model = weighted.estimator_
             # A coefficient of a level under k training cases would say something about those
             # few people: it is left out (the level stays in the model).
             counts = [n for name, _ in encoder.factors for n in encoder.counts_[name]]
@@ -188,7 +191,7 @@ def _write_models(folder: RunFolder, fitted: Mapping[str, Pipeline]) -> tuple[Pa
             ]
             doc = {
                 "intercept": round(float(model.intercept_[0]), 8),
-                "prior_offset": round(float(classifier.offset_), 8),
+                "prior_offset": round(weighted.offset_, 8),
                 "coefficients": coefficients,
             }
             files.append(folder.write_json("models/logistic_coefficients.json", doc))

@@ -75,6 +75,16 @@ class CaseCounts:
 
 
 @dataclass(frozen=True)
+class TransportSummary:
+    """A model's score on cases unlike its training ones (other countries, later years)."""
+
+    roc_auc: float | None
+    ece: float | None
+    note: str
+    """What the split was, or why it could not be made."""
+
+
+@dataclass(frozen=True)
 class ModelScores:
     """How well the models did on held-out cases, and where they carry over."""
 
@@ -83,9 +93,9 @@ class ModelScores:
     baseline: dict[str, float]
     reliability: dict[str, tuple[ReliabilityBin, ...]]
     n_splits: int
-    transport: dict[str, dict[str, Any]] = field(default_factory=dict)
-    """Primary model: ``{"country"|"temporal": {"roc_auc", "ece", "note"}}``."""
-    transport_by_model: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    transport: dict[str, TransportSummary] = field(default_factory=dict)
+    """Primary model: ``"country"`` and ``"temporal"`` scores."""
+    transport_by_model: dict[str, dict[str, TransportSummary]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -507,8 +517,8 @@ def auc_sentence(inputs: ReportInputs) -> str:
     candidates = [(default, "on held-out cases like the training ones")]
     words = {"country": "in countries the model was not trained on", "temporal": "in later years"}
     for kind, score in inputs.models.transport.items():
-        if score.get("roc_auc") is not None:
-            candidates.append((float(score["roc_auc"]), words.get(kind, kind)))
+        if score.roc_auc is not None:
+            candidates.append((float(score.roc_auc), words.get(kind, kind)))
     auc, where = min(candidates, key=lambda c: c[0])
     others = ", ".join(f"{a:.2f} {w}" for a, w in candidates if (a, w) != (auc, where))
     also = f"; {others}" if others else ""

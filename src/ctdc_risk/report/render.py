@@ -490,9 +490,11 @@ def _transport_rows(inputs: ReportInputs) -> list[list[str]]:
         t = inputs.models.transport_by_model.get(name, {})
         cells = [name, _fmt(m["roc_auc_mean"])]
         for kind in ("country", "temporal"):
-            score = t.get(kind, {})
-            auc = score.get("roc_auc")
-            cells.append(_fmt(auc) if auc is not None else str(score.get("note", "")))
+            score = t.get(kind)
+            if score is None:
+                cells.append("")
+            else:
+                cells.append(_fmt(score.roc_auc) if score.roc_auc is not None else score.note)
         rows.append(cells)
     return rows
 
