@@ -109,18 +109,7 @@ def run_study(spec: RunSpec, out_dir: Path, *, progress: ProgressLike = None) ->
     scores = _cross_validate(spec, cases, bar)
     lap("cross_validation")
     bar.step("refitting on all cases and explaining")
-    frame, y = cases.target.frame, cases.target.y
-    fitted = {name: build().fit(frame, y) for name, build in scores.make.items()}
-    contributions = {
-        name: explain_model(model, frame, engine="shap") for name, model in fitted.items()
-    }
-    primary = "lightgbm" if "lightgbm" in fitted else spec.models[0].name
-    log.info(
-        "SHAP (%s): %d rows, %d distinct encoded rows",
-        primary,
-        len(cases.target.y),
-        contributions[primary].n_distinct_rows,
-    )
+    fitted, contributions, primary = _refit_and_explain(spec, cases, scores)
     masks = _subgroup_masks(cases.target.frame, spec.explain.subgroups)
     subgroup_rows = subgroup_importance(contributions[primary], masks, floor)
     lap("refit_and_shap")
@@ -176,6 +165,26 @@ def run_study(spec: RunSpec, out_dir: Path, *, progress: ProgressLike = None) ->
     lap("write")
     log.info("study finished: %s", ", ".join(f"{n} {s:.1f}s" for n, s in lap.seconds.items()))
     return replace(result, files=files, seconds=lap.seconds)
+
+
+def _refit_and_explain(
+    spec: RunSpec, cases: StudyCases, scores: _Scores
+) -> tuple[dict[str, Pipeline], dict[str, Contributions], str]:
+    """Every model refitted on all the cases, its exact SHAP values, and the primary model
+    (LightGBM when configured, else the first)."""
+    frame, y = cases.target.frame, cases.target.y
+    fitted = {name: build().fit(frame, y) for name, build in scores.make.items()}
+    contributions = {
+        name: explain_model(model, frame, engine="shap") for name, model in fitted.items()
+    }
+    primary = "lightgbm" if "lightgbm" in fitted else spec.models[0].name
+    log.info(
+        "SHAP (%s): %d rows, %d distinct encoded rows",
+        primary,
+        len(y),
+        contributions[primary].n_distinct_rows,
+    )
+    return fitted, contributions, primary
 
 
 def _cross_validate(spec: RunSpec, cases: StudyCases, bar: Progress) -> _Scores:
