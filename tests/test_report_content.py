@@ -15,12 +15,6 @@ from ctdc_risk.privacy import Floor
 from ctdc_risk.report import figures
 from ctdc_risk.report.content import (
     FORBIDDEN_WORDS,
-    CaseCounts,
-    FactorFindings,
-    ModelScores,
-    ReportInputs,
-    RunInfo,
-    StudyQuestion,
     factor_sentence,
     hidden_profiles_note,
     lead_factor_rows,
@@ -28,6 +22,14 @@ from ctdc_risk.report.content import (
     settings_items,
     study_cautions,
     summary_sentences,
+)
+from ctdc_risk.report.inputs import (
+    CaseCounts,
+    FactorFindings,
+    ModelScores,
+    ReportInputs,
+    RunInfo,
+    StudyQuestion,
 )
 from ctdc_risk.report.render import _chart_rows, render_report
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from ctdc_risk import __version__
 from ctdc_risk.headline import ChildRuleShare
 from ctdc_risk.pipeline.result import StudyResult
-from ctdc_risk.report.content import (
+from ctdc_risk.report.inputs import (
     CaseCounts,
     FactorFindings,
     ModelScores,

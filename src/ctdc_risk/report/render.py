@@ -21,7 +21,6 @@ from ctdc_risk.report import figures
 from ctdc_risk.report.content import (
     CHILD_RULE_WORDS,
     REFERENCE_FIGURES,
-    ReportInputs,
     banner,
     caveats,
     headline_differences,
@@ -36,6 +35,7 @@ from ctdc_risk.report.content import (
     targeting_sentence,
 )
 from ctdc_risk.report.differences import difference_sections
+from ctdc_risk.report.inputs import ReportInputs
 from ctdc_risk.targeting.table import SCHEME_WORDS, TargetingTable
 
 _STYLE = """
