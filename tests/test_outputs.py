@@ -67,3 +67,19 @@ def test_writers_refuse_counts_under_k_and_write_nothing(tmp_path: Path):
 def test_writers_accept_markers_zero_and_large_counts(tmp_path: Path):
     write_csv(tmp_path, "f.csv", ["n", "n_yes"], [["<10", 0], [10, 250]], k=10)
     write_json(tmp_path, "f.json", {"n": None, "n_family": "<10", "n_boot": 3}, k=10)
+
+
+def test_run_folder_writes_through_its_floor(tmp_path: Path):
+    from ctdc_risk.outputs import RunFolder
+    from ctdc_risk.privacy import Floor, PrivacyViolationError
+
+    folder = RunFolder(tmp_path, Floor(10))
+    records = [{"group": "a", "n": 12}, {"group": "b", "n": Floor(10).count(3)}]
+    path = folder.write_records("t.csv", ["n", "group"], records)
+    assert path.read_text() == "n,group\n12,a\n<10,b\n"
+    assert json.loads(folder.write_json("d.json", {"n": 0}).read_text()) == {"n": 0}
+    with pytest.raises(PrivacyViolationError, match="'n'"):
+        folder.write_records("bad.csv", ["n"], [{"n": 3}])
+    with pytest.raises(PrivacyViolationError, match="n_yes"):
+        folder.write_json("bad.json", {"n_yes": 9})
+    assert not (tmp_path / "bad.csv").exists() and not (tmp_path / "bad.json").exists()

@@ -11,10 +11,10 @@ from ctdc_risk.data.io import SourceInfo
 from ctdc_risk.data.report import DataReport
 from ctdc_risk.evaluate import ReliabilityBin
 from ctdc_risk.factors.table import FactorRow
+from ctdc_risk.privacy import Floor
 from ctdc_risk.report import figures
 from ctdc_risk.report.content import (
     FORBIDDEN_WORDS,
-    ReportInputs,
     factor_sentence,
     hidden_profiles_note,
     lead_factor_rows,
@@ -22,6 +22,14 @@ from ctdc_risk.report.content import (
     settings_items,
     study_cautions,
     summary_sentences,
+)
+from ctdc_risk.report.inputs import (
+    CaseCounts,
+    FactorFindings,
+    ModelScores,
+    ReportInputs,
+    RunInfo,
+    StudyQuestion,
 )
 from ctdc_risk.report.render import _chart_rows, render_report
 
@@ -116,20 +124,38 @@ def _inputs(*, generated=True, **changes):
     scores = {"roc_auc_mean": 0.7, "roc_auc_std": 0.02, "average_precision_mean": 0.6,
               "brier_mean": 0.2, "ece_mean": 0.05}  # fmt: skip
     base = ReportInputs(
-        title="What goes with being recruited by a family member: children",
-        outcome_words="recruited by a family member", target_description="",
-        cohort_name="children", cohort_description="", n_cases=5000, n_positive=2000, k=10,
-        data=_data(generated), factor_rows=_rows(), cv={"lightgbm": scores},
-        baseline={**scores, "roc_auc_mean": 0.5, "roc_auc_std": 0.0},
-        reliability={"lightgbm": (ReliabilityBin(0.0, 0.5, 100, 0.3, 0.3),)}, subgroups=(),
-        flow=(("all records", 5000),), primary_model="lightgbm", n_boot=20,
-        min_sign_agreement=0.9, n_splits=5,
-        settings={"cohort": "children", "models": ["logistic", "lightgbm"],
-                  "privacy_k": 10, "cv": {"kind": "stratified", "n_splits": 5}},
-        version="0", created="today", run_id="run",
-        reference_shares={"children": (1000, 450), "adults": (3000, 300)},
+        question=StudyQuestion(
+            title="What goes with being recruited by a family member: children",
+            outcome_words="recruited by a family member", target_description="",
+            cohort_name="children", cohort_description="",
+        ),
+        cases=CaseCounts(
+            data=_data(generated), n_cases=5000, n_positive=2000, flow=(("all records", 5000),),
+            reference_shares={"children": (1000, 450), "adults": (3000, 300)},
+        ),
+        models=ModelScores(
+            primary_model="lightgbm", cv={"lightgbm": scores},
+            baseline={**scores, "roc_auc_mean": 0.5, "roc_auc_std": 0.0},
+            reliability={"lightgbm": (ReliabilityBin(0.0, 0.5, 100, 0.3, 0.3),)}, n_splits=5,
+        ),
+        factors=FactorFindings(rows=_rows(), n_boot=20, min_sign_agreement=0.9),
+        run=RunInfo(
+            settings={"cohort": "children", "models": ["logistic", "lightgbm"],
+                      "privacy_k": 10, "cv": {"kind": "stratified", "n_splits": 5}},
+            version="0", created="today", run_id="run",
+        ),
+        floor=Floor(10),
     )  # fmt: skip
-    return replace(base, **changes)
+    # A change names a field of one part (n_cases: the cases part).
+    parts = {}
+    for name, value in changes.items():
+        part = next(p.name for p in fields(base) if name in _field_names(getattr(base, p.name)))
+        parts.setdefault(part, {})[name] = value
+    return replace(base, **{p: replace(getattr(base, p), **c) for p, c in parts.items()})
+
+
+def _field_names(part):
+    return {f.name for f in fields(part)} if hasattr(part, "__dataclass_fields__") else set()
 
 
 def _text(html: str) -> str:
@@ -151,7 +177,7 @@ def test_generated_data_opens_with_a_banner_and_is_compared_with_no_published_fi
 
 def test_factor_section_leads_with_labelled_and_strongest_levels_and_appendix_holds_all():
     inputs = _inputs()
-    lead = lead_factor_rows(inputs.factor_rows)
+    lead = lead_factor_rows(inputs.factors.rows)
     assert [r.label for r in lead[:2]] == ["protective", "risk"]
     assert len(lead) == 12 and all(r.level != "unknown" for r in lead)
     assert [r.rank for r in lead[2:]] == sorted(r.rank for r in lead[2:])  # strongest first
@@ -159,7 +185,7 @@ def test_factor_section_leads_with_labelled_and_strongest_levels_and_appendix_ho
     factors = html.split('<section id="factor-chart">')[1].split("</section>")[0]
     appendix = html.split('<section id="appendix-factors">')[1].split("</section>")[0]
     assert factors.count("<tr>") == 1 + 12
-    assert appendix.count("<tr>") == 1 + len(inputs.factor_rows)
+    assert appendix.count("<tr>") == 1 + len(inputs.factors.rows)
     assert "appendix 'All factor levels'" in unescape(factors) and "factors.csv" in factors
     text = _text(html)
     first = text.index("DoMV")

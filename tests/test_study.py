@@ -62,6 +62,23 @@ def test_writes_every_file_with_required_metrics(study):
     assert metrics["baseline/roc_auc_mean"] == pytest.approx(0.5)
 
 
+def test_typed_result_is_what_the_run_folder_publishes(study):
+    def rows(name):
+        with (study.out_dir / name).open() as fh:
+            return list(csv.DictReader(fh))
+
+    def text(records):
+        return [{key: str(value) for key, value in r.items()} for r in records]
+
+    assert rows("cohort_flow.csv") == text(study.cohort_flow.to_records())
+    assert rows("shap_subgroups.csv") == text(study.subgroups.to_records())
+    assert {r.subgroup for r in study.subgroups.rows} >= {"boys", "girls"}
+    assert all(isinstance(r.n, int) or r.n == "suppressed" for r in study.subgroups.rows)
+    levels = json.loads((study.out_dir / "factors.json").read_text())["subgroup_levels"]
+    assert levels == study.subgroups.levels_document()
+    assert study.metrics == json.loads((study.out_dir / "metrics.json").read_text())
+
+
 def test_factor_table_recovers_planted_effects(study):
     rows = {(r.factor, r.level): r for r in study.table.rows}
     assert rows[("age_band", "0--8")].label == "risk"

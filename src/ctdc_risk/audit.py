@@ -52,7 +52,7 @@ from pathlib import Path
 from typing import Any
 
 from ctdc_risk.disclosure import LinearSystem, feasible_range, is_disclosed
-from ctdc_risk.privacy import SUPPRESSED
+from ctdc_risk.privacy import SUPPRESSED, Floor
 
 _SHARE_TOLERANCE = 5e-7  # shares are written with six decimals
 
@@ -222,11 +222,11 @@ class _Audit:
             n_with, n_without = c.get("n"), c.get("n_without")
             if isinstance(n_with, float):
                 s.equal({nv: 1}, n_with)
-            elif n_with == f"<{k}":
+            elif n_with == Floor(k).marker:
                 s.at_most({nv: 1}, k - 1)
             if isinstance(n_without, float):
                 s.equal({t: 1, nv: -1}, n_without)
-            elif n_without == f"<{k}":
+            elif n_without == Floor(k).marker:
                 s.at_most({t: 1, nv: -1}, k - 1)
             if c.get("yes_small"):
                 s.at_most({yv: 1}, k - 1)  # its outcome count is shown "<k"
@@ -372,7 +372,7 @@ class _Audit:
             if isinstance(c, float):
                 var.append(s.unknown("c", c, c))
             else:
-                var.append(s.unknown("c", 0, self.k - 1 if c == f"<{self.k}" else top))
+                var.append(s.unknown("c", 0, self.k - 1 if c == Floor(self.k).marker else top))
         for i in range(1, len(var)):
             s.at_most({var[i]: 1, var[i - 1]: -1}, 0)
         pinned = {
@@ -433,7 +433,7 @@ class _Audit:
             r = by_group[g]
             n, n_yes = _cell(r["n"]), _number(r["n_yes"])
             share = n_yes / n if isinstance(n, float) and n_yes is not None and n else None
-            small = r["n_yes"] == f"<{self.k}"
+            small = r["n_yes"] == Floor(self.k).marker
             cells.append({"name": g, "n": n, "share": share, "n_column": "n",
                           "share_column": "n_yes", "yes_small": small})  # fmt: skip
         cells.append({"name": "children of another or unrecorded gender", "n": None,

@@ -20,7 +20,7 @@ from ctdc_risk.data.schema import (
     SECTOR_DETAIL,
     FlagSemantics,
 )
-from ctdc_risk.privacy import SUPPRESSED, check_share, marker_for, suppress_partition
+from ctdc_risk.privacy import SUPPRESSED, Floor, check_share, marker_for, suppress_partition
 from ctdc_risk.stats import ratio_of_proportions, wilson_interval
 
 GROUPS: dict[str, str] = {
@@ -284,7 +284,7 @@ def headline_json(h: Headline) -> dict[str, Any]:
 def headline_rows(h: Headline) -> tuple[list[str], list[list[object]]]:
     """Header and rows of ``headline.csv`` (one row per published figure)."""
     header = ["table", "group", "factor", "n", "n_yes", "share", "ci95_low", "ci95_high"]
-    marker = f"<{h.k}"
+    marker = Floor(h.k).marker
     rows: list[list[object]] = []
 
     def add(table: str, group: str, factor: str, s: Share) -> None:
@@ -312,7 +312,7 @@ def headline_rows(h: Headline) -> tuple[list[str], list[list[object]]]:
 
 def headline_markdown(h: Headline, *, source: str) -> str:
     """A readable ``headline.md``."""
-    marker = f"<{h.k} (suppressed)"
+    marker = f"{Floor(h.k).marker} (suppressed)"
     lines = [
         f"# Headline figures: {h.cohort}",
         "",

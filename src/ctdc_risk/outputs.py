@@ -19,13 +19,14 @@ import json
 import os
 import socket
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from ctdc_risk.errors import OutputError
-from ctdc_risk.privacy import guard_document, guard_table
+from ctdc_risk.privacy import Floor
 
 INCOMPLETE = "INCOMPLETE"
 _FULL = (errno.ENOSPC, errno.EDQUOT)
@@ -133,7 +134,7 @@ def write_json(out_dir: Path, name: str, data: Any, *, k: int) -> Path:
     Raises :class:`~ctdc_risk.privacy.PrivacyViolationError` (nothing written) if a count key holds
     a value under the privacy floor ``k``.
     """
-    guard_document(data, k, name)
+    Floor(k).check_document(data, name)
     text = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False, default=str) + "\n"
     return write_text(out_dir, name, text)
 
@@ -165,7 +166,7 @@ def write_csv(
     holds a value under the privacy floor ``k``.
     """
     rows = [list(r) for r in rows]
-    guard_table(header, rows, k, name)
+    Floor(k).check_table(header, rows, name)
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow([_csv_cell(h) for h in header])
@@ -184,3 +185,37 @@ def _csv_cell(value: object) -> object:
     if isinstance(value, str) and "\r" in value:
         return value.replace("\r\n", "\n").replace("\r", "\n")
     return value
+
+
+@dataclass(frozen=True)
+class RunFolder:
+    """A run folder and the privacy floor every table and document written into it is held to.
+
+    Stages hand it what they publish; it writes atomically, escapes spreadsheet formulas and
+    refuses (:class:`~ctdc_risk.privacy.PrivacyViolationError`) a count under the floor.
+    """
+
+    path: Path
+    floor: Floor
+
+    def write_csv(self, name: str, header: Sequence[str], rows: Iterable[Sequence[object]]) -> Path:
+        """Write rows as ``name`` (see :func:`write_csv`)."""
+        return write_csv(self.path, name, header, rows, k=self.floor.k)
+
+    def write_records(
+        self, name: str, columns: Sequence[str], records: Iterable[Mapping[str, object]]
+    ) -> Path:
+        """Write mappings (a table's ``to_records()``) as CSV, one column per key."""
+        return self.write_csv(name, columns, [[r[c] for c in columns] for r in records])
+
+    def write_json(self, name: str, data: object) -> Path:
+        """Write ``data`` as JSON (see :func:`write_json`)."""
+        return write_json(self.path, name, data, k=self.floor.k)
+
+    def write_text(self, name: str, text: str) -> Path:
+        """Write ``text`` as ``name`` (no counts checked: reports are built from checked tables)."""
+        return write_text(self.path, name, text)
+
+    def write_bytes(self, name: str, data: bytes) -> Path:
+        """Write ``data`` as ``name`` (figures)."""
+        return write_bytes(self.path, name, data)

@@ -32,6 +32,7 @@ from typing import Any
 from ctdc_risk.encoding import POOLED
 from ctdc_risk.factors.table import NOT_CASE_LEVELS, FactorRow, FactorTable
 from ctdc_risk.features import FACTORS
+from ctdc_risk.privacy import Floor
 from ctdc_risk.stats import Z95
 
 REPLICATES = "replicates"
@@ -194,7 +195,7 @@ class ReplicationTable:
     def to_records(self) -> list[dict[str, Any]]:
         """One plain mapping per row in :meth:`columns` order (None for blank; cases under
         the floor k as ``"<k"``)."""
-        marker = f"<{self.k}"
+        marker = Floor(self.k).marker
         records = []
         for row in self.rows:
             rec: dict[str, Any] = {

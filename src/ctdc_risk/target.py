@@ -24,6 +24,7 @@ from ctdc_risk.cohort import CohortRule, Rules, apply_rules
 from ctdc_risk.data.schema import CANONICAL_NAMES, COLUMN_BY_NAME
 from ctdc_risk.errors import StudyError
 from ctdc_risk.features import FACTORS, PHASES, matches
+from ctdc_risk.privacy import Floor
 from ctdc_risk.validate import (
     Constraints,
     MappingOf,
@@ -181,7 +182,7 @@ def make_target(frame: pd.DataFrame, spec: TargetSpec, *, k: int) -> Target:
     if n_pos == 0 or n_neg == 0:
         which = "yes" if n_neg == 0 else "no"
         # Error messages reach the terminal: counts under k are shown "<k" there too.
-        shown = f"{len(y):,}" if len(y) >= k else f"<{k}"
+        shown = f"{len(y):,}" if len(y) >= k else Floor(k).marker
         raise StudyError(
             f"target {spec.name!r}: every one of the {shown} eligible rows is {which!r}; "
             "a study needs both outcomes. Choose another cohort or target."

@@ -205,7 +205,7 @@ def print_study_summary(
 
     console = _console()
     _print_banner(console, result.data_report.generated)
-    _print_data(console, result.data_report.summary_lines(result.spec.privacy.k))
+    _print_data(console, result.data_report.summary_lines(result.floor.k))
     spec = result.spec
     assert spec.target is not None
     console.print()
@@ -274,6 +274,7 @@ def print_study_summary(
 def print_replication_summary(
     result: ReplicationResult, *, tracking: tuple[str, str] | None = None
 ) -> None:
+    from ctdc_risk.privacy import Floor
     from ctdc_risk.replication import CANNOT_TEST, REFERENCE
 
     console = _console()
@@ -286,7 +287,8 @@ def print_replication_summary(
         f"on {len(result.releases)} files"
     )
     for i, r in enumerate(result.releases, 1):
-        cases = f"{r.n_cases:,} cases" if r.n_cases is not None else f"<{table.k} cases"
+        cases = f"{r.n_cases:,}" if r.n_cases is not None else Floor(table.k).marker
+        cases += " cases"
         console.print(f"  {i}. {r.name}: {r.release_id}, {cases} ({r.folder}/)")
         for factor, why in r.other_reference.items():
             console.print(f"     {factor} {why}")

@@ -18,6 +18,7 @@ import pandas as pd
 from ctdc_risk.data.harmonise import HarmoniseLog
 from ctdc_risk.data.io import SourceInfo
 from ctdc_risk.data.releases import HeaderMatch
+from ctdc_risk.privacy import Floor
 
 # What every report and terminal summary of generated data says first.
 GENERATED_BANNER = "generated demonstration data, not CTDC records"
@@ -61,9 +62,7 @@ class DataReport:
     def published(self, k: int) -> dict[str, Any]:
         """The report as written to a run folder: counts under ``k`` shown as ``"<k"``."""
 
-        def floor(n: object) -> object:
-            return f"<{k}" if isinstance(n, int) and not isinstance(n, bool) and 0 < n < k else n
-
+        floor = Floor(k).count
         d = self.to_dict()
         for key in ("rows_dropped", "child_status_rule", "inconsistencies"):
             d[key] = {name: floor(n) for name, n in d[key].items()}
@@ -86,8 +85,7 @@ class DataReport:
         shows the same floored counts as ``data_report.json``.
         """
 
-        def count(n: int) -> str:
-            return f"<{k}" if 0 < n < k else f"{n:,}"
+        count = Floor(k).text
 
         if self.generated:
             first = f"data: {GENERATED_BANNER} ({self.source.name})"
@@ -144,9 +142,7 @@ def _unmapped_published(info: dict[str, Any], k: int) -> dict[str, Any]:
     total is withheld too, or subtracting the values shown would give their count back.
     """
 
-    def floor(n: object) -> object:
-        return f"<{k}" if isinstance(n, int) and not isinstance(n, bool) and 0 < n < k else n
-
+    floor = Floor(k).count
     out = {
         name: floor(v) if name != "values_with_at_least_k_cells" else v for name, v in info.items()
     }

@@ -40,7 +40,7 @@ from ctdc_risk.factors.associations import (
 from ctdc_risk.factors.contributions import ShapSummary
 from ctdc_risk.factors.stability import StabilityResult, average_ranks
 from ctdc_risk.features import FACTORS
-from ctdc_risk.privacy import PartitionSuppression, suppress_partition
+from ctdc_risk.privacy import Floor, PartitionSuppression, suppress_partition
 from ctdc_risk.stats import bh_adjust, e_value, e_value_limit, holm_adjust
 
 LABELS = ("risk", "protective", "unclear", "reference", "suppressed", "not estimable")
@@ -149,7 +149,7 @@ class FactorTable:
         for f, lv, col, m in self.markers:
             if (f, lv, col) == (factor, level, column):
                 return m
-        return f"<{self.k}"
+        return Floor(self.k).marker
 
     @property
     def min_sign_agreement(self) -> float:
@@ -315,7 +315,7 @@ def _markers(crude: tuple[CrudeAssociation, ...], k: int) -> tuple[tuple[str, st
     out = []
     for c in crude:
         for column, value in (("n_with", c.n_with), ("n_without", c.n_without)):
-            out.append((c.factor, c.level, column, f"<{k}" if value < k else "suppressed"))
+            out.append((c.factor, c.level, column, Floor(k).withheld(value)))
     return tuple(out)
 
 

@@ -18,10 +18,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ctdc_risk.errors import ConfigError, DataFileError, StudyError
-from ctdc_risk.outputs import write_bytes, write_csv, write_json, write_text
+from ctdc_risk.outputs import RunFolder
 from ctdc_risk.pipeline.specs import RunSpec
 from ctdc_risk.pipeline.study import StudyResult, run_study
-from ctdc_risk.privacy import check_share
+from ctdc_risk.privacy import Floor
 from ctdc_risk.replication import (
     CANNOT_TEST,
     DIRECTION_DIFFERS,
@@ -129,14 +129,16 @@ def run_replication(
     say("aligning, pooling and judging the factor levels")
     t = time.perf_counter()
     labels = list(names) if names else _default_names(studies)
-    k = spec.privacy.k
-    table = build_replication_table([s.table for s in studies], labels, k=k, other_reference=moved)
+    floor = spec.privacy.floor
+    table = build_replication_table(
+        [s.table for s in studies], labels, k=floor.k, other_reference=moved
+    )
     releases = tuple(
-        _summary(name, s, f"release_{i + 1}", moved[i], k)
+        _summary(name, s, f"release_{i + 1}", moved[i], floor)
         for i, (name, s) in enumerate(zip(labels, studies, strict=True))
     )
     metrics = _metrics(table, studies)
-    files_written = _write(out_dir, spec, table, releases, metrics)
+    files_written = _write(RunFolder(out_dir, floor), spec, table, releases, metrics)
     seconds["replication"] = round(time.perf_counter() - t, 3)
     log.info("replication finished: %s", ", ".join(f"{n} {s:.1f}s" for n, s in seconds.items()))
     return ReplicationResult(
@@ -180,7 +182,7 @@ def _default_names(studies: Sequence[StudyResult]) -> list[str]:
 
 
 def _summary(
-    name: str, study: StudyResult, folder: str, moved: dict[str, str], k: int
+    name: str, study: StudyResult, folder: str, moved: dict[str, str], floor: Floor
 ) -> ReleaseSummary:
     n, yes = len(study.target.y), study.target.n_positive
     report = study.data_report
@@ -191,8 +193,8 @@ def _summary(
         release_label=report.release_label,
         flag_semantics=report.flag_semantics,
         folder=folder,
-        n_cases=n if n >= k else None,
-        n_outcome=yes if check_share(yes, n, k).show_share else None,
+        n_cases=n if n >= floor.k else None,
+        n_outcome=yes if floor.share(yes, n).show_share else None,
         other_reference=dict(moved),
     )
 
@@ -226,19 +228,18 @@ def _study_words(spec: RunSpec) -> dict[str, str]:
 
 
 def _write(
-    out_dir: Path,
+    folder: RunFolder,
     spec: RunSpec,
     table: ReplicationTable,
     releases: Sequence[ReleaseSummary],
     metrics: dict[str, float],
 ) -> tuple[Path, ...]:
-    k = spec.privacy.k
     study = _study_words(spec)
     report = render_replication(table, releases, study)
     records = table.to_records()
     columns = table.columns()
     document = {
-        "study": {**study, "seed": spec.seed, "privacy_k": k},
+        "study": {**study, "seed": spec.seed, "privacy_k": folder.floor.k},
         "releases": [r.to_record() for r in releases],
         "reference_levels": dict(table.reference),
         "verdicts": table.counts(),
@@ -247,14 +248,12 @@ def _write(
         "rows": records,
     }
     figures = tuple(
-        write_bytes(out_dir, f"figures/{name}", data) for name, data in report.figures.items()
+        folder.write_bytes(f"figures/{name}", data) for name, data in report.figures.items()
     )
     return (
-        write_csv(
-            out_dir, "replication.csv", columns, [[r[c] for c in columns] for r in records], k=k
-        ),
-        write_json(out_dir, "replication.json", document, k=k),
-        write_text(out_dir, "replication.md", report.markdown),
-        write_text(out_dir, "replication.html", report.html),
+        folder.write_records("replication.csv", columns, records),
+        folder.write_json("replication.json", document),
+        folder.write_text("replication.md", report.markdown),
+        folder.write_text("replication.html", report.html),
         *figures,
     )

@@ -9,17 +9,13 @@ as such; unclear levels are never given a direction.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from typing import Any
 
-from ctdc_risk.data.report import DataReport
-from ctdc_risk.evaluate import ReliabilityBin
-from ctdc_risk.factors.interaction import InteractionTable
-from ctdc_risk.factors.sensitivity import ANALYSES, SensitivityResult
-from ctdc_risk.factors.table import ContextRow, FactorRow
+from ctdc_risk.factors.sensitivity import ANALYSES
+from ctdc_risk.factors.table import FactorRow
 from ctdc_risk.features import DOMV_LEVELS, FACTORS
-from ctdc_risk.headline import ChildRuleShare
-from ctdc_risk.targeting.table import SCHEME_WORDS, TargetingTable
+from ctdc_risk.report.inputs import ReportInputs
+from ctdc_risk.targeting.table import SCHEME_WORDS
 
 # Words a generated sentence may never use (tested): causal claims or individual prediction.
 FORBIDDEN_WORDS = (
@@ -38,61 +34,6 @@ _DOMV_WORDS = {
     "community": "community",
     "structural": "structural",
 }
-
-
-@dataclass(frozen=True)
-class ReportInputs:
-    """Everything the report needs, already aggregated and privacy-checked."""
-
-    title: str
-    outcome_words: str
-    target_description: str
-    cohort_name: str
-    cohort_description: str
-    n_cases: int
-    n_positive: int
-    k: int
-    data: DataReport
-    factor_rows: tuple[FactorRow, ...]
-    cv: dict[str, dict[str, float]]
-    baseline: dict[str, float]
-    reliability: dict[str, tuple[ReliabilityBin, ...]]
-    subgroups: tuple[dict[str, Any], ...]
-    flow: tuple[tuple[str, int], ...]
-    primary_model: str
-    n_boot: int
-    min_sign_agreement: float
-    n_splits: int
-    settings: dict[str, Any]
-    version: str
-    created: str
-    run_id: str
-    eligibility: str = ""
-    """The rules that make the outcome known, in words ("recruiter relation recorded")."""
-    reference_shares: dict[str, tuple[int, int] | None] = field(default_factory=dict)
-    """Group -> (n_known, n_yes) for children and adults when the outcome is family recruitment."""
-    targeting: TargetingTable | None = None
-    """Prevention-targeting profiles with held-out figures, when the study learnt them."""
-    transport: dict[str, dict[str, Any]] = field(default_factory=dict)
-    """Primary model: ``{"country"|"temporal": {"roc_auc", "ece", "note"}}``."""
-    transport_by_model: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
-    context_rows: tuple[ContextRow, ...] = ()
-    """Crude shares of the items recorded after the outcome's phase (never labelled)."""
-    dropped: tuple[tuple[str, str], ...] = ()
-    """Factors of the feature set left out, with the reason."""
-    alpha: float = 0.05
-    multiplicity: str = "holm"
-    n_distinct_records: int = 0
-    child_rule: str = "exploitation"
-    sensitivity: SensitivityResult | None = None
-    """Labelled levels under other readings of the missing data."""
-    child_rules: tuple[ChildRuleShare, ...] = ()
-    """The family-recruitment headline under every child rule (family recruitment only)."""
-    flow_markers: tuple[str, ...] = ()
-    """How each cohort-flow count is shown when withheld (``"<k"`` or ``"suppressed"``), empty
-    where published; none given: counts under k are shown ``"<k"``."""
-    interactions: InteractionTable | None = None
-    """Effect modification tests (boys and girls, age bands), when the study ran them."""
 
 
 _VERB_LABELS = ("recruited", "trafficked")
@@ -225,7 +166,8 @@ def targeting_sentence(inputs: ReportInputs) -> str | None:
     if len(table.rows) == 1:
         return (
             "No profile of characteristics visible before recruitment stood out: the cases "
-            f"{inputs.outcome_words} were spread across profiles like the cohort as a whole."
+            f"{inputs.question.outcome_words} were spread across profiles like the cohort as a "
+            "whole."
         )
     lowest = table.most_conservative()
     where = _HELD_OUT_WORDS.get(lowest.scheme, lowest.scheme)
@@ -245,8 +187,9 @@ def targeting_sentence(inputs: ReportInputs) -> str | None:
     lowest_words = ", the lowest of the ways it was measured" if others else ""
     return (
         f"A program reaching the {which} at the top of the targeting table would reach about "
-        f"{lowest.coverage:.0%} of the '{inputs.cohort_name}' cases {inputs.outcome_words}, "
-        f"while those profiles are {lowest.share:.0%} of the '{inputs.cohort_name}' cases "
+        f"{lowest.coverage:.0%} of the '{inputs.question.cohort_name}' cases "
+        f"{inputs.question.outcome_words}, "
+        f"while those profiles are {lowest.share:.0%} of the '{inputs.question.cohort_name}' cases "
         f"studied: a lift of {lowest.coverage / lowest.share:.2f} (measured {where}"
         f"{lowest_words}{also})."
     )
@@ -260,8 +203,9 @@ def hidden_profiles_note(ranks: list[int], inputs: ReportInputs) -> str:
         else f"Profiles {', '.join(map(str, ranks[:-1]))} and {ranks[-1]} have"
     )
     return (
-        f"{which} no held-out figures: among its held-out cases, fewer than {inputs.k} were "
-        f"{inputs.outcome_words}, or fewer than {inputs.k} were not. A share, lift or coverage "
+        f"{which} no held-out figures: among its held-out cases, fewer than {inputs.floor.k} were "
+        f"{inputs.question.outcome_words}, or fewer than {inputs.floor.k} were not. A share, lift "
+        "or coverage "
         f"resting on so few cases could point at individual survivors, so none is shown; its "
         "cases still count in the cumulative figures."
     )
@@ -312,30 +256,34 @@ def targeting_caveats(inputs: ReportInputs) -> list[str]:
         )
     items.append(
         f"Every profile holds at least {table.min_size} cases, and every figure given rests on "
-        f"at least {inputs.k} cases with and {inputs.k} without the outcome."
+        f"at least {inputs.floor.k} cases with and {inputs.floor.k} without the outcome."
     )
     return items
 
 
 def summary_sentences(inputs: ReportInputs) -> list[str]:
     """At most ten sentences: question, cohort, main factors with sizes, reliability, framing."""
-    positive_only = inputs.data.flag_semantics == "positive_only"
-    share = inputs.n_positive / inputs.n_cases
-    known = f" with the {inputs.eligibility}" if inputs.eligibility else ""
+    positive_only = inputs.cases.data.flag_semantics == "positive_only"
+    share = inputs.cases.n_positive / inputs.cases.n_cases
+    known = f" with the {inputs.question.eligibility}" if inputs.question.eligibility else ""
     who = (
-        f"{inputs.n_cases:,} generated cases (demonstration data, not CTDC records)"
-        if inputs.data.generated
-        else f"{inputs.n_cases:,} identified victims"
+        f"{inputs.cases.n_cases:,} generated cases (demonstration data, not CTDC records)"
+        if inputs.cases.data.generated
+        else f"{inputs.cases.n_cases:,} identified victims"
     )
     sentences = [
-        f"This study looks at {who} in the '{inputs.cohort_name}' cohort{known} and asks which "
-        f"case characteristics went with being {inputs.outcome_words}: {share:.0%} of them were.",
+        f"This study looks at {who} in the '{inputs.question.cohort_name}' cohort{known} and asks "
+        "which "
+        f"case characteristics went with being {inputs.question.outcome_words}: {share:.0%} of "
+        "them were.",
         *caution_sentences(inputs),
     ]
-    risk = [r for r in inputs.factor_rows if r.label == "risk"][:3]
-    protective = [r for r in inputs.factor_rows if r.label == "protective"][:3]
+    risk = [r for r in inputs.factors.rows if r.label == "risk"][:3]
+    protective = [r for r in inputs.factors.rows if r.label == "protective"][:3]
     for row in risk + protective:
-        sentences.append(factor_sentence(row, inputs.outcome_words, positive_only=positive_only))
+        sentences.append(
+            factor_sentence(row, inputs.question.outcome_words, positive_only=positive_only)
+        )
     if not risk and not protective:
         sentences.append(
             "No factor met the rule for being called a risk or protective factor; the factor "
@@ -345,7 +293,7 @@ def summary_sentences(inputs: ReportInputs) -> list[str]:
     targeting = targeting_sentence(inputs)
     if targeting:
         closing.append(targeting)
-    among = "generated cases" if inputs.data.generated else "identified victims"
+    among = "generated cases" if inputs.cases.data.generated else "identified victims"
     closing.append(
         f"These are associations among {among}, not causes, and they say nothing certain "
         "about any one person."
@@ -392,17 +340,17 @@ def study_cautions(
 def caution_sentences(inputs: ReportInputs) -> list[str]:
     """:func:`study_cautions` for this report's primary model."""
     return study_cautions(
-        inputs.n_cases,
-        inputs.n_positive,
-        inputs.cv[inputs.primary_model]["roc_auc_mean"],
-        inputs.baseline["roc_auc_mean"],
-        outcome_words=inputs.outcome_words,
+        inputs.cases.n_cases,
+        inputs.cases.n_positive,
+        inputs.models.cv[inputs.models.primary_model]["roc_auc_mean"],
+        inputs.models.baseline["roc_auc_mean"],
+        outcome_words=inputs.question.outcome_words,
     )
 
 
 def banner(inputs: ReportInputs) -> str | None:
     """The line every report of generated data opens with (None for real data)."""
-    if not inputs.data.generated:
+    if not inputs.cases.data.generated:
         return None
     return (
         "Generated demonstration data, not CTDC records. Every figure below comes from the "
@@ -459,12 +407,12 @@ def settings_items(settings: dict[str, Any], prefix: str = "") -> list[str]:
 
 def auc_sentence(inputs: ReportInputs) -> str:
     """How well the factors separate the groups, quoting the most conservative held-out AUC."""
-    default = inputs.cv[inputs.primary_model]["roc_auc_mean"]
+    default = inputs.models.cv[inputs.models.primary_model]["roc_auc_mean"]
     candidates = [(default, "on held-out cases like the training ones")]
     words = {"country": "in countries the model was not trained on", "temporal": "in later years"}
-    for kind, score in inputs.transport.items():
-        if score.get("roc_auc") is not None:
-            candidates.append((float(score["roc_auc"]), words.get(kind, kind)))
+    for kind, score in inputs.models.transport.items():
+        if score.roc_auc is not None:
+            candidates.append((float(score.roc_auc), words.get(kind, kind)))
     auc, where = min(candidates, key=lambda c: c[0])
     others = ", ".join(f"{a:.2f} {w}" for a, w in candidates if (a, w) != (auc, where))
     also = f"; {others}" if others else ""
@@ -479,27 +427,31 @@ def method_notes(inputs: ReportInputs) -> list[str]:
     """The labelling rule, references, duplicates and multiplicity in plain words."""
     correction = (
         "Holm's correction (it keeps the chance of even one false label across the whole table "
-        f"under {inputs.alpha:.0%})"
-        if inputs.multiplicity == "holm"
+        f"under {inputs.factors.alpha:.0%})"
+        if inputs.factors.multiplicity == "holm"
         else "the Benjamini-Hochberg correction (it keeps the expected share of false labels "
-        f"among the labelled levels under {inputs.alpha:.0%})"
+        f"among the labelled levels under {inputs.factors.alpha:.0%})"
     )
     duplicates = (
-        f"The {inputs.n_cases:,} cases are {inputs.n_distinct_records:,} distinct records: "
-        if inputs.n_distinct_records and inputs.n_distinct_records < inputs.n_cases
+        f"The {inputs.cases.n_cases:,} cases are {inputs.cases.n_distinct_records:,} distinct "
+        "records: "
+        if inputs.cases.n_distinct_records
+        and inputs.cases.n_distinct_records < inputs.cases.n_cases
         else ""
     )
     return [
         "Labelling rule: a level is called a risk (protective) factor only when its adjusted "
         "odds ratio's 95 % interval lies above (below) 1, it still passes after correcting for "
-        f"the number of levels tested (q below {inputs.alpha:g}), the model's SHAP values point "
+        f"the number of levels tested (q below {inputs.factors.alpha:g}), the model's SHAP values "
+        "point "
         "the same way against the same reference level, and the odds ratio stays on the same "
-        f"side of 1 in at least {inputs.min_sign_agreement:.0%} of the bootstrap refits. "
+        f"side of 1 in at least {inputs.factors.min_sign_agreement:.0%} of the bootstrap refits. "
         "Unknown, 'not recorded' and pooled levels, and items recorded after the outcome's "
         "phase, are never labelled.",
         "Reference levels: each factor's levels are compared with one reference level, printed "
         "in the 'compared with' column: 'no' (or 'not recorded') for a yes/no item, otherwise "
-        f"the largest level with at least {inputs.k} cases with and {inputs.k} without the "
+        f"the largest level with at least {inputs.floor.k} cases with and {inputs.floor.k} without "
+        "the "
         "outcome (a setting can choose another). No level is ever merged into another; a "
         "level where every case has the same outcome is estimated with Firth's penalised "
         "regression, which keeps the estimate finite.",
@@ -536,24 +488,25 @@ def caveats(inputs: ReportInputs) -> list[str]:
         "circumstances are not recorded; only the recruiter's relation to the victim speaks "
         "to them.",
     ]
-    missing = missing_domv_levels(inputs.factor_rows)
+    missing = missing_domv_levels(inputs.factors.rows)
     if missing:
         items.append(f"No factor in this study describes the {', '.join(missing)} level(s).")
-    if inputs.data.release_id.startswith("synthetic"):
+    if inputs.cases.data.release_id.startswith("synthetic"):
         items.append(
             "This release is differentially private synthetic data: it keeps the counts of "
             "single characteristics and short combinations, not the longer combinations of "
             "real cases, and its counts are rounded."
         )
-    if inputs.data.flag_semantics == "positive_only":
+    if inputs.cases.data.flag_semantics == "positive_only":
         items.append(
             "Yes/no items in this release are recorded only when yes: a blank means 'not "
             "recorded', never 'no'. A 'recorded' factor may partly reflect how thoroughly a "
             "case was documented."
         )
     items.append(
-        f"Every figure rests on at least {inputs.k} cases; smaller cells are suppressed and "
-        f"marked <{inputs.k}. Unknown and pooled levels are never called risk or protective."
+        f"Every figure rests on at least {inputs.floor.k} cases; smaller cells are suppressed and "
+        f"marked {inputs.floor.marker}. Unknown and pooled levels are never called risk or "
+        "protective."
     )
     return items
 
@@ -573,7 +526,7 @@ CHILD_RULE_WORDS = {
 
 def headline_differences(inputs: ReportInputs) -> list[str]:
     """Why this study's headline differs from the published figures, in plain words."""
-    ours = next((c for c in inputs.child_rules if c.rule == inputs.child_rule), None)
+    ours = next((c for c in inputs.cases.child_rules if c.rule == inputs.question.child_rule), None)
     recorded = (
         f" Here the recruiter's relation is recorded for {ours.children_recorded_share:.0%} of "
         "the children; the published figures, like ours, are shares of the cases where it is."
@@ -581,20 +534,21 @@ def headline_differences(inputs: ReportInputs) -> list[str]:
         else ""
     )
     return [
-        f"Release: this study reads {inputs.data.release_label}; the IOM brief used the 2017 "
+        f"Release: this study reads {inputs.cases.data.release_label}; the IOM brief used the 2017 "
         "global dataset and the data story CTDC's global synthetic data. Releases differ in "
         "which countries and agencies contributed and in how cases were recorded.",
         "Case mix: the cohort and the cases with the outcome recorded differ between releases "
         "and studies; a share among identified victims follows who was identified." + recorded,
-        f"Who is a child: this study counts {CHILD_RULE_WORDS[inputs.child_rule]} "
-        f"(data.child_rule={inputs.child_rule}). The table below gives the headline under every "
+        f"Who is a child: this study counts {CHILD_RULE_WORDS[inputs.question.child_rule]} "
+        f"(data.child_rule={inputs.question.child_rule}). The table below gives the headline under "
+        "every "
         "rule.",
     ]
 
 
 def sensitivity_sentences(inputs: ReportInputs) -> list[str]:
     """What the sensitivity analyses did and how the labelled levels fared, in plain words."""
-    result = inputs.sensitivity
+    result = inputs.factors.sensitivity
     if result is None:
         return []
     out = [

@@ -16,11 +16,11 @@ from typing import Any
 from ctdc_risk.factors.sensitivity import ANALYSES
 from ctdc_risk.factors.table import FactorRow
 from ctdc_risk.features import FACTORS, PHASE_WORDS
+from ctdc_risk.privacy import Floor
 from ctdc_risk.report import figures
 from ctdc_risk.report.content import (
     CHILD_RULE_WORDS,
     REFERENCE_FIGURES,
-    ReportInputs,
     banner,
     caveats,
     headline_differences,
@@ -35,6 +35,7 @@ from ctdc_risk.report.content import (
     targeting_sentence,
 )
 from ctdc_risk.report.differences import difference_sections
+from ctdc_risk.report.inputs import ReportInputs
 from ctdc_risk.targeting.table import SCHEME_WORDS, TargetingTable
 
 _STYLE = """
@@ -70,7 +71,7 @@ MAX_CHART_ROWS = 25
 def _chart_rows(inputs: ReportInputs) -> list[dict[str, Any]]:
     rows = [
         {**r.to_record(), "display": _display(r)}
-        for r in lead_factor_rows(inputs.factor_rows)
+        for r in lead_factor_rows(inputs.factors.rows)
         if r.label != "reference"
         and r.adjusted_or is not None
         and r.adjusted_or_low is not None
@@ -92,7 +93,7 @@ def _display(row: FactorRow) -> str:
 
 def _importance_items(inputs: ReportInputs) -> list[tuple[str, float, str]]:
     by_factor: dict[str, dict[str, Any]] = {}
-    for r in inputs.factor_rows:
+    for r in inputs.factors.rows:
         entry = by_factor.setdefault(
             r.factor, {"importance": r.shap_importance or 0.0, "labels": set()}
         )
@@ -110,11 +111,11 @@ def _importance_items(inputs: ReportInputs) -> list[tuple[str, float, str]]:
 def _subgroup_figure(inputs: ReportInputs, pair: tuple[str, str], title: str) -> bytes | None:
     groups: dict[str, dict[str, float]] = {}
     sizes: dict[str, int | None] = {}
-    for r in inputs.subgroups:
-        if r["subgroup"] in pair:
-            groups.setdefault(r["subgroup"], {})[r["factor"]] = r["importance"]
+    for r in inputs.factors.subgroups:
+        if r.subgroup in pair:
+            groups.setdefault(r.subgroup, {})[r.factor] = r.importance
             # A subgroup's size may be withheld ("suppressed") to protect another cell.
-            sizes[r["subgroup"]] = r["n"] if isinstance(r["n"], int) else None
+            sizes[r.subgroup] = r.size
     if len(groups) < 2:
         return None
     top = sorted(
@@ -130,11 +131,11 @@ def _subgroup_figure(inputs: ReportInputs, pair: tuple[str, str], title: str) ->
 
 def _flow(inputs: ReportInputs) -> list[tuple[tuple[str, int], str]]:
     """Cohort-flow steps with the marker of each withheld count (empty where published)."""
-    k = inputs.k
-    markers = inputs.flow_markers or tuple(
-        "" if n >= k or n == 0 else f"<{k}" for _, n in inputs.flow
+    floor = inputs.floor
+    markers = inputs.cases.flow_markers or tuple(
+        floor.marker if floor.is_small(n) else "" for _, n in inputs.cases.flow
     )
-    return list(zip(inputs.flow, markers, strict=True))
+    return list(zip(inputs.cases.flow, markers, strict=True))
 
 
 def build_figures(inputs: ReportInputs) -> dict[str, bytes]:
@@ -146,7 +147,8 @@ def build_figures(inputs: ReportInputs) -> dict[str, bytes]:
             chart, title="Adjusted odds ratios with 95 % intervals"
         )
     out["shap_importance.png"] = figures.importance_bars(
-        _importance_items(inputs), title=f"How much each factor mattered ({inputs.primary_model})"
+        _importance_items(inputs),
+        title=f"How much each factor mattered ({inputs.models.primary_model})",
     )
     for pair, name, who in (
         (("boys", "girls"), "subgroups_gender.png", "Boys and girls"),
@@ -162,7 +164,7 @@ def build_figures(inputs: ReportInputs) -> dict[str, bytes]:
             for b in bins
             if b.mean_predicted is not None and b.observed_rate is not None
         ]
-        for model, bins in inputs.reliability.items()
+        for model, bins in inputs.models.reliability.items()
     }
     out["calibration.png"] = figures.reliability_plot(
         curves, title="Do predicted chances match what was observed?"
@@ -184,8 +186,8 @@ def render_report(inputs: ReportInputs) -> RenderedReport:
     figs = build_figures(inputs)
     sections = _sections(inputs, figs)
     return RenderedReport(
-        sections_html(inputs.title, sections, figs, note=banner(inputs) or ""),
-        sections_markdown(inputs.title, sections, note=banner(inputs) or ""),
+        sections_html(inputs.question.title, sections, figs, note=banner(inputs) or ""),
+        sections_markdown(inputs.question.title, sections, note=banner(inputs) or ""),
         figs,
     )
 
@@ -201,9 +203,9 @@ def _sections(inputs: ReportInputs, figs: dict[str, bytes]) -> list[Section]:
         [name, _fmt(m["roc_auc_mean"]) + " ± " + _fmt(m["roc_auc_std"]),
          _fmt(m["average_precision_mean"]), _fmt(m["brier_mean"], "{:.3f}"),
          _fmt(m["ece_mean"], "{:.3f}")]
-        for name, m in inputs.cv.items()
+        for name, m in inputs.models.cv.items()
     ]  # fmt: skip
-    b = inputs.baseline
+    b = inputs.models.baseline
     metrics_rows.append(
         ["baseline (prevalence only)", _fmt(b["roc_auc_mean"]) + " ± " + _fmt(b["roc_auc_std"]),
          _fmt(b["average_precision_mean"]), _fmt(b["brier_mean"], "{:.3f}"),
@@ -211,20 +213,20 @@ def _sections(inputs: ReportInputs, figs: dict[str, bytes]) -> list[Section]:
     )  # fmt: skip
     stable = [
         f"{short_phrase(r.factor, r.level)}: {r.label} (odds ratio on the same side of 1 in "
-        f"{r.sign_agreement:.0%} of {inputs.n_boot} refits; rank {_rank(r)}"
+        f"{r.sign_agreement:.0%} of {inputs.factors.n_boot} refits; rank {_rank(r)}"
         + (
             f"; E-value {r.e_value:.1f}, {r.e_value_ci:.1f} for its interval)"
             if r.e_value and r.e_value_ci
             else ")"
         )
-        for r in inputs.factor_rows
+        for r in inputs.factors.rows
         if r.label in ("risk", "protective") and r.sign_agreement is not None
     ]
     transport_rows = _transport_rows(inputs)
     sections.append((
         "how-sure", "How sure are we",
         [
-            ("p", f"Scores on cases held out from fitting ({inputs.n_splits}-fold "
+            ("p", f"Scores on cases held out from fitting ({inputs.models.n_splits}-fold "
                   "cross-validation, every set of identical records kept on one side), mean ± "
                   "spread across folds. ROC AUC: 0.5 is chance, 1 is perfect separation. Lower "
                   "Brier score and calibration error are better."),
@@ -237,14 +239,15 @@ def _sections(inputs: ReportInputs, figs: dict[str, bytes]) -> list[Section]:
             ("table", (["model", "default folds", "grouped by country", "later years"],
                        transport_rows)),
             ("p", f"Stable factors (labelled, and on the same side of 1 in at least "
-                  f"{inputs.min_sign_agreement:.0%} of {inputs.n_boot} bootstrap refits of the "
+                  f"{inputs.factors.min_sign_agreement:.0%} of {inputs.factors.n_boot} bootstrap "
+                  "refits of the "
                   "whole analysis):"),
             ("ul", stable or ["none met the rule"]),
             ("ul", method_notes(inputs)),
         ],
     ))  # fmt: skip
-    shown = [r for r in inputs.factor_rows if r.label != "reference"]
-    lead = lead_factor_rows(inputs.factor_rows)
+    shown = [r for r in inputs.factors.rows if r.label != "reference"]
+    lead = lead_factor_rows(inputs.factors.rows)
     n_labelled = sum(r.label in ("risk", "protective") for r in lead)
     factor_blocks: list[tuple[str, Any]] = [
         ("p", "Adjusted odds ratios with 95 % intervals, grouped by DoMV (Determinants of "
@@ -262,28 +265,29 @@ def _sections(inputs: ReportInputs, figs: dict[str, bytes]) -> list[Section]:
             "values); the range in brackets is the rank it took across the bootstrap refits. "
             "Levels of one factor share its rank.",
             "q: the level's p-value corrected for the number of levels tested; below "
-            f"{inputs.alpha:g} passes.",
+            f"{inputs.factors.alpha:g} passes.",
             "Bootstrap interval: the odds ratio's range over refits of the whole analysis.",
         ]),
     ]  # fmt: skip
     if "factor_chart.png" in figs:
         factor_blocks.append(("img", ("factor_chart.png", "forest plot of adjusted odds ratios")))
     factor_blocks.append(("table", (_FACTOR_HEADER, [_factor_cells(r) for r in lead])))
-    if inputs.dropped:
+    if inputs.factors.dropped:
         factor_blocks.append(("p", "Factors left out of this study:"))
         factor_blocks.append((
-            "ul", [f"{FACTORS[f].label}: {why}" for f, why in inputs.dropped]
+            "ul", [f"{FACTORS[f].label}: {why}" for f, why in inputs.factors.dropped]
         ))  # fmt: skip
     sections.append(("factor-chart", "Factors", factor_blocks))
-    if inputs.sensitivity is not None:
+    if inputs.factors.sensitivity is not None:
         sections.append(("sensitivity", "Does it hold under another reading of the missing data?",
                          _sensitivity_blocks(inputs)))  # fmt: skip
-    sections += difference_sections(inputs.interactions, inputs.outcome_words)
-    if inputs.context_rows:
+    sections += difference_sections(inputs.factors.interactions, inputs.question.outcome_words)
+    if inputs.factors.context_rows:
         sections.append(("context", "What else was recorded in these cases",
                          _context_blocks(inputs)))  # fmt: skip
     shap_blocks: list[tuple[str, Any]] = [
-        ("p", f"How much each factor moved the model's estimate ({inputs.primary_model}, exact "
+        ("p", f"How much each factor moved the model's estimate ({inputs.models.primary_model}, "
+              "exact "
               "SHAP values summed per factor and averaged over all cases; no single case is "
               "shown)."),
         ("img", ("shap_importance.png", "bar chart of factor importance")),
@@ -303,27 +307,27 @@ def _sections(inputs: ReportInputs, figs: dict[str, bytes]) -> list[Section]:
                          _targeting_blocks(inputs, figs)))  # fmt: skip
     sections.append(("caveats", "What this data cannot tell you", [("ul", caveats(inputs))]))
     # Generated data is compared with no published figure: the comparison would mean nothing.
-    if not inputs.data.generated:
+    if not inputs.cases.data.generated:
         reference = _reference_block(inputs)
         if reference:
             sections.append(("reference", "Published figures beside ours", reference))
-    elif inputs.child_rules:
+    elif inputs.cases.child_rules:
         sections.append(("child-rules", "The headline under every child rule", [
             ("p", "Share recruited by a family member among cases with a known recruiter, under "
                   "each rule for who is a child."),
             _child_rule_table(inputs),
         ]))  # fmt: skip
-    d = inputs.data
+    d = inputs.cases.data
     sections.append((
         "provenance", "Provenance",
         [("table", (["item", "value"], [
             ["data file", d.source.name], ["release", d.release_label],
             ["sha256", d.source.sha256], ["rows read / kept", f"{d.rows_read:,} / {d.rows_out:,}"],
-            ["ctdc-risk version", inputs.version], ["created (UTC)", inputs.created],
-            ["run", inputs.run_id],
+            ["ctdc-risk version", inputs.run.version], ["created (UTC)", inputs.run.created],
+            ["run", inputs.run.run_id],
         ])),
          ("p", "Settings of this run (the full resolved config is in .hydra/config.yaml):"),
-         ("ul", settings_items(inputs.settings))],
+         ("ul", settings_items(inputs.run.settings))],
     ))  # fmt: skip
     sections.append((
         "appendix-factors", "Appendix: all factor levels",
@@ -378,7 +382,7 @@ def _targeting_blocks(inputs: ReportInputs, figs: dict[str, bytes]) -> list[tupl
         rows.append([r.rank, r.profile, f"{r.n_cases:,}", rate, lift, coverage, reached,
                      f"{r.folds_found} of {table.folds}", shrink])  # fmt: skip
     header = ["rank", "profile", "cases",
-              f"share {inputs.outcome_words} (held-out) [95 % CI]", "lift", "coverage",
+              f"share {inputs.question.outcome_words} (held-out) [95 % CI]", "lift", "coverage",
               "cumulative: outcome cases reached in share of cases", "learnt again in folds",
               "lift where learnt → held-out"]  # fmt: skip
     blocks.append(("p", "Lift: the profile's rate divided by the rate of all held-out cases. "
@@ -419,14 +423,14 @@ def _scheme_rows(table: TargetingTable) -> tuple[list[str], list[list[str]]]:
 
 
 def _reference_block(inputs: ReportInputs) -> list[tuple[str, Any]]:
-    ours = inputs.reference_shares
+    ours = inputs.cases.reference_shares
     if not ours:
         return []
 
     def share(group: str) -> str:
         cell = ours.get(group)
         if cell is None:
-            return f"<{inputs.k} (suppressed)"
+            return f"{inputs.floor.marker} (suppressed)"
         n, yes = cell
         if n == 0:
             return "not in this cohort"
@@ -438,7 +442,7 @@ def _reference_block(inputs: ReportInputs) -> list[tuple[str, Any]]:
         ("p", "Share recruited by a family member among cases with a known recruiter."),
         ("table", (["source", "children", "adults"], rows)),
     ]
-    if inputs.child_rules:
+    if inputs.cases.child_rules:
         blocks.append(("p", "Why our figures differ from the published ones:"))
         blocks.append(("ul", headline_differences(inputs)))
         blocks.append(_child_rule_table(inputs))
@@ -446,18 +450,19 @@ def _reference_block(inputs: ReportInputs) -> list[tuple[str, Any]]:
 
 
 def _child_rule_table(inputs: ReportInputs) -> tuple[str, Any]:
+    ours, floor = inputs.question.child_rule, inputs.floor
     return ("table", (
             ["who is a child", "children with a known recruiter", "recruited by family",
              "adults with a known recruiter", "recruited by family"],
-            [[CHILD_RULE_WORDS[c.rule] + (" (this study)" if c.rule == inputs.child_rule else ""),
-              _count(c.children_known, inputs.k), _fmt(c.children_family, "{:.0%}") or "suppressed",
-              _count(c.adults_known, inputs.k), _fmt(c.adults_family, "{:.0%}") or "suppressed"]
-             for c in inputs.child_rules],
+            [[CHILD_RULE_WORDS[c.rule] + (" (this study)" if c.rule == ours else ""),
+              _count(c.children_known, floor), _fmt(c.children_family, "{:.0%}") or "suppressed",
+              _count(c.adults_known, floor), _fmt(c.adults_family, "{:.0%}") or "suppressed"]
+             for c in inputs.cases.child_rules],
         ))  # fmt: skip
 
 
-def _count(n: int | None, k: int) -> str:
-    return f"<{k}" if n is None else f"{n:,}"
+def _count(n: int | None, floor: Floor) -> str:
+    return floor.marker if n is None else f"{n:,}"
 
 
 def _ci(value: float | None, low: float | None, high: float | None, label: str = "") -> str:
@@ -481,19 +486,21 @@ def _rank(r: FactorRow) -> str:
 
 def _transport_rows(inputs: ReportInputs) -> list[list[str]]:
     rows = []
-    for name, m in inputs.cv.items():
-        t = inputs.transport_by_model.get(name, {})
+    for name, m in inputs.models.cv.items():
+        t = inputs.models.transport_by_model.get(name, {})
         cells = [name, _fmt(m["roc_auc_mean"])]
         for kind in ("country", "temporal"):
-            score = t.get(kind, {})
-            auc = score.get("roc_auc")
-            cells.append(_fmt(auc) if auc is not None else str(score.get("note", "")))
+            score = t.get(kind)
+            if score is None:
+                cells.append("")
+            else:
+                cells.append(_fmt(score.roc_auc) if score.roc_auc is not None else score.note)
         rows.append(cells)
     return rows
 
 
 def _sensitivity_blocks(inputs: ReportInputs) -> list[tuple[str, Any]]:
-    result = inputs.sensitivity
+    result = inputs.factors.sensitivity
     assert result is not None
     blocks: list[tuple[str, Any]] = [("ul", sensitivity_sentences(inputs))]
     if result.rows:
@@ -514,16 +521,17 @@ def _context_blocks(inputs: ReportInputs) -> list[tuple[str, Any]]:
          r.n_with if r.n_with is not None else "suppressed",
          _fmt(r.share_with, "{:.0%}") or "suppressed", _fmt(r.share_without, "{:.0%}"),
          _ci(r.crude_pr, r.crude_pr_low, r.crude_pr_high, "suppressed")]
-        for r in inputs.context_rows
+        for r in inputs.factors.context_rows
         if r.level not in ("unknown", "other (fewer than k cases)", "not recorded")
     ]  # fmt: skip
     return [
         ("p", f"These items were recorded about what happened after recruitment, so for the "
-              f"outcome '{inputs.outcome_words}' they are part of the story, not part of its "
+              f"outcome '{inputs.question.outcome_words}' they are part of the story, not part of "
+              "its "
               "explanation: who recruited a child shapes how the child was exploited. They are "
               "shown as plain shares, never adjusted for, and never called risk or protective."),
         ("table", (["item", "case phase", "cases with it",
-                    f"share {inputs.outcome_words} with it", "without it",
+                    f"share {inputs.question.outcome_words} with it", "without it",
                     "ratio of shares [95 % CI]"], rows)),
     ]  # fmt: skip
 

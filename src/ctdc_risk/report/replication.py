@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ctdc_risk.privacy import Floor
 from ctdc_risk.replication import (
     ABSENT,
     CANNOT_TEST,
@@ -184,7 +185,7 @@ def _sections(
             r.name, r.file, r.release_label,
             "yes only (blank = not recorded)" if r.flag_semantics == "positive_only"
             else "yes / no / unknown",
-            f"{r.n_cases:,}" if r.n_cases is not None else f"<{k}",
+            f"{r.n_cases:,}" if r.n_cases is not None else Floor(k).marker,
             f"{r.n_outcome:,}" if r.n_outcome is not None else "suppressed",
             r.folder,
         ]
