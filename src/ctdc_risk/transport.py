@@ -118,9 +118,7 @@ def weighted_scores(result: CVResult) -> tuple[float | None, float | None]:
     out: list[float | None] = []
     for metric in ("roc_auc", "ece"):
         pairs = [
-            (f["n_test"], f[metric])
-            for f in result.folds
-            if not math.isnan(f.get(metric, math.nan))
+            (f.n_test, f.score(metric)) for f in result.folds if not math.isnan(f.score(metric))
         ]
         total = sum(n for n, _ in pairs)
         out.append(sum(n * v for n, v in pairs) / total if total else None)

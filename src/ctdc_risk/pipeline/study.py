@@ -50,6 +50,7 @@ from ctdc_risk.factors.table import (
 )
 from ctdc_risk.features import FLAG_GROUPS, Factor, add_derived_columns, select_study_factors
 from ctdc_risk.headline import family_share_by_child_rule
+from ctdc_risk.metric_names import METRICS
 from ctdc_risk.models import build_model
 from ctdc_risk.outputs import write_bytes, write_csv, write_json, write_text
 from ctdc_risk.pipeline.describe import load_data
@@ -64,7 +65,6 @@ from ctdc_risk.targeting.table import TargetingTable, build_targeting_table
 from ctdc_risk.transport import TransportScore, make_transport_splits, score_transport
 
 log = logging.getLogger(__name__)
-METRICS = ("roc_auc", "average_precision", "brier", "log_loss", "ece")
 
 
 @dataclass(frozen=True)
@@ -498,13 +498,12 @@ def _write(
         # count away, and the mean over folds gives a single withheld fold back. Withhold
         # every fold's scores then (the means stay).
         short = any(
-            min(f["prevalence_test"] * f["n_test"], (1 - f["prevalence_test"]) * f["n_test"])
-            < k - 0.5
+            min(f.prevalence_test * f.n_test, (1 - f.prevalence_test) * f.n_test) < k - 0.5
             for f in result.folds
         )
         for kind, folds in (("model", result.folds), ("baseline", result.baseline_folds)):
             for i, fold in enumerate(folds):
-                scores = [SUPPRESSED if short else _num(fold.get(m)) for m in METRICS]
+                scores = [SUPPRESSED if short else _num(fold.score(m)) for m in METRICS]
                 fold_rows.append([name, kind, i, *scores])
     calibration = [
         [name, b.lower, b.upper, b.n if b.n is not None else b.marker or marker,

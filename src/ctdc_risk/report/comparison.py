@@ -30,23 +30,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ctdc_risk.metric_names import COMPARED_METRICS as METRICS
 from ctdc_risk.outputs import write_csv, write_text
 from ctdc_risk.stats import Z95, bh_adjust, holm_adjust, two_sided_p
 
-METRICS = (
-    "cv/roc_auc_mean",
-    "cv/roc_auc_std",
-    "cv/average_precision_mean",
-    "cv/brier_mean",
-    "cv/ece_mean",
-    "baseline/roc_auc_mean",
-    "target/n_rows",
-    "target/prevalence",
-    "targeting/top3_coverage",
-    "targeting/top3_share_of_cases",
-    "targeting/top3_lift",
-    "targeting/top3_lift_lowest",
-)
 CONTEXT_TAGS = ("cohort", "target", "model", "data_release")
 _COMPARED_LABELS = frozenset({"risk", "protective", "unclear"})
 # Cohorts that share no case: two runs of one pair are independent samples.
