@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ctdc_risk.cohort import group_masks
 from ctdc_risk.data.schema import (
     EXPLOIT_GROUPS,
     MEANS_GROUPS,
@@ -109,15 +110,7 @@ def _ratio(a: Share, b: Share, what: str) -> Ratio:
 
 
 def _groups(frame: pd.DataFrame) -> dict[str, np.ndarray]:
-    child = frame["is_child"].fillna(False).to_numpy(dtype=bool)
-    adult = (~frame["is_child"].astype("boolean")).fillna(False).to_numpy(dtype=bool)
-    gender = frame["gender"].astype(object).to_numpy()
-    return {
-        "children": child,
-        "adults": adult,
-        "boys": child & (gender == "male"),
-        "girls": child & (gender == "female"),
-    }
+    return group_masks(frame, ("children", "adults", "boys", "girls"))
 
 
 def build_headline(

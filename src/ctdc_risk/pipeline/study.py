@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ctdc_risk import __version__
-from ctdc_risk.cohort import select_cohort
+from ctdc_risk.cohort import group_masks, select_cohort
 from ctdc_risk.data.records import record_groups
 from ctdc_risk.data.report import DataReport
 from ctdc_risk.data.schema import FlagSemantics
@@ -96,15 +96,10 @@ class StudyResult:
 
 def _subgroup_masks(frame: pd.DataFrame, names: tuple[str, ...]) -> dict[str, np.ndarray]:
     masks: dict[str, np.ndarray] = {}
-    child = frame["is_child"].fillna(False).to_numpy(dtype=bool)
-    gender = frame["gender"].astype(object).to_numpy()
-    age = frame["age_band"].astype(object).to_numpy()
     if "boys_girls" in names:
-        masks["boys"] = child & (gender == "male")
-        masks["girls"] = child & (gender == "female")
+        masks.update(group_masks(frame, ("boys", "girls")))
     if "age_0_8_9_17" in names:
-        masks["aged 0-8"] = age == "0--8"
-        masks["aged 9-17"] = age == "9--17"
+        masks.update(group_masks(frame, ("aged 0-8", "aged 9-17")))
     if "citizenship_region" in names:
         region = frame["citizenship_region"].astype(object).to_numpy()
         for name in sorted({r for r in region if isinstance(r, str)}):
