@@ -9,11 +9,11 @@ import pytest
 
 from ctdc_risk.cli.compose import compose_spec
 from ctdc_risk.cohort import select_cohort
+from ctdc_risk.data.source import load_data
 from ctdc_risk.encoding import UNKNOWN
 from ctdc_risk.errors import ConfigError, StudyError
 from ctdc_risk.evaluate import make_splits
 from ctdc_risk.features import add_derived_columns
-from ctdc_risk.pipeline.describe import load_data
 from ctdc_risk.target import make_target
 from ctdc_risk.targeting.describe import describe_profile
 from ctdc_risk.targeting.profiles import (

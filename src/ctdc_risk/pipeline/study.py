@@ -25,6 +25,7 @@ from ctdc_risk.cohort import group_masks, select_cohort
 from ctdc_risk.data.records import record_groups
 from ctdc_risk.data.report import DataReport
 from ctdc_risk.data.schema import FlagSemantics
+from ctdc_risk.data.source import load_data
 from ctdc_risk.errors import StudyError
 from ctdc_risk.evaluate import CVResult, cross_validate_model, make_splits
 from ctdc_risk.factors.contributions import (
@@ -53,7 +54,6 @@ from ctdc_risk.headline import family_share_by_child_rule
 from ctdc_risk.metric_names import METRICS
 from ctdc_risk.models import build_model
 from ctdc_risk.outputs import write_bytes, write_csv, write_json, write_text
-from ctdc_risk.pipeline.describe import load_data
 from ctdc_risk.pipeline.progress import ProgressLike, as_progress
 from ctdc_risk.pipeline.specs import RunSpec
 from ctdc_risk.privacy import SUPPRESSED, check_share, suppress_chain
