@@ -8,7 +8,6 @@ Nothing is written until every step has succeeded.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from dataclasses import dataclass, field, replace
@@ -52,7 +51,7 @@ from ctdc_risk.factors.table import (
 from ctdc_risk.features import FLAG_GROUPS, Factor, add_derived_columns, select_study_factors
 from ctdc_risk.headline import family_share_by_child_rule
 from ctdc_risk.metric_names import METRICS
-from ctdc_risk.models import build_model
+from ctdc_risk.models import build_model, lead_model, save_models
 from ctdc_risk.outputs import write_bytes, write_csv, write_json, write_text
 from ctdc_risk.pipeline.progress import ProgressLike, as_progress
 from ctdc_risk.pipeline.specs import RunSpec
@@ -194,7 +193,7 @@ def run_study(spec: RunSpec, out_dir: Path, *, progress: ProgressLike = None) ->
     contributions = {
         name: explain_model(model, target.frame, engine="shap") for name, model in fitted.items()
     }
-    primary = "lightgbm" if "lightgbm" in fitted else spec.models[0].name
+    primary = lead_model([m.name for m in spec.models])
     contrib = contributions[primary]
     log.info(
         "SHAP (%s): %d rows, %d distinct encoded rows",
@@ -318,7 +317,7 @@ def run_study(spec: RunSpec, out_dir: Path, *, progress: ProgressLike = None) ->
         ),
         *_write_interactions(out_dir, interactions, k),
         *_write_report(out_dir, report),
-        *_write_models(out_dir, fitted, k),
+        *save_models(out_dir, fitted, k),
     )
     lap("write")
     log.info("study finished: %s", ", ".join(f"{n} {s:.1f}s" for n, s in seconds.items()))
@@ -666,48 +665,6 @@ def _write_interactions(
         ),
         write_json(out_dir, "interactions.json", interactions.document(), k=k),
     )
-
-
-def _write_models(out_dir: Path, fitted: dict[str, Any], k: int) -> tuple[Path, ...]:
-    """Final models in formats that run no code when loaded, with their sha256.
-
-    LightGBM: its own text model (every leaf holds at least k training cases; see
-    :class:`~ctdc_risk.models.LeafFloorClassifier`). Logistic regression: intercept, prior
-    offset and one coefficient per factor level, as JSON. Nothing is pickled.
-    """
-    files: list[Path] = []
-    for name, pipeline in fitted.items():
-        classifier = pipeline.named_steps["model"]
-        encoder = pipeline.named_steps["encode"]
-        if name == "lightgbm":
-            text = classifier.estimator_.booster_.model_to_string()
-            files.append(write_text(out_dir, "models/lightgbm_model.txt", text))
-            levels = {f: list(lv) for f, lv in encoder.levels_.items()}
-            files.append(
-                write_json(out_dir, "models/lightgbm_levels.json", {"levels": levels}, k=k)
-            )
-        else:
-            model = classifier.estimator_
-            # A coefficient of a level under k training cases would say something about those
-            # few people: it is left out (the level stays in the model).
-            counts = [n for name, _ in encoder.factors for n in encoder.counts_[name]]
-            coefficients = [
-                {
-                    "factor": c.factor,
-                    "level": c.level,
-                    "coefficient": round(float(b), 8) if n >= k else f"<{k} cases",
-                }
-                for c, b, n in zip(encoder.columns_, model.coef_.ravel(), counts, strict=True)
-            ]
-            doc = {
-                "intercept": round(float(model.intercept_[0]), 8),
-                "prior_offset": round(float(classifier.offset_), 8),
-                "coefficients": coefficients,
-            }
-            files.append(write_json(out_dir, "models/logistic_coefficients.json", doc, k=k))
-    hashes = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
-    files.append(write_json(out_dir, "models/sha256.json", hashes, k=k))
-    return tuple(files)
 
 
 def _write_report(out_dir: Path, report: RenderedReport) -> tuple[Path, ...]:
