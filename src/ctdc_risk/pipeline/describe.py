@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ctdc_risk.cohort import select_cohort
-from ctdc_risk.data.report import DataReport
+from ctdc_risk.data.data_report import DataReport
 from ctdc_risk.data.source import load_data
 from ctdc_risk.errors import StudyError
 from ctdc_risk.headline import (

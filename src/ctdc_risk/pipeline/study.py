@@ -21,8 +21,8 @@ import pandas as pd
 
 from ctdc_risk import __version__
 from ctdc_risk.cohort import group_masks, select_cohort
+from ctdc_risk.data.data_report import DataReport
 from ctdc_risk.data.records import record_groups
-from ctdc_risk.data.report import DataReport
 from ctdc_risk.data.schema import FlagSemantics
 from ctdc_risk.data.source import load_data
 from ctdc_risk.errors import StudyError

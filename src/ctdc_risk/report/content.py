@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from ctdc_risk.data.report import DataReport
+from ctdc_risk.data.data_report import DataReport
 from ctdc_risk.evaluate import ReliabilityBin
 from ctdc_risk.factors.interaction import InteractionTable
 from ctdc_risk.factors.sensitivity import ANALYSES, SensitivityResult
