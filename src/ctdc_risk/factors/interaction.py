@@ -39,8 +39,9 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ctdc_risk.encoding import EncodedColumn, FactorEncoder
-from ctdc_risk.factors.associations import distinct_rows, independent_levels
-from ctdc_risk.factors.firth import FirthFit, firth_logit
+from ctdc_risk.factors.associations import independent_levels
+from ctdc_risk.factors.distinct import DistinctDesign
+from ctdc_risk.factors.firth import FirthFit
 from ctdc_risk.factors.table import NOT_CASE_LEVELS, FactorTable, LabelRule
 from ctdc_risk.features import FACTORS
 from ctdc_risk.stats import Z95, bh_adjust, holm_adjust, two_sided_p
@@ -434,12 +435,8 @@ def _fit_factor(
     notes: dict[int, str] = {}
     active = independent_levels(z, [j for j in range(z.shape[1]) if counts[j] > 0], names, notes)
     position = {j: i + 1 for i, j in enumerate(active)}
-    inverse, first, weights, squared, n_clusters = distinct_rows(z, y, groups)
-    del inverse
-    design = np.ones((len(first), len(active) + 1))
-    design[:, 1:] = z[first][:, active].toarray()
-    yd = y[first]
-    full = _fit(design, yd, weights, squared, n_clusters)
+    distinct = DistinctDesign.build(z, y, active, groups)
+    full = distinct.fit(what="interaction")
     out = []
     for level, ref in tested:
         j = next(j for j in own if columns[j].level == level)
@@ -451,35 +448,13 @@ def _fit_factor(
             out.append(_row(mod, factor, level, ref, result="not estimable", reason=why))
             continue
         b, i = position[j_main], position[j_prod]
-        restricted = _fit(design, yd, weights, None, 0, fixed=i)
+        restricted = distinct.fit(what="interaction", clustered=False, fixed=i)
         if restricted is None:
             out.append(_row(mod, factor, level, ref, result="not estimable",
                             reason="the fit without the interaction did not converge"))  # fmt: skip
             continue
         out.append(_estimates(full, restricted, b, i, mod, factor, level, ref))
     return out
-
-
-def _fit(
-    design: np.ndarray,
-    y: np.ndarray,
-    weights: np.ndarray,
-    squared: np.ndarray | None,
-    n_clusters: int,
-    *,
-    fixed: int | None = None,
-) -> FirthFit | None:
-    try:
-        fit = firth_logit(
-            design, y, weights, cluster_weights=squared, n_clusters=n_clusters,
-            fixed=None if fixed is None else np.array([fixed]),
-        )  # fmt: skip
-    except np.linalg.LinAlgError as exc:
-        log.info("interaction fit failed: %s", exc)
-        return None
-    if not fit.converged or not np.isfinite(fit.params).all():
-        return None
-    return fit
 
 
 def _variance(fit: FirthFit, c: np.ndarray) -> float:
