@@ -15,7 +15,7 @@ from ctdc_risk.cohort import CohortSpec
 from ctdc_risk.data.source import DataSpec
 from ctdc_risk.errors import ConfigError, reject_unknown_keys
 from ctdc_risk.evaluate import CVSpec
-from ctdc_risk.factors.interaction import LEVEL_CHOICES, MODIFIERS
+from ctdc_risk.factors.interaction_table import LEVEL_CHOICES, MODIFIERS
 from ctdc_risk.factors.stability import StabilitySpec
 from ctdc_risk.factors.table import MULTIPLICITY
 from ctdc_risk.features import FACTORS, FeatureSetSpec

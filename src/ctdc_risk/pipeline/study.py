@@ -33,11 +33,8 @@ from ctdc_risk.factors.contributions import (
     summarise_contributions,
 )
 from ctdc_risk.factors.estimate import estimate_factors
-from ctdc_risk.factors.interaction import (
-    INTERACTION_COLUMNS,
-    InteractionTable,
-    estimate_interactions,
-)
+from ctdc_risk.factors.interaction import estimate_interactions
+from ctdc_risk.factors.interaction_table import INTERACTION_COLUMNS, InteractionTable
 from ctdc_risk.factors.sensitivity import SENSITIVITY_COLUMNS, run_sensitivity
 from ctdc_risk.factors.stability import StabilityResult
 from ctdc_risk.factors.table import (

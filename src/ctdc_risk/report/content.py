@@ -14,7 +14,7 @@ from typing import Any
 
 from ctdc_risk.data.data_report import DataReport
 from ctdc_risk.evaluate import ReliabilityBin
-from ctdc_risk.factors.interaction import InteractionTable
+from ctdc_risk.factors.interaction_table import InteractionTable
 from ctdc_risk.factors.sensitivity import ANALYSES, SensitivityResult
 from ctdc_risk.factors.table import ContextRow, FactorRow
 from ctdc_risk.features import DOMV_LEVELS, FACTORS
