@@ -17,7 +17,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Mapping
 
-from ctdc_risk.data.io import normalise_header
+from ctdc_risk.data.header import normalise_header
 from ctdc_risk.data.releases import RELEASES
 from ctdc_risk.errors import ConfigError
 
