@@ -137,7 +137,7 @@ def dataset_from_frame(frame: pd.DataFrame, report: DataReport) -> Dataset:
 
 def load_synthetic(n_rows: int, *, seed: int, k: int = 10) -> Dataset:
     """Generate the built-in synthetic data as a :class:`Dataset` with its data report."""
-    from ctdc_risk.data.harmonise import HarmoniseLog
+    from ctdc_risk.data.canonical import HarmoniseLog
     from ctdc_risk.data.io import SourceInfo
     from ctdc_risk.data.releases import CANONICAL, HeaderMatch
     from ctdc_risk.data.synthetic import generate_synthetic
