@@ -55,8 +55,8 @@ def build(p: dict[str, Any], setup: ModelSetup) -> Pipeline:
 
 def save(out_dir: Path, pipeline: Pipeline, k: int) -> tuple[Path, ...]:
     """Intercept, prior offset and one coefficient per factor level, as JSON (nothing pickled)."""
-    classifier = pipeline.named_steps["model"]
-    encoder = pipeline.named_steps["encode"]
+    classifier: WeightedClassifier = pipeline.named_steps["model"]
+    encoder: FactorEncoder = pipeline.named_steps["encode"]
     model = classifier.estimator_
     # A coefficient of a level under k training cases would say something about those
     # few people: it is left out (the level stays in the model).

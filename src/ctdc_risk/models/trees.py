@@ -99,8 +99,8 @@ def build(p: dict[str, Any], setup: ModelSetup) -> Pipeline:
 
 def save(out_dir: Path, pipeline: Pipeline, k: int) -> tuple[Path, ...]:
     """LightGBM's own text model (no code runs when it is loaded) and the encoder's levels."""
-    classifier = pipeline.named_steps["model"]
-    encoder = pipeline.named_steps["encode"]
+    classifier: WeightedClassifier = pipeline.named_steps["model"]
+    encoder: FactorEncoder = pipeline.named_steps["encode"]
     text = classifier.estimator_.booster_.model_to_string()
     levels = {f: list(lv) for f, lv in encoder.levels_.items()}
     return (
