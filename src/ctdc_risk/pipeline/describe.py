@@ -10,16 +10,11 @@ from ctdc_risk.cohort import select_cohort
 from ctdc_risk.data.data_report import DataReport
 from ctdc_risk.data.source import load_data
 from ctdc_risk.errors import StudyError
-from ctdc_risk.headline import (
-    Headline,
-    build_headline,
-    headline_json,
-    headline_markdown,
-    headline_rows,
-)
+from ctdc_risk.headline import Headline, build_headline
 from ctdc_risk.outputs import write_csv, write_json, write_text
 from ctdc_risk.pipeline.specs import RunSpec
 from ctdc_risk.privacy import suppress_chain
+from ctdc_risk.report.headline_tables import headline_json, headline_markdown, headline_rows
 
 log = logging.getLogger(__name__)
 
