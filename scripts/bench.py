@@ -124,7 +124,7 @@ from ctdc_risk.cohort import select_cohort
 from ctdc_risk.factors.contributions import explain_model
 from ctdc_risk.features import add_derived_columns, select_factors
 from ctdc_risk.models import build_model
-from ctdc_risk.pipeline.describe import load_data
+from ctdc_risk.data.source import load_data
 from ctdc_risk.target import make_target
 spec = compose_spec(json.loads(sys.argv[1]))
 data = load_data(spec.data, seed=spec.seed, k=spec.privacy.k)

@@ -20,8 +20,8 @@ from ctdc_risk.factors.associations import (
     NOTE_SEPARATION,
     AdjustedOddsRatio,
     adjusted_odds_ratios,
-    crude_associations,
 )
+from ctdc_risk.factors.crude import crude_associations
 from ctdc_risk.stats import Z95
 
 

@@ -25,7 +25,7 @@ from ctdc_risk.data.schema import FlagSemantics
 from ctdc_risk.data.synthetic import generate_synthetic
 from ctdc_risk.disclosure import LinearSystem, feasible_range
 from ctdc_risk.errors import StudyError
-from ctdc_risk.headline import build_headline, headline_rows
+from ctdc_risk.headline import build_headline
 from ctdc_risk.pipeline.describe import run_describe
 from ctdc_risk.pipeline.study import run_study
 from ctdc_risk.privacy import (
@@ -34,6 +34,7 @@ from ctdc_risk.privacy import (
     suppress_chain,
     suppress_partition,
 )
+from ctdc_risk.report.headline_tables import headline_rows
 
 K = 10
 FAST = ["debug=default", "model=logistic", "stability.n_boot=2", "stability.n_jobs=1"]

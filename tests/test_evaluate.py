@@ -12,15 +12,16 @@ from sklearn.pipeline import Pipeline
 from ctdc_risk.data.synthetic import generate_synthetic
 from ctdc_risk.errors import ConfigError, StudyError
 from ctdc_risk.evaluate import (
-    METRICS,
     CVResult,
     CVSpec,
+    FoldScores,
     ReliabilityBin,
     cross_validate_model,
     fold_metrics,
     make_splits,
     reliability_curve,
 )
+from ctdc_risk.metric_names import METRICS
 
 
 @pytest.fixture(scope="module")
@@ -274,12 +275,12 @@ def test_baseline_has_auc_one_half_and_brier_of_prevalence(planted):
     assert len(result.baseline_folds) == 5
     for (train, test), fold in zip(splits, result.baseline_folds, strict=True):
         p_train, p_test = y[train].mean(), y[test].mean()
-        assert fold["roc_auc"] == 0.5
-        assert fold["prevalence_test"] == pytest.approx(p_test)
+        assert fold.roc_auc == 0.5
+        assert fold.prevalence_test == pytest.approx(p_test)
         # Brier of a constant c is p(1 - p) + (c - p)^2; c (train prevalence) is close to p.
-        assert fold["brier"] == pytest.approx(p_test * (1 - p_test) + (p_train - p_test) ** 2)
-        assert fold["brier"] == pytest.approx(p_test * (1 - p_test), abs=1e-3)
-        assert (fold["n_train"], fold["n_test"]) == (len(train), len(test))
+        assert fold.brier == pytest.approx(p_test * (1 - p_test) + (p_train - p_test) ** 2)
+        assert fold.brier == pytest.approx(p_test * (1 - p_test), abs=1e-3)
+        assert (fold.n_train, fold.n_test) == (len(train), len(test))
 
 
 def test_logistic_model_beats_the_baseline_on_a_planted_signal(planted, caplog):
@@ -295,7 +296,7 @@ def test_logistic_model_beats_the_baseline_on_a_planted_signal(planted, caplog):
     assert not np.isnan(result.oof).any()
     assert not result.oof.flags.writeable
     # One INFO line per fold, naming sizes and AUC.
-    lines = [r.getMessage() for r in caplog.records if r.name == "ctdc_risk.evaluate"]
+    lines = [r.getMessage() for r in caplog.records if r.name.startswith("ctdc_risk.evaluate")]
     assert len(lines) == 5
     assert all("n_train=" in line and "roc_auc=" in line for line in lines)
 
@@ -338,7 +339,10 @@ def test_overlapping_test_folds_are_refused(planted):
 
 
 def test_summary_is_nan_aware_with_sample_std():
-    folds = tuple(dict.fromkeys(METRICS, v) for v in (0.6, 0.8, math.nan))
+    folds = tuple(
+        FoldScores.from_scores(dict.fromkeys(METRICS, v), n_train=1, n_test=1, prevalence_test=0.5)
+        for v in (0.6, 0.8, math.nan)
+    )
     result = CVResult("m", folds, folds, (), np.array([]))
     summary = result.summary()
     assert summary["roc_auc_mean"] == pytest.approx(0.7)

@@ -6,7 +6,8 @@ import pytest
 
 from ctdc_risk.data.schema import FlagSemantics
 from ctdc_risk.data.synthetic import generate_synthetic
-from ctdc_risk.headline import build_headline, headline_json, headline_markdown, headline_rows
+from ctdc_risk.headline import build_headline
+from ctdc_risk.report.headline_tables import headline_json, headline_markdown, headline_rows
 
 
 def _tiny(n_child_known: int, n_child_family: int, n_adult_known: int, n_adult_family: int):

@@ -17,7 +17,8 @@ from ctdc_risk.data.records import record_groups
 from ctdc_risk.encoding import FactorEncoder
 from ctdc_risk.errors import ConfigError
 from ctdc_risk.factors.firth import firth_logit
-from ctdc_risk.factors.interaction import InteractionTable, estimate_interactions
+from ctdc_risk.factors.interaction import estimate_interactions
+from ctdc_risk.factors.interaction_table import InteractionTable
 from ctdc_risk.factors.table import COLUMNS, FactorRow, FactorTable, LabelRule
 from ctdc_risk.features import FACTORS
 from ctdc_risk.report.content import FORBIDDEN_WORDS

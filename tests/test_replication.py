@@ -25,18 +25,14 @@ from ctdc_risk.replication import (
     DIRECTION_DIFFERS,
     ESTIMATED,
     FACTOR_ABSENT,
-    FIXED_EFFECT,
     OTHER_REFERENCE,
-    RANDOM_EFFECTS,
     REFERENCE,
     REPLICATES,
     SAME_DIRECTION,
     SUPPRESSED,
     build_replication_table,
-    chi2_sf,
-    pool_log_odds_ratios,
 )
-from ctdc_risk.stats import Z95
+from ctdc_risk.stats import FIXED_EFFECT, RANDOM_EFFECTS, Z95, chi2_sf, pool_log_odds_ratios
 from test_privacy_scan import _violations
 
 K = 10

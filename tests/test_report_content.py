@@ -7,8 +7,8 @@ from html import unescape
 
 import pytest
 
+from ctdc_risk.data.data_report import DataReport
 from ctdc_risk.data.io import SourceInfo
-from ctdc_risk.data.report import DataReport
 from ctdc_risk.evaluate import ReliabilityBin
 from ctdc_risk.factors.table import FactorRow
 from ctdc_risk.privacy import Floor

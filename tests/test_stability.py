@@ -8,13 +8,12 @@ import pytest
 
 from ctdc_risk.data.records import record_groups
 from ctdc_risk.data.synthetic import generate_synthetic
-from ctdc_risk.encoding import FactorEncoder
 from ctdc_risk.errors import ConfigError
-from ctdc_risk.factors.associations import adjusted_odds_ratios
+from ctdc_risk.factors.associations import fit_adjusted
 from ctdc_risk.factors.contributions import explain_model, summarise_contributions
+from ctdc_risk.factors.estimate import point_estimates
 from ctdc_risk.factors.refit import make_refit_plan
 from ctdc_risk.factors.stability import (
-    PointEstimates,
     StabilitySpec,
     average_ranks,
     bootstrap_stability,
@@ -40,23 +39,11 @@ def study():
         build_model, ModelSpec.from_mapping("lightgbm", {"n_estimators": 40}, key="m"), factors,
         k=K, positive_only=False, seed=0,
     )  # fmt: skip
-    encoder = FactorEncoder(kinds, min_count=K).fit(frame, y)
-    adjusted = adjusted_odds_ratios(encoder.transform(frame), encoder.columns_, y)
+    adjusted = fit_adjusted(frame, y, kinds, k=K, positive_only=False)
+    encoder = adjusted.encoder
     contrib = explain_model(make().fit(frame, y), frame)
     shap = summarise_contributions(contrib, k=K, reference=encoder.reference_)
-    point = PointEstimates(
-        factors=contrib.factors,
-        importance=shap.importance,
-        log_or={
-            (a.factor, a.level): math.log(a.odds_ratio)
-            for a in adjusted
-            if a.odds_ratio is not None and a.ci95 is not None
-        },
-        direction=shap.direction,
-        reference=dict(encoder.reference_),
-        codes=contrib.codes,
-        levels=contrib.levels,
-    )
+    point = point_estimates(adjusted.odds_ratios, shap, contrib, encoder.reference_)
     plan = make_refit_plan(
         factors=kinds, k=K, positive_only=False, reference=encoder.reference_,
         make_model=make, frame=frame,

@@ -317,7 +317,7 @@ def test_sensitivity_analyses_set_primary_and_other_readings_side_by_side(study)
 
 
 def test_effect_modification_joins_the_run_folder_report_and_metrics(study):
-    from ctdc_risk.factors.interaction import INTERACTION_COLUMNS
+    from ctdc_risk.factors.interaction_table import INTERACTION_COLUMNS
 
     table = study.interactions
     assert table is not None and {m.name for m in table.modifiers} == {"gender", "age_0_8_9_17"}

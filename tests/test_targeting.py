@@ -9,13 +9,12 @@ import pytest
 
 from ctdc_risk.cli.compose import compose_spec
 from ctdc_risk.cohort import select_cohort
+from ctdc_risk.data.source import load_data
 from ctdc_risk.encoding import UNKNOWN
 from ctdc_risk.errors import ConfigError, StudyError
 from ctdc_risk.evaluate import make_splits
 from ctdc_risk.features import add_derived_columns
-from ctdc_risk.pipeline.describe import load_data
 from ctdc_risk.target import make_target
-from ctdc_risk.targeting.describe import describe_profile
 from ctdc_risk.targeting.profiles import (
     Profile,
     TargetingSpec,
@@ -23,6 +22,7 @@ from ctdc_risk.targeting.profiles import (
     targeting_factors,
 )
 from ctdc_risk.targeting.table import build_targeting_table
+from ctdc_risk.targeting.wording import describe_profile
 
 K = 10
 

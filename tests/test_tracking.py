@@ -288,8 +288,8 @@ def test_headline_params_sort_before_the_config():
 
 
 def test_dataset_profile_shows_no_count_under_k():
+    from ctdc_risk.data.data_report import DataReport
     from ctdc_risk.data.io import SourceInfo
-    from ctdc_risk.data.report import DataReport
 
     source = SourceInfo("/data/tiny.csv", "tiny.csv", "ab" * 32, 100, "csv")
     report = DataReport(source, "synthetic_2021", "label", "positive_only", 7, 5, {}, 37, (),

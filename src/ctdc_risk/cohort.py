@@ -7,7 +7,7 @@ before anything runs.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, cast
 
@@ -167,6 +167,37 @@ def select_cohort(frame: pd.DataFrame, spec: CohortSpec) -> Cohort:
     """
     keep, steps = apply_rules(frame, spec.rules, start="all records")
     return Cohort(spec, frame.loc[keep].reset_index(drop=True), CohortFlow(steps))
+
+
+# The groups a study or a headline table compares within its cases. Each is the same rules a
+# cohort config uses (conf/cohort/*.yaml), so "boys" means one thing in every table.
+CHILD = CohortRule("child", "is_child", "is_true")
+ADULT = CohortRule("adult", "is_child", "is_false")
+MALE = CohortRule("male", "gender", "equals", "male")
+FEMALE = CohortRule("female", "gender", "equals", "female")
+AGED_0_8 = CohortRule("age 0-8", "age_band", "equals", "0--8")
+AGED_9_17 = CohortRule("age 9-17", "age_band", "equals", "9--17")
+GROUPS: dict[str, tuple[CohortRule, ...]] = {
+    "children": (CHILD,),
+    "adults": (ADULT,),
+    "boys": (CHILD, MALE),
+    "girls": (CHILD, FEMALE),
+    "aged 0-8": (AGED_0_8,),
+    "aged 9-17": (AGED_9_17,),
+}
+
+
+def group_masks(frame: pd.DataFrame, names: Sequence[str]) -> dict[str, np.ndarray]:
+    """Boolean row mask of each named group of :data:`GROUPS` (unknown values are outside).
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"is_child": pd.array([True, True, False, None], dtype="boolean"),
+    ...                       "gender": ["male", "female", "male", "male"]})
+    >>> {k: v.tolist() for k, v in group_masks(frame, ["boys", "adults"]).items()}
+    {'boys': [True, False, False, False], 'adults': [False, False, True, False]}
+    """
+    return {name: apply_rules(frame, GROUPS[name], start="")[0] for name in names}
 
 
 def apply_rules(

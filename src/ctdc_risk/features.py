@@ -230,7 +230,7 @@ def select_factors(
     A factor whose column is entirely missing in this data (the release does not record it)
     is left out: it would be one "unknown" level and tell nothing.
     """
-    leak = tuple(leakage)
+    leakage_reason = reason_from_patterns(leakage)
     chosen = []
     for factor in FACTORS.values():
         if factor.name in DESIGN_FACTORS:
@@ -238,7 +238,7 @@ def select_factors(
         wanted = (factor.phase in spec.phases and factor.domv in spec.domv) or matches(
             factor.name, spec.include
         )
-        if not wanted or matches(factor.name, spec.exclude) or _leaks(factor, leak):
+        if not wanted or matches(factor.name, spec.exclude) or leak_reason(factor, leakage_reason):
             continue
         if factor.name in frame and frame[factor.name].notna().any():
             chosen.append(factor)
@@ -302,9 +302,8 @@ def select_study_factors(
             continue
         if not wanted or matches(factor.name, spec.exclude):
             continue
-        reasons = [r for c in (factor.name, *source_columns(factor)) if (r := leakage_reason(c))]
-        if reasons:
-            dropped.append((factor.name, f"would leak the outcome: {reasons[0]}"))
+        if reason := leak_reason(factor, leakage_reason):
+            dropped.append((factor.name, f"would leak the outcome: {reason}"))
         elif factor.name not in frame or not frame[factor.name].notna().any():
             dropped.append((factor.name, NOT_RECORDED))
         elif frame[factor.name].nunique(dropna=False) <= 1:
@@ -327,5 +326,24 @@ def source_columns(factor: Factor) -> tuple[str, ...]:
     raise KeyError(factor.name)  # pragma: no cover - every catalogue factor is mapped
 
 
-def _leaks(factor: Factor, leakage: tuple[str, ...]) -> bool:
-    return any(matches(col, leakage) for col in (factor.name, *source_columns(factor)))
+def leak_reason(factor: Factor, leakage_reason: Callable[[str], str | None]) -> str | None:
+    """Why ``factor`` would leak the outcome: the reason of its first column that would.
+
+    ``leakage_reason`` maps a column name to its reason or None
+    (``TargetSpec.leakage_reason``, or :func:`reason_from_patterns`). The one leakage filter
+    of factor selection.
+    """
+    for column in (factor.name, *source_columns(factor)):
+        if reason := leakage_reason(column):
+            return reason
+    return None
+
+
+def reason_from_patterns(patterns: Iterable[str]) -> Callable[[str], str | None]:
+    """A ``leakage_reason`` from bare glob patterns (no written reasons)."""
+    leakage = tuple(patterns)
+
+    def reason(column: str) -> str | None:
+        return "matches a leakage pattern" if matches(column, leakage) else None
+
+    return reason

@@ -33,7 +33,7 @@ from ctdc_risk.encoding import POOLED
 from ctdc_risk.factors.table import NOT_CASE_LEVELS, FactorRow, FactorTable
 from ctdc_risk.features import FACTORS
 from ctdc_risk.privacy import Floor
-from ctdc_risk.stats import Z95
+from ctdc_risk.stats import Z95, Pooled, pool_log_odds_ratios
 
 REPLICATES = "replicates"
 SAME_DIRECTION = "same direction, not significant everywhere"
@@ -51,8 +51,6 @@ NOT_ESTIMABLE = "not estimable"
 OTHER_REFERENCE = "other reference"
 IS_REFERENCE = "reference"
 
-RANDOM_EFFECTS = "random effects (DerSimonian-Laird)"
-FIXED_EFFECT = "fixed effect (one release)"
 # I² at or above this is called heterogeneous in a verdict's reason.
 HIGH_I2 = 0.5
 
@@ -88,24 +86,6 @@ class ReleaseEstimate:
         if self.low is None or self.high is None:
             return None
         return (math.log(self.high) - math.log(self.low)) / (2 * Z95)
-
-
-@dataclass(frozen=True)
-class Pooled:
-    """Pooled log odds ratio across releases, with heterogeneity."""
-
-    method: str
-    odds_ratio: float
-    low: float
-    high: float
-    q: float | None = None
-    """Cochran's Q (None with one release)."""
-    df: int = 0
-    q_p: float | None = None
-    i2: float | None = None
-    """Share of the variation between releases beyond chance, max(0, (Q - df) / Q)."""
-    tau2: float | None = None
-    """Between-release variance of the log odds ratio (DerSimonian-Laird)."""
 
 
 @dataclass(frozen=True)
@@ -239,72 +219,6 @@ def _r(x: float | None, digits: int = 6) -> float | None:
 
 def _sig(x: float | None) -> float | None:
     return None if x is None or not math.isfinite(x) else float(f"{x:.3g}")
-
-
-def chi2_sf(q: float, df: int) -> float:
-    """P(chi² with ``df`` degrees of freedom > ``q``).
-
-    Examples
-    --------
-    >>> round(chi2_sf(3.841459, 1), 4)
-    0.05
-    """
-    from scipy.special import gammaincc
-
-    return float(gammaincc(df / 2.0, q / 2.0)) if q > 0 else 1.0
-
-
-def pool_log_odds_ratios(log_or: Sequence[float], se: Sequence[float]) -> Pooled:
-    """Pool log odds ratios: DerSimonian-Laird random effects, or the one estimate itself.
-
-    Parameters
-    ----------
-    log_or, se
-        One log odds ratio and its standard error (positive) per release.
-
-    Examples
-    --------
-    Two releases, log OR 0 and 1 with standard errors 0.5: fixed-effect weights 4 and 4,
-    Q = 4 * 0.5² * 2 = 2, df = 1, I² = (2 - 1) / 2 = 0.5, tau² = (2 - 1) / (8 - 32 / 8) = 0.25.
-
-    >>> p = pool_log_odds_ratios([0.0, 1.0], [0.5, 0.5])
-    >>> p.q, p.i2, p.tau2, round(math.log(p.odds_ratio), 6)
-    (2.0, 0.5, 0.25, 0.5)
-    """
-    if len(log_or) != len(se) or not log_or:
-        raise ValueError(
-            f"need one standard error per log odds ratio, at least one; got {len(log_or)} log "
-            f"odds ratios and {len(se)} standard errors."
-        )
-    if any(not (s > 0 and math.isfinite(s)) for s in se):
-        raise ValueError(f"standard errors must be positive and finite; got {list(se)}.")
-    weights = [1.0 / (s * s) for s in se]
-    total = sum(weights)
-    fixed = sum(w * y for w, y in zip(weights, log_or, strict=True)) / total
-    if len(log_or) == 1:
-        half = Z95 * math.sqrt(1.0 / total)
-        return Pooled(FIXED_EFFECT, math.exp(fixed), math.exp(fixed - half), math.exp(fixed + half))
-    # Identical estimates agree exactly: no rounding residue in Q.
-    same = max(log_or) == min(log_or)
-    q = 0.0 if same else sum(w * (y - fixed) ** 2 for w, y in zip(weights, log_or, strict=True))
-    df = len(log_or) - 1
-    c = total - sum(w * w for w in weights) / total
-    tau2 = max(0.0, (q - df) / c) if c > 0 else 0.0
-    star = [1.0 / (s * s + tau2) for s in se]
-    pooled = sum(w * y for w, y in zip(star, log_or, strict=True)) / sum(star)
-    half = Z95 * math.sqrt(1.0 / sum(star))
-    i2 = max(0.0, (q - df) / q) if q > 0 else 0.0
-    return Pooled(
-        RANDOM_EFFECTS,
-        math.exp(pooled),
-        math.exp(pooled - half),
-        math.exp(pooled + half),
-        q=q,
-        df=df,
-        q_p=chi2_sf(q, df),
-        i2=i2,
-        tau2=tau2,
-    )
 
 
 def build_replication_table(

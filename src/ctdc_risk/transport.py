@@ -48,17 +48,35 @@ class TransportScore:
     """What the split was, or why it could not be made."""
 
 
+@dataclass(frozen=True)
+class TransportSplits:
+    """One way of holding out cases unlike the training ones, made once for every use."""
+
+    kind: str
+    """``country`` or ``temporal``."""
+    splits: tuple[Split, ...]
+    """(train, test) pairs; empty when the split could not be made."""
+    note: str
+    """What the split was, or why it could not be made."""
+
+
+def _unavailable(kind: str, reason: str) -> TransportSplits:
+    return TransportSplits(kind, (), reason)
+
+
 def country_splits(
     frame: pd.DataFrame, y: np.ndarray, records: np.ndarray, *, n_splits: int, seed: int
-) -> list[Split] | str:
-    """Folds grouped by country of citizenship, or the reason they cannot be made."""
+) -> TransportSplits:
+    """Folds grouped by country of citizenship, or none with the reason they cannot be made."""
     if COUNTRY_COLUMN not in frame.columns:
-        return f"no {COUNTRY_COLUMN} column"
+        return _unavailable("country", f"no {COUNTRY_COLUMN} column")
     country = frame[COUNTRY_COLUMN].astype("string")
     known = country.notna().to_numpy()
     codes, uniques = pd.factorize(country[known], sort=True)
     if len(uniques) < n_splits:
-        return f"{len(uniques)} countries of citizenship, fewer than {n_splits} folds"
+        return _unavailable(
+            "country", f"{len(uniques)} countries of citizenship, fewer than {n_splits} folds"
+        )
     sizes = np.bincount(codes)
     ordinary = max(1, round(float(sizes.mean())))
     groups = np.empty(len(y), dtype=np.int64)
@@ -79,25 +97,25 @@ def country_splits(
         groups[unknown_rows] = chunk_of_rec[np.searchsorted(rec, records[unknown_rows])]
     n_pos = int(y.sum())
     if min(n_pos, len(y) - n_pos) < n_splits:
-        return "too few cases of one outcome for grouped folds"
+        return _unavailable("country", "too few cases of one outcome for grouped folds")
     splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
     splits = []
     for train, test in splitter.split(np.zeros((len(y), 1)), y, groups):
         if len(test) == 0 or len(np.unique(y[train])) < 2:
-            return "a few countries hold most cases of one outcome"
+            return _unavailable("country", "a few countries hold most cases of one outcome")
         splits.append((np.sort(train).astype(np.intp), np.sort(test).astype(np.intp)))
-    return splits
+    return TransportSplits("country", tuple(splits), f"{len(splits)} folds grouped by country")
 
 
-def temporal_split(frame: pd.DataFrame, y: np.ndarray, *, k: int) -> tuple[Split, int] | str:
+def temporal_split(frame: pd.DataFrame, y: np.ndarray, *, k: int) -> TransportSplits:
     """Train up to the year by which ~70 % of known-year cases were registered; test on later."""
     if YEAR_COLUMN not in frame.columns:
-        return "no registration year"
+        return _unavailable("temporal", "no registration year")
     year = pd.to_numeric(frame[YEAR_COLUMN], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     known = ~np.isnan(year)
     years = np.unique(year[known])
     if len(years) < 2:
-        return "fewer than two registration years"
+        return _unavailable("temporal", "fewer than two registration years")
     cumulative = np.array([np.mean(year[known] <= v) for v in years])
     candidates = [int(v) for v, share in zip(years[:-1], cumulative[:-1], strict=True)]
     cut = next(
@@ -109,8 +127,13 @@ def temporal_split(frame: pd.DataFrame, y: np.ndarray, *, k: int) -> tuple[Split
     for rows in (train, test):
         n_pos = int(y[rows].sum())
         if min(n_pos, len(rows) - n_pos) < k:
-            return f"the years after {cut} hold too few cases of one outcome"
-    return (train.astype(np.intp), test.astype(np.intp)), cut
+            return _unavailable(
+                "temporal", f"the years after {cut} hold too few cases of one outcome"
+            )
+    split = (train.astype(np.intp), test.astype(np.intp))
+    return TransportSplits(
+        "temporal", (split,), f"trained up to {cut}, tested on later registrations"
+    )
 
 
 def weighted_scores(result: CVResult) -> tuple[float | None, float | None]:
@@ -118,25 +141,11 @@ def weighted_scores(result: CVResult) -> tuple[float | None, float | None]:
     out: list[float | None] = []
     for metric in ("roc_auc", "ece"):
         pairs = [
-            (f["n_test"], f[metric])
-            for f in result.folds
-            if not math.isnan(f.get(metric, math.nan))
+            (f.n_test, f.score(metric)) for f in result.folds if not math.isnan(f.score(metric))
         ]
         total = sum(n for n, _ in pairs)
         out.append(sum(n * v for n, v in pairs) / total if total else None)
     return out[0], out[1]
-
-
-@dataclass(frozen=True)
-class TransportSplits:
-    """One way of holding out cases unlike the training ones, made once for every use."""
-
-    kind: str
-    """``country`` or ``temporal``."""
-    splits: tuple[Split, ...]
-    """(train, test) pairs; empty when the split could not be made."""
-    note: str
-    """What the split was, or why it could not be made."""
 
 
 def make_transport_splits(
@@ -153,22 +162,10 @@ def make_transport_splits(
     The models' transport scores and the targeting's transport figures both use these, so
     they hold out the same cases.
     """
-    country = country_splits(frame, y, records, n_splits=n_splits, seed=seed)
-    if isinstance(country, str):
-        by_country = TransportSplits("country", (), country)
-    else:
-        by_country = TransportSplits(
-            "country", tuple(country), f"{len(country)} folds grouped by country"
-        )
-    temporal = temporal_split(frame, y, k=k)
-    if isinstance(temporal, str):
-        later = TransportSplits("temporal", (), temporal)
-    else:
-        split, cut = temporal
-        later = TransportSplits(
-            "temporal", (split,), f"trained up to {cut}, tested on later registrations"
-        )
-    return by_country, later
+    return (
+        country_splits(frame, y, records, n_splits=n_splits, seed=seed),
+        temporal_split(frame, y, k=k),
+    )
 
 
 def score_transport(

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ctdc_risk.data import codes
-from ctdc_risk.data.harmonise import _any_of, assemble_canonical
+from ctdc_risk.data.canonical import _any_of, assemble_canonical
 from ctdc_risk.data.schema import AGE_BANDS, MEANS_MERGE, SECTOR_MERGE
 
 PROPERTY = settings(derandomize=True, database=None, max_examples=200, deadline=None)

@@ -9,9 +9,9 @@ import pytest
 
 from ctdc_risk.data.load import load_dataset
 from ctdc_risk.data.raw_format import write_release_file
+from ctdc_risk.data.source import DataSpec
 from ctdc_risk.data.synthetic import generate_synthetic
 from ctdc_risk.errors import ConfigError
-from ctdc_risk.pipeline.specs import DataSpec
 
 
 @pytest.fixture(scope="module")

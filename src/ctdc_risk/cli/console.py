@@ -159,7 +159,7 @@ def print_generated_banner() -> None:
 
 def _print_banner(console: Console, generated: bool) -> None:
     if generated:
-        from ctdc_risk.data.report import GENERATED_BANNER
+        from ctdc_risk.data.data_report import GENERATED_BANNER
 
         console.print()
         console.print(f"[bold black on yellow] {GENERATED_BANNER.upper()} [/]")

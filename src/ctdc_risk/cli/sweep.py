@@ -26,16 +26,10 @@ from omegaconf import DictConfig, OmegaConf
 
 from ctdc_risk.cli.secrets import hide_secrets
 from ctdc_risk.errors import CtdcRiskError
+from ctdc_risk.metric_names import SWEEP_METRICS as SUMMARY_METRICS
 from ctdc_risk.outputs import write_csv, write_json, write_text
 
 STATE_DIR = ".sweep"
-SUMMARY_METRICS = (
-    "cv/roc_auc_mean",
-    "cv/roc_auc_std",
-    "baseline/roc_auc_mean",
-    "target/n_rows",
-    "target/prevalence",
-)
 # Job files hold aggregates only (metrics of whole cohorts), never records.
 _K_FOR_BOOKKEEPING = 1
 

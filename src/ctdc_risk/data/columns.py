@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from ctdc_risk.data.io import normalise_header
+from ctdc_risk.data.header import normalise_header
 from ctdc_risk.data.releases import RELEASES
 from ctdc_risk.errors import ConfigError
 from ctdc_risk.validate import closest

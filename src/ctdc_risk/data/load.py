@@ -12,10 +12,10 @@ from pathlib import Path
 import pandas as pd
 
 from ctdc_risk.data.columns import rename_header
+from ctdc_risk.data.data_report import DataReport, build_data_report
 from ctdc_risk.data.harmonise import harmonise
 from ctdc_risk.data.io import DEFAULT_MAX_BYTES, read_head_rows, read_table
 from ctdc_risk.data.releases import detect_release
-from ctdc_risk.data.report import DataReport, build_data_report
 from ctdc_risk.data.schema import FlagSemantics
 from ctdc_risk.data.validate import validate_canonical
 from ctdc_risk.errors import CtdcRiskError, DataFileError, ReleaseDetectionError
@@ -137,7 +137,7 @@ def dataset_from_frame(frame: pd.DataFrame, report: DataReport) -> Dataset:
 
 def load_synthetic(n_rows: int, *, seed: int, k: int = 10) -> Dataset:
     """Generate the built-in synthetic data as a :class:`Dataset` with its data report."""
-    from ctdc_risk.data.harmonise import HarmoniseLog
+    from ctdc_risk.data.canonical import HarmoniseLog
     from ctdc_risk.data.io import SourceInfo
     from ctdc_risk.data.releases import CANONICAL, HeaderMatch
     from ctdc_risk.data.synthetic import generate_synthetic

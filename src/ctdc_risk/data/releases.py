@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ctdc_risk.data.io import normalise_header
+from ctdc_risk.data.header import normalise_header
 from ctdc_risk.data.schema import CANONICAL_NAMES, FlagSemantics
 from ctdc_risk.errors import ReleaseDetectionError
 

@@ -2,7 +2,7 @@
 
 The default run and the test suite use these records instead of real CTDC data (which may not be
 redistributed). Records come out as the canonical frame, built through the same
-:func:`~ctdc_risk.data.harmonise.assemble_canonical` as harmonised real data, and
+:func:`~ctdc_risk.data.canonical.assemble_canonical` as harmonised real data, and
 :mod:`ctdc_risk.data.raw_format` can write them in every release's raw format.
 
 Marginals are set near the published figures: about a quarter of victims with a known age are
@@ -24,8 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ctdc_risk.data.canonical import assemble_canonical
 from ctdc_risk.data.countries import country_info
-from ctdc_risk.data.harmonise import assemble_canonical
 from ctdc_risk.data.schema import (
     AGE_BANDS,
     DATASOURCES,

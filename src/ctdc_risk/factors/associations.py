@@ -1,12 +1,9 @@
-"""Crude and adjusted associations between factor levels and the outcome.
+"""Adjusted associations between factor levels and the outcome.
 
-Two lenses per one-hot level of the :class:`~ctdc_risk.encoding.FactorEncoder` design:
-
-- **crude**: the outcome share among rows with the level and among rows without it, and their
-  ratio (a prevalence ratio) with a Katz log interval; descriptive and unadjusted;
-- **adjusted**: the odds ratio from one multivariable logistic regression over every
-  non-reference level, so each level is compared with its own factor's reference level while the
-  other factors are held fixed.
+The adjusted lens of each one-hot level of the :class:`~ctdc_risk.encoding.FactorEncoder`
+design (the crude lens is :mod:`.crude`): the odds ratio from one multivariable logistic
+regression over every non-reference level, so each level is compared with its own factor's
+reference level while the other factors are held fixed.
 
 The adjusted model is Firth's bias-reduced logistic regression (:mod:`.firth`), so a level whose
 cases all share one outcome (separation) keeps a finite estimate and stays in the model: no
@@ -21,19 +18,19 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from scipy.linalg import solve_triangular
 
-from ctdc_risk.encoding import EncodedColumn
+from ctdc_risk.encoding import EncodedColumn, FactorEncoder
 from ctdc_risk.errors import StudyError
-from ctdc_risk.factors.firth import firth_logit
-from ctdc_risk.stats import Z95, ratio_of_proportions, two_sided_p
+from ctdc_risk.factors.crude import check_inputs
+from ctdc_risk.factors.distinct import DistinctDesign
+from ctdc_risk.stats import Z95, two_sided_p
 
 log = logging.getLogger(__name__)
 
@@ -48,34 +45,6 @@ NOTE_NOT_CONVERGED = "not estimable: the fit did not converge"
 # A level is collinear when its squared distance from the span of the intercept and the earlier
 # kept levels is below this fraction of its own squared norm (its row count).
 COLLINEAR_TOL = 1e-9
-
-
-@dataclass(frozen=True)
-class CrudeAssociation:
-    """Outcome shares with and without one factor level, and their ratio.
-
-    Attributes
-    ----------
-    factor, level
-        The encoded column this row describes.
-    n_with, n_without
-        Rows with and without the level (they add up to the number of rows).
-    share_with, share_without
-        Outcome share among those rows; ``None`` when there are no such rows.
-    prevalence_ratio
-        ``share_with / share_without``; ``None`` when a count is zero (undefined).
-    pr_ci95
-        Katz 95 % interval of the ratio on the log scale; ``None`` when the ratio is.
-    """
-
-    factor: str
-    level: str
-    n_with: int
-    n_without: int
-    share_with: float | None
-    share_without: float | None
-    prevalence_ratio: float | None
-    pr_ci95: tuple[float, float] | None
 
 
 @dataclass(frozen=True)
@@ -104,63 +73,6 @@ class AdjustedOddsRatio:
     ci95: tuple[float, float] | None
     p_value: float | None
     note: str = ""
-
-
-def crude_associations(
-    X: sp.csr_matrix,
-    columns: Sequence[EncodedColumn],
-    y: np.ndarray,
-) -> tuple[CrudeAssociation, ...]:
-    """Outcome shares and prevalence ratios for every encoded column.
-
-    Parameters
-    ----------
-    X
-        ``(n_rows, n_columns)`` 0/1 indicator matrix (``FactorEncoder(output="onehot")``).
-    columns
-        One :class:`~ctdc_risk.encoding.EncodedColumn` per column of ``X``, in column order.
-    y
-        ``(n_rows,)`` binary outcome (0/1 or bool).
-
-    Returns
-    -------
-    tuple of CrudeAssociation
-        One per column, reference columns included, in column order.
-
-    Examples
-    --------
-    >>> import numpy as np, scipy.sparse as sp
-    >>> from ctdc_risk.encoding import EncodedColumn
-    >>> X = sp.csr_matrix(np.array([[1, 0], [1, 0], [0, 1], [0, 1]]))
-    >>> cols = (EncodedColumn("f", "no", True), EncodedColumn("f", "yes", False))
-    >>> crude = crude_associations(X, cols, np.array([0, 1, 1, 1]))
-    >>> crude[1].n_with, crude[1].share_with, crude[1].prevalence_ratio
-    (2, 1.0, 2.0)
-    """
-    matrix, yv = _check_inputs(X, columns, y)
-    n = matrix.shape[0]
-    # Column sums of the indicators and of the indicators times the outcome: no loop over rows.
-    n_with = np.rint(np.asarray(matrix.sum(axis=0)).ravel()).astype(np.int64)
-    x_with = np.rint(np.asarray(matrix.T @ yv).ravel()).astype(np.int64)
-    total = round(float(yv.sum()))
-    out = []
-    for j, col in enumerate(columns):
-        nw, xw = int(n_with[j]), int(x_with[j])
-        nwo, xwo = n - nw, total - xw
-        ratio = ratio_of_proportions(xw, nw, xwo, nwo)
-        out.append(
-            CrudeAssociation(
-                factor=col.factor,
-                level=col.level,
-                n_with=nw,
-                n_without=nwo,
-                share_with=xw / nw if nw > 0 else None,
-                share_without=xwo / nwo if nwo > 0 else None,
-                prevalence_ratio=None if ratio is None else ratio[0],
-                pr_ci95=None if ratio is None else ratio[1],
-            )
-        )
-    return tuple(out)
 
 
 def adjusted_odds_ratios(
@@ -210,7 +122,7 @@ def adjusted_odds_ratios(
     Examples
     --------
     >>> import numpy as np, scipy.sparse as sp
-    >>> from ctdc_risk.encoding import EncodedColumn
+    >>> from ctdc_risk.encoding import EncodedColumn, FactorEncoder
     >>> yes = np.array([0] * 10 + [1] * 10)
     >>> y = np.array([0] * 8 + [1] * 2 + [0] * 4 + [1] * 6)
     >>> X = sp.csr_matrix(np.column_stack([1 - yes, yes]))
@@ -221,7 +133,7 @@ def adjusted_odds_ratios(
     >>> round(level.odds_ratio, 3)  # Firth: (6.5 * 8.5) / (4.5 * 2.5), not the raw 6.0
     4.911
     """
-    matrix, yv = _check_inputs(X, columns, y)
+    matrix, yv = check_inputs(X, columns, y)
     cluster_codes = _cluster_codes(groups, matrix.shape[0]) if cluster_robust else None
     notes: dict[int, str] = {}
     candidates = _screen_levels(matrix, columns, yv, notes)
@@ -244,26 +156,41 @@ def adjusted_odds_ratios(
     return tuple(out)
 
 
-def _check_inputs(
-    x: Any, columns: Sequence[EncodedColumn], y: Any
-) -> tuple[sp.csr_matrix, np.ndarray]:
-    """Validated CSR float64 indicators and a float64 0/1 outcome."""
-    matrix = sp.csr_matrix(x, dtype=np.float64)
-    n_rows, n_cols = matrix.shape
-    if n_cols != len(columns):
-        raise ValueError(
-            f"X has {n_cols} columns but columns describes {len(columns)}; pass the encoder's "
-            "columns_ for the matrix it produced."
-        )
-    if matrix.data.size and not np.isin(matrix.data, (0.0, 1.0)).all():
-        raise ValueError("X must hold 0/1 indicators (FactorEncoder output='onehot').")
-    yv = np.asarray(y)
-    if yv.ndim != 1 or yv.shape[0] != n_rows:
-        raise ValueError(f"y must have shape ({n_rows},) to match X; got {yv.shape}.")
-    yf = yv.astype(np.float64)
-    if not np.isin(yf, (0.0, 1.0)).all():
-        raise ValueError("y must be a binary outcome (0/1 or bool, no missing values).")
-    return matrix, yf
+@dataclass(frozen=True)
+class AdjustedFit:
+    """The encoder fitted on the cases, its one-hot design and the Firth odds ratios on it."""
+
+    encoder: FactorEncoder
+    X: sp.csr_matrix
+    odds_ratios: tuple[AdjustedOddsRatio, ...]
+
+
+def fit_adjusted(
+    frame: pd.DataFrame,
+    y: np.ndarray,
+    factors: tuple[tuple[str, str], ...],
+    *,
+    k: int,
+    positive_only: bool,
+    reference: Mapping[str, str] | None = None,
+    groups: np.ndarray | None = None,
+) -> AdjustedFit:
+    """Fit the factor encoder on ``frame``, then :func:`adjusted_odds_ratios` on its design.
+
+    The setup every adjusted estimate shares (the study's, each bootstrap refit's, each
+    sensitivity analysis'): levels pooled below ``k`` and reference levels chosen by the
+    encoder's documented rule unless ``reference`` names them. With ``groups`` (identical-record
+    group per row), intervals are clustered on them. A ValueError from the encoder (a named
+    reference level missing in these cases) propagates.
+    """
+    encoder = FactorEncoder(
+        factors, min_count=k, positive_only=positive_only, reference=reference
+    ).fit(frame, y)
+    X = encoder.transform(frame)
+    odds_ratios = adjusted_odds_ratios(
+        X, encoder.columns_, y, groups=groups, cluster_robust=groups is not None
+    )
+    return AdjustedFit(encoder, X, odds_ratios)
 
 
 def _cluster_codes(groups: np.ndarray | None, n_rows: int) -> np.ndarray:
@@ -386,34 +313,6 @@ def _alias_names(
     return "same cases as " + (", ".join(names) if names else "the intercept")
 
 
-def distinct_rows(
-    x: sp.csr_matrix, y: np.ndarray, groups: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, int]:
-    """Distinct (row, outcome) patterns of an indicator matrix, with weights.
-
-    Returns the pattern index of each row, a representative row per pattern, the number of rows
-    per pattern, the sum of squared cluster sizes per pattern (when ``groups`` is given; the
-    cluster-robust covariance needs it) and the number of clusters.
-    """
-    csr = x.tocsr()
-    csr.sort_indices()
-    nnz = np.diff(csr.indptr)
-    if len(nnz) and (nnz == nnz[0]).all():
-        keys = csr.indices.reshape(len(nnz), int(nnz[0])).astype(np.int64)
-    else:
-        keys = csr.toarray().astype(np.int64)
-    keys = np.column_stack([keys, y.astype(np.int64)])
-    _, first, inverse, counts = np.unique(
-        keys, axis=0, return_index=True, return_inverse=True, return_counts=True
-    )
-    inverse = inverse.ravel()
-    if groups is None:
-        return inverse, first, counts, None, 0
-    pairs, sizes = np.unique(np.column_stack([inverse, groups]), axis=0, return_counts=True)
-    squared = np.bincount(pairs[:, 0], weights=sizes.astype(np.float64) ** 2, minlength=len(first))
-    return inverse, first, counts, squared, len(np.unique(groups))
-
-
 def _fit_firth(
     x: sp.csr_matrix,
     y: np.ndarray,
@@ -424,16 +323,8 @@ def _fit_firth(
     """Odds ratio, Wald interval and p-value per active column from one Firth fit."""
     if not active:
         return {}
-    _, first, counts, squared, n_clusters = distinct_rows(x, y, cluster_codes)
-    design = np.ones((len(first), len(active) + 1))
-    design[:, 1:] = x[first][:, active].toarray()
-    try:
-        fit = firth_logit(design, y[first], counts, cluster_weights=squared, n_clusters=n_clusters)
-    except np.linalg.LinAlgError as exc:
-        log.info("Firth logistic fit failed: %s", exc)
-        return {}
-    if not fit.converged or not np.isfinite(fit.params).all():
-        log.info("Firth logistic fit did not converge in %d iterations", fit.n_iter)
+    fit = DistinctDesign.build(x, y, active, cluster_codes).fit(what="Firth logistic")
+    if fit is None:
         return {}
     se = fit.standard_errors()
     out = {}
@@ -443,80 +334,4 @@ def _fit_firth(
             notes[j] = NOTE_NO_SE
             continue
         out[j] = (math.exp(b), (math.exp(b - Z95 * s), math.exp(b + Z95 * s)), two_sided_p(b / s))
-    return out
-
-
-OVERLAP_FLOOR = 0.05
-NOT_KNOWN = frozenset({"unknown", "other (fewer than k cases)", "not recorded"})
-
-
-def overlap_notes(
-    codes: np.ndarray,
-    levels: dict[str, tuple[str, ...]],
-    reference: dict[str, str],
-    labels: dict[str, str],
-    *,
-    k: int,
-) -> dict[tuple[str, str], str]:
-    """Contrasts with almost no common ground between a level and its reference.
-
-    An adjusted odds ratio holds the other factors fixed; when the cases with a level and the
-    cases with its reference share (almost) no known value of another factor (every citizen of
-    one region crossed a border, every citizen of the other did not), the comparison "at the
-    same value" has no cases behind it and the estimate is an extrapolation. For each level and
-    each other factor, the overlap is the sum over that factor's known values of the smaller of
-    the two shares; below :data:`OVERLAP_FLOOR` the contrast is noted (and never labelled).
-
-    Parameters
-    ----------
-    codes
-        ``(n_rows, n_factors)`` level index per row, factors in ``levels`` order.
-    levels
-        Factor -> its levels in code order.
-    reference
-        Factor -> its reference level.
-    labels
-        Factor -> its name in words (for the note).
-    k
-        A side with fewer than ``k`` known values is not judged.
-
-    Examples
-    --------
-    >>> codes = np.array([[0, 0]] * 20 + [[1, 1]] * 20)
-    >>> levels = {"region": ("north", "south"), "border": ("no", "yes")}
-    >>> notes = overlap_notes(codes, levels, {"region": "north", "border": "no"},
-    ...                       {"region": "region", "border": "crossed a border"}, k=5)
-    >>> notes[("region", "south")]
-    'no common ground with the reference level in crossed a border (overlap 0%)'
-    """
-    factors = list(levels)
-    out: dict[tuple[str, str], str] = {}
-    for a, fa in enumerate(factors):
-        ref = levels[fa].index(reference[fa]) if reference.get(fa) in levels[fa] else -1
-        if ref < 0:
-            continue
-        for j, level in enumerate(levels[fa]):
-            if j == ref or level in NOT_KNOWN:
-                continue
-            rows_l, rows_r = codes[:, a] == j, codes[:, a] == ref
-            worst: tuple[float, str] | None = None
-            for b, fb in enumerate(factors):
-                if b == a:
-                    continue
-                known = [i for i, lv in enumerate(levels[fb]) if lv not in NOT_KNOWN]
-                if len(known) < 2:
-                    continue
-                n_b = len(levels[fb])
-                cl = np.bincount(codes[rows_l, b], minlength=n_b)[known]
-                cr = np.bincount(codes[rows_r, b], minlength=n_b)[known]
-                if cl.sum() < k or cr.sum() < k:
-                    continue
-                overlap = float(np.minimum(cl / cl.sum(), cr / cr.sum()).sum())
-                if overlap < OVERLAP_FLOOR and (worst is None or overlap < worst[0]):
-                    worst = (overlap, labels.get(fb, fb))
-            if worst is not None:
-                out[(fa, level)] = (
-                    f"no common ground with the reference level in {worst[1]} "
-                    f"(overlap {worst[0]:.0%})"
-                )
     return out

@@ -7,7 +7,7 @@ calibration run exactly the same code.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,17 +15,15 @@ import numpy as np
 import pandas as pd
 
 from ctdc_risk.encoding import FactorEncoder
-from ctdc_risk.factors.associations import (
-    adjusted_odds_ratios,
-    crude_associations,
-    overlap_notes,
-)
+from ctdc_risk.factors.associations import AdjustedOddsRatio, fit_adjusted
 from ctdc_risk.factors.contributions import (
     Contributions,
     ShapSummary,
     factor_codes,
     summarise_contributions,
 )
+from ctdc_risk.factors.crude import crude_associations
+from ctdc_risk.factors.overlap import overlap_notes
 from ctdc_risk.factors.refit import make_refit_plan
 from ctdc_risk.factors.stability import (
     PointEstimates,
@@ -86,27 +84,14 @@ def estimate_factors(
         Factors described with crude shares only (recorded after the outcome's phase).
     """
     kinds = tuple((f.name, f.kind) for f in factors)
-    encoder = FactorEncoder(
-        kinds, min_count=k, positive_only=positive_only, reference=reference
-    ).fit(frame, y)
-    refs = dict(encoder.reference_)
-    X = encoder.transform(frame)
-    crude = crude_associations(X, encoder.columns_, y)
-    adjusted = adjusted_odds_ratios(X, encoder.columns_, y, groups=records, cluster_robust=True)
-    shap = summarise_contributions(contributions, k=k, reference=refs)
-    point = PointEstimates(
-        factors=contributions.factors,
-        importance=shap.importance,
-        log_or={
-            (a.factor, a.level): math.log(a.odds_ratio)
-            for a in adjusted
-            if a.odds_ratio is not None and a.ci95 is not None
-        },
-        direction=shap.direction,
-        reference=refs,
-        codes=contributions.codes,
-        levels=contributions.levels,
+    fitted = fit_adjusted(
+        frame, y, kinds, k=k, positive_only=positive_only, reference=reference, groups=records
     )
+    encoder, adjusted = fitted.encoder, fitted.odds_ratios
+    refs = dict(encoder.reference_)
+    crude = crude_associations(fitted.X, encoder.columns_, y)
+    shap = summarise_contributions(contributions, k=k, reference=refs)
+    point = point_estimates(adjusted, shap, contributions, refs)
     plan = make_refit_plan(
         factors=kinds,
         k=k,
@@ -139,6 +124,32 @@ def estimate_factors(
         prevalence=float(np.mean(y)),
     )
     return FactorEstimates(table, encoder, shap, result)
+
+
+def point_estimates(
+    adjusted: Sequence[AdjustedOddsRatio],
+    shap: ShapSummary,
+    contributions: Contributions,
+    reference: Mapping[str, str],
+) -> PointEstimates:
+    """The study's own estimates that the bootstrap draws are compared with.
+
+    Log odds ratios of the levels with an interval, and SHAP importance and direction per
+    factor of the primary model's ``contributions``.
+    """
+    return PointEstimates(
+        factors=contributions.factors,
+        importance=shap.importance,
+        log_or={
+            (a.factor, a.level): math.log(a.odds_ratio)
+            for a in adjusted
+            if a.odds_ratio is not None and a.ci95 is not None
+        },
+        direction=shap.direction,
+        reference=dict(reference),
+        codes=contributions.codes,
+        levels=contributions.levels,
+    )
 
 
 def _context(

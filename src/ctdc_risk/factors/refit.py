@@ -13,8 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ctdc_risk.encoding import FactorEncoder
-from ctdc_risk.factors.associations import NOTE_REFERENCE, adjusted_odds_ratios
+from ctdc_risk.factors.associations import NOTE_REFERENCE, fit_adjusted
 from ctdc_risk.factors.contributions import explain_model
 from ctdc_risk.factors.stability import Level, RefitPlan
 
@@ -34,10 +33,9 @@ def fit_log_odds_ratios(
     ``reference`` is the study's reference per factor: a refit may choose another one, so each
     contrast is rebuilt as (level vs the refit's reference) minus (study reference vs it).
     """
-    encoder = FactorEncoder(factors, min_count=k, positive_only=positive_only).fit(frame, y)
-    adjusted = adjusted_odds_ratios(encoder.transform(frame), encoder.columns_, y)
+    adjusted = fit_adjusted(frame, y, factors, k=k, positive_only=positive_only)
     coef: dict[Level, float] = {}
-    for a in adjusted:
+    for a in adjusted.odds_ratios:
         if a.note == NOTE_REFERENCE:
             coef[(a.factor, a.level)] = 0.0
         elif a.odds_ratio is not None and a.ci95 is not None:

@@ -30,8 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ctdc_risk.encoding import FactorEncoder
-from ctdc_risk.factors.associations import NOTE_REFERENCE, adjusted_odds_ratios
+from ctdc_risk.factors.associations import NOTE_REFERENCE, fit_adjusted
 from ctdc_risk.factors.table import FactorTable
 from ctdc_risk.features import FACTORS, FLAG_GROUPS, Factor, add_documented_groups
 
@@ -180,17 +179,15 @@ def _odds_ratios(
     kinds = tuple((f.name, f.kind) for f in factors)
     refs = {f: lv for f, lv in reference.items() if f in dict(kinds)}
     try:
-        encoder = FactorEncoder(kinds, min_count=k, positive_only=positive_only, reference=refs)
-        encoder.fit(frame, y)
+        fitted = fit_adjusted(
+            frame, y, kinds, k=k, positive_only=positive_only, reference=refs, groups=records
+        )
     except ValueError as exc:  # the study's reference level is missing here
         log.info("sensitivity model not fitted: %s", exc)
         return {}
-    adjusted = adjusted_odds_ratios(
-        encoder.transform(frame), encoder.columns_, y, groups=records, cluster_robust=True
-    )
     return {
         (a.factor, a.level): (a.odds_ratio, a.ci95[0], a.ci95[1])
-        for a in adjusted
+        for a in fitted.odds_ratios
         if a.note != NOTE_REFERENCE and a.odds_ratio is not None and a.ci95 is not None
     }
 

@@ -35,9 +35,9 @@ from ctdc_risk.factors.associations import (
     NOTE_COLLINEAR,
     NOTE_REFERENCE,
     AdjustedOddsRatio,
-    CrudeAssociation,
 )
 from ctdc_risk.factors.contributions import ShapSummary
+from ctdc_risk.factors.crude import CrudeAssociation
 from ctdc_risk.factors.stability import StabilityResult, average_ranks
 from ctdc_risk.features import FACTORS
 from ctdc_risk.privacy import Floor, PartitionSuppression, suppress_partition

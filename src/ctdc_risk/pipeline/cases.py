@@ -13,9 +13,9 @@ from ctdc_risk.cohort import select_cohort
 from ctdc_risk.data.load import Dataset
 from ctdc_risk.data.records import record_groups
 from ctdc_risk.data.schema import FlagSemantics
+from ctdc_risk.data.source import load_data
 from ctdc_risk.errors import StudyError
 from ctdc_risk.features import FactorSelection, add_derived_columns, select_study_factors
-from ctdc_risk.pipeline.describe import load_data
 from ctdc_risk.pipeline.result import CohortFlow
 from ctdc_risk.pipeline.specs import RunSpec
 from ctdc_risk.privacy import Floor

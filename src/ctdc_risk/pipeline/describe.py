@@ -3,24 +3,18 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from ctdc_risk.cohort import select_cohort
-from ctdc_risk.data.child_status import apply_child_rule, child_status
-from ctdc_risk.data.load import Dataset, load_dataset, load_synthetic
-from ctdc_risk.data.report import DataReport
+from ctdc_risk.data.data_report import DataReport
+from ctdc_risk.data.source import load_data
 from ctdc_risk.errors import StudyError
-from ctdc_risk.headline import (
-    Headline,
-    build_headline,
-    headline_json,
-    headline_markdown,
-    headline_rows,
-)
+from ctdc_risk.headline import Headline, build_headline
 from ctdc_risk.outputs import write_csv, write_json, write_text
-from ctdc_risk.pipeline.specs import DataSpec, RunSpec
+from ctdc_risk.pipeline.specs import RunSpec
 from ctdc_risk.privacy import suppress_chain
+from ctdc_risk.report.headline_tables import headline_json, headline_markdown, headline_rows
 
 log = logging.getLogger(__name__)
 
@@ -33,33 +27,6 @@ class DescribeResult:
     data_report: DataReport
     headline: Headline
     files: tuple[Path, ...]
-
-
-def load_data(spec: DataSpec, *, seed: int, k: int) -> Dataset:
-    """Load the configured data source as a canonical :class:`Dataset`, children by its rule."""
-    if spec.source == "synthetic":
-        dataset = load_synthetic(
-            spec.n_rows, seed=spec.seed if spec.seed is not None else seed, k=k
-        )
-    else:
-        assert spec.path is not None  # checked by DataSpec
-        dataset = load_dataset(
-            spec.path,
-            encoding=spec.encoding,
-            delimiter=spec.delimiter,
-            sheet=spec.sheet,
-            max_bytes=spec.max_bytes,
-            k=k,
-            columns=spec.columns,
-        )
-    frame = apply_child_rule(dataset.frame, spec.child_rule)
-    log.info(
-        "children by the %r rule: %d (registration rule: %d)",
-        spec.child_rule,
-        int(frame["is_child"].fillna(False).sum()),
-        int(child_status(dataset.frame, "registration")[0].fillna(False).sum()),
-    )
-    return replace(dataset, frame=frame)
 
 
 def run_describe(spec: RunSpec, out_dir: Path) -> DescribeResult:

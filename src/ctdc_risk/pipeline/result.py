@@ -8,10 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ctdc_risk.data.report import DataReport
+from ctdc_risk.data.data_report import DataReport
 from ctdc_risk.evaluate import CVResult
 from ctdc_risk.factors.contributions import ShapSummary
-from ctdc_risk.factors.interaction import InteractionTable
+from ctdc_risk.factors.interaction_table import InteractionTable
 from ctdc_risk.factors.sensitivity import SensitivityResult
 from ctdc_risk.factors.stability import StabilityResult
 from ctdc_risk.factors.subgroups import SubgroupImportance

@@ -3,21 +3,20 @@ privacy floor. Nothing here computes a result: it lays out what the stages publi
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 from sklearn.pipeline import Pipeline
 
-from ctdc_risk.encoding import FactorEncoder
-from ctdc_risk.evaluate import METRICS, CVResult
+from ctdc_risk.evaluate import CVResult
 from ctdc_risk.factors.contributions import ShapSummary
-from ctdc_risk.factors.interaction import INTERACTION_COLUMNS
+from ctdc_risk.factors.interaction_table import INTERACTION_COLUMNS
 from ctdc_risk.factors.sensitivity import SENSITIVITY_COLUMNS
 from ctdc_risk.factors.subgroups import SubgroupImportance
 from ctdc_risk.factors.table import COLUMNS, CONTEXT_COLUMNS, context_records, table_records
-from ctdc_risk.models import WeightedClassifier
+from ctdc_risk.metric_names import METRICS
+from ctdc_risk.models import save_models
 from ctdc_risk.outputs import RunFolder
 from ctdc_risk.pipeline.result import CohortFlow, StudyResult
 from ctdc_risk.privacy import SUPPRESSED, Floor
@@ -98,7 +97,7 @@ def write_run_files(
         folder.write_text("report.md", report.markdown),
         *(folder.write_bytes(f"figures/{name}", data) for name, data in report.figures.items()),
     ]
-    return (*files, *_write_models(folder, fitted))
+    return (*files, *save_models(folder, fitted))
 
 
 def _folds(cv: Mapping[str, CVResult], floor: Floor) -> list[list[object]]:
@@ -109,13 +108,12 @@ def _folds(cv: Mapping[str, CVResult], floor: Floor) -> list[list[object]]:
         # count away, and the mean over folds gives a single withheld fold back. Withhold
         # every fold's scores then (the means stay).
         short = any(
-            min(f["prevalence_test"] * f["n_test"], (1 - f["prevalence_test"]) * f["n_test"])
-            < floor.k - 0.5
+            min(f.prevalence_test * f.n_test, (1 - f.prevalence_test) * f.n_test) < floor.k - 0.5
             for f in result.folds
         )
         for kind, folds in (("model", result.folds), ("baseline", result.baseline_folds)):
             for i, fold in enumerate(folds):
-                scores = [SUPPRESSED if short else _num(fold.get(m)) for m in METRICS]
+                scores = [SUPPRESSED if short else _num(fold.score(m)) for m in METRICS]
                 rows.append([name, kind, i, *scores])
     return rows
 
@@ -156,48 +154,6 @@ def _factors_document(result: StudyResult) -> dict[str, object]:
         "context": [r.to_record() for r in table.context],
         "dropped_factors": [{"factor": f, "reason": why} for f, why in table.dropped],
     }
-
-
-def _write_models(folder: RunFolder, fitted: Mapping[str, Pipeline]) -> tuple[Path, ...]:
-    """Final models in formats that run no code when loaded, with their sha256.
-
-    LightGBM: its own text model (every leaf holds at least k training cases; see
-    :class:`~ctdc_risk.models.LeafFloorClassifier`). Logistic regression: intercept, prior
-    offset and one coefficient per factor level, as JSON. Nothing is pickled.
-    """
-    floor = folder.floor
-    files: list[Path] = []
-    for name, pipeline in fitted.items():
-        classifier = pipeline.named_steps["model"]
-        encoder: FactorEncoder = pipeline.named_steps["encode"]
-        if name == "lightgbm":
-            text = classifier.estimator_.booster_.model_to_string()
-            files.append(folder.write_text("models/lightgbm_model.txt", text))
-            levels = {f: list(lv) for f, lv in encoder.levels_.items()}
-            files.append(folder.write_json("models/lightgbm_levels.json", {"levels": levels}))
-        else:
-            weighted: WeightedClassifier = classifier
-            model = weighted.estimator_
-            # A coefficient of a level under k training cases would say something about those
-            # few people: it is left out (the level stays in the model).
-            counts = [n for name, _ in encoder.factors for n in encoder.counts_[name]]
-            coefficients = [
-                {
-                    "factor": c.factor,
-                    "level": c.level,
-                    "coefficient": round(float(b), 8) if n >= floor.k else f"{floor.marker} cases",
-                }
-                for c, b, n in zip(encoder.columns_, model.coef_.ravel(), counts, strict=True)
-            ]
-            doc = {
-                "intercept": round(float(model.intercept_[0]), 8),
-                "prior_offset": round(weighted.offset_, 8),
-                "coefficients": coefficients,
-            }
-            files.append(folder.write_json("models/logistic_coefficients.json", doc))
-    hashes = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
-    files.append(folder.write_json("models/sha256.json", hashes))
-    return tuple(files)
 
 
 def _num(x: float | None) -> float | str:

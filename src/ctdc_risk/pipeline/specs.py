@@ -12,13 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, cast
 
 from ctdc_risk.cohort import CohortSpec
-from ctdc_risk.data.child_status import CHILD_RULES, DEFAULT_CHILD_RULE
-from ctdc_risk.data.columns import check_column_targets
-from ctdc_risk.data.io import DEFAULT_MAX_BYTES
-from ctdc_risk.data.synthetic import MAX_ROWS, MIN_ROWS
+from ctdc_risk.data.source import DataSpec
 from ctdc_risk.errors import ConfigError
 from ctdc_risk.evaluate import CVSpec
-from ctdc_risk.factors.interaction import LEVEL_CHOICES, MODIFIERS
+from ctdc_risk.factors.interaction_table import LEVEL_CHOICES, MODIFIERS
 from ctdc_risk.factors.stability import StabilitySpec
 from ctdc_risk.factors.table import MULTIPLICITY
 from ctdc_risk.features import FACTORS, FeatureSetSpec
@@ -43,52 +40,6 @@ from ctdc_risk.validate import (
 
 COMMANDS = ("study", "describe", "replicate")
 SUBGROUPS = ("boys_girls", "age_0_8_9_17", "citizenship_region")
-DATA_SOURCES = ("synthetic", "file")
-
-
-@dataclass(frozen=True)
-class DataSpec:
-    """Where the data comes from and how to read it."""
-
-    _constraints: ClassVar[Constraints] = {
-        "source": Options(DATA_SOURCES),
-        "path": OrNone(Text(), why="Choose the file with data=ctdc data.path=FILE."),
-        "max_bytes": Interval(int, 1, None),
-        "child_rule": Options(CHILD_RULES, "a child when exploited, when registered, or by either"),
-        "columns": OrNone(MappingOf()),  # names checked by check_column_targets
-    }
-    source: str = "synthetic"
-    path: str | None = None
-    n_rows: int = 50_000
-    seed: int | None = None
-    encoding: str = "auto"
-    delimiter: str = "auto"
-    sheet: str | int | None = None
-    max_bytes: int = DEFAULT_MAX_BYTES
-    child_rule: str = DEFAULT_CHILD_RULE
-    """Who is a child: ``exploitation`` (minor when exploited, where recorded), ``registration``
-    or ``either`` (see :mod:`ctdc_risk.data.child_status`)."""
-    columns: dict[str, str] | None = None
-    """Your own column names: ``{name in the file: CTDC name}`` (see
-    :mod:`ctdc_risk.data.columns`)."""
-
-    def __post_init__(self) -> None:
-        check_fields(self, "data")
-        if self.columns:
-            if self.source != "file":
-                raise ConfigError(
-                    "data.columns renames the columns of a file: use it with data=ctdc "
-                    "data.path=FILE."
-                )
-            check_column_targets(self.columns)
-        if self.source == "file" and not self.path:
-            raise ConfigError(
-                "data.path is not set: choose the CTDC file with data=ctdc data.path=FILE."
-            )
-        if self.source == "synthetic" and not MIN_ROWS <= self.n_rows <= MAX_ROWS:
-            raise ConfigError(
-                f"data.n_rows must be from {MIN_ROWS:,} to {MAX_ROWS:,}; got {self.n_rows:,}."
-            )
 
 
 @dataclass(frozen=True)

@@ -22,10 +22,12 @@ import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
+from ctdc_risk.cohort import group_masks
 from ctdc_risk.evaluate import CVResult, Split, cross_validate_model, make_splits
 from ctdc_risk.factors.contributions import Contributions, explain_model, summarise_contributions
 from ctdc_risk.factors.estimate import FactorEstimates, estimate_factors
-from ctdc_risk.factors.interaction import InteractionTable, estimate_interactions
+from ctdc_risk.factors.interaction import estimate_interactions
+from ctdc_risk.factors.interaction_table import InteractionTable
 from ctdc_risk.factors.sensitivity import SensitivityResult, run_sensitivity
 from ctdc_risk.factors.subgroups import subgroup_importance, withhold_subgroup_sizes
 from ctdc_risk.factors.table import FactorTable, LabelRule
@@ -33,7 +35,7 @@ from ctdc_risk.features import (
     FLAG_GROUPS,
 )
 from ctdc_risk.headline import family_share_by_child_rule
-from ctdc_risk.models import build_model
+from ctdc_risk.models import build_model, lead_model
 from ctdc_risk.outputs import RunFolder
 from ctdc_risk.pipeline.cases import StudyCases, select_cases
 from ctdc_risk.pipeline.metrics import study_metrics
@@ -49,20 +51,14 @@ from ctdc_risk.transport import TransportScore, make_transport_splits, score_tra
 __all__ = ["StudyResult", "run_study"]
 
 log = logging.getLogger(__name__)
-METRICS = ("roc_auc", "average_precision", "brier", "log_loss", "ece")
 
 
 def _subgroup_masks(frame: pd.DataFrame, names: tuple[str, ...]) -> dict[str, np.ndarray]:
     masks: dict[str, np.ndarray] = {}
-    child = frame["is_child"].fillna(False).to_numpy(dtype=bool)
-    gender = frame["gender"].astype(object).to_numpy()
-    age = frame["age_band"].astype(object).to_numpy()
     if "boys_girls" in names:
-        masks["boys"] = child & (gender == "male")
-        masks["girls"] = child & (gender == "female")
+        masks.update(group_masks(frame, ("boys", "girls")))
     if "age_0_8_9_17" in names:
-        masks["aged 0-8"] = age == "0--8"
-        masks["aged 9-17"] = age == "9--17"
+        masks.update(group_masks(frame, ("aged 0-8", "aged 9-17")))
     if "citizenship_region" in names:
         region = frame["citizenship_region"].astype(object).to_numpy()
         for name in sorted({r for r in region if isinstance(r, str)}):
@@ -177,7 +173,7 @@ def _refit_and_explain(
     contributions = {
         name: explain_model(model, frame, engine="shap") for name, model in fitted.items()
     }
-    primary = "lightgbm" if "lightgbm" in fitted else spec.models[0].name
+    primary = lead_model([m.name for m in spec.models])
     log.info(
         "SHAP (%s): %d rows, %d distinct encoded rows",
         primary,

@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
+from ctdc_risk.metric_names import COMPARED_METRICS as METRICS
 from ctdc_risk.privacy import marker_for
 from ctdc_risk.report.compare_cohorts import (
     DISJOINT_COHORTS,
@@ -41,20 +42,6 @@ from ctdc_risk.report.compare_cohorts import (
 )
 from ctdc_risk.report.compare_groups import Group, group_runs, run_settings
 
-METRICS = (
-    "cv/roc_auc_mean",
-    "cv/roc_auc_std",
-    "cv/average_precision_mean",
-    "cv/brier_mean",
-    "cv/ece_mean",
-    "baseline/roc_auc_mean",
-    "target/n_rows",
-    "target/prevalence",
-    "targeting/top3_coverage",
-    "targeting/top3_share_of_cases",
-    "targeting/top3_lift",
-    "targeting/top3_lift_lowest",
-)
 COMPARED_LABELS = frozenset({"risk", "protective", "unclear"})
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ctdc_risk.factors.interaction import InteractionRow, InteractionTable, ModifierSummary
+from ctdc_risk.factors.interaction_table import InteractionRow, InteractionTable, ModifierSummary
 from ctdc_risk.report.content import level_phrase, short_phrase
 
 Block = tuple[str, Any]

@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ctdc_risk.data.report import DataReport
+from ctdc_risk.data.data_report import DataReport
 from ctdc_risk.evaluate import ReliabilityBin
-from ctdc_risk.factors.interaction import InteractionTable
+from ctdc_risk.factors.interaction_table import InteractionTable
 from ctdc_risk.factors.sensitivity import SensitivityResult
 from ctdc_risk.factors.subgroups import SubgroupRow
 from ctdc_risk.factors.table import ContextRow, FactorRow

@@ -28,7 +28,7 @@ import pandas as pd
 
 from ctdc_risk.encoding import UNKNOWN, FactorEncoder, factor_codes
 from ctdc_risk.errors import ConfigError
-from ctdc_risk.features import FACTORS, Factor, matches, source_columns
+from ctdc_risk.features import FACTORS, Factor, leak_reason, reason_from_patterns
 from ctdc_risk.validate import Check, Constraints, Interval, ListOf, from_mapping
 
 ALLOWED_FACTORS = (
@@ -127,10 +127,10 @@ def targeting_factors(
 ) -> tuple[Factor, ...]:
     """The spec's factors that do not leak the target and are recorded in ``frame``."""
     chosen = []
+    leakage_reason = reason_from_patterns(leakage)
     for name in spec.factors:
         factor = FACTORS[name]
-        columns = (factor.name, *source_columns(factor))
-        if any(matches(c, leakage) for c in columns):
+        if leak_reason(factor, leakage_reason):
             continue
         if name in frame and frame[name].notna().any():
             chosen.append(factor)

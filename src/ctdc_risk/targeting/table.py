@@ -39,7 +39,6 @@ import pandas as pd
 from ctdc_risk.errors import StudyError
 from ctdc_risk.stats import wilson_interval
 from ctdc_risk.targeting.crossfit import CrossFit, SchemeSummary, cross_fit, summarise_scheme
-from ctdc_risk.targeting.describe import describe_profile
 from ctdc_risk.targeting.profiles import (
     ProfileTree,
     TargetingSpec,
@@ -47,6 +46,7 @@ from ctdc_risk.targeting.profiles import (
     min_profile_size,
     targeting_factors,
 )
+from ctdc_risk.targeting.wording import describe_profile
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from ctdc_risk.tracking.naming import release_words
 
 if TYPE_CHECKING:
-    from ctdc_risk.data.report import DataReport
+    from ctdc_risk.data.data_report import DataReport
 
 # MLflow keeps at most 36 characters of a digest; the UI shows about 8.
 DIGEST_CHARS = 12

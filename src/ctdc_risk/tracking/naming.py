@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ctdc_risk.data.report import DataReport
+    from ctdc_risk.data.data_report import DataReport
     from ctdc_risk.pipeline.specs import RunSpec
 
 SEPARATOR = " · "

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from ctdc_risk.data.harmonise import HarmoniseLog
+from ctdc_risk.data.canonical import HarmoniseLog
 from ctdc_risk.data.io import SourceInfo
 from ctdc_risk.data.releases import HeaderMatch
 from ctdc_risk.privacy import Floor
