@@ -11,6 +11,7 @@ import json
 import warnings
 from typing import TYPE_CHECKING, Any
 
+from ctdc_risk.privacy import Floor
 from ctdc_risk.tracking.naming import release_words
 
 if TYPE_CHECKING:
@@ -22,17 +23,13 @@ CONTEXT = "study"
 GENERATOR = "ctdc_risk.data.synthetic"
 
 
-def _count(n: int, k: int) -> int | str:
-    return f"<{k}" if 0 < n < k else n
-
-
 def dataset_profile(report: DataReport, k: int) -> dict[str, Any]:
     """What the dataset's profile says: release, rows, the whole sha256."""
     return {
         "release": report.release_id,
         "release_label": report.release_label,
-        "rows_read": _count(report.rows_read, k),
-        "rows": _count(report.rows_out, k),
+        "rows_read": Floor(k).count(report.rows_read),
+        "rows": Floor(k).count(report.rows_out),
         "sha256": report.source.sha256,
         "format": report.source.file_format,
         "flags": report.flag_semantics,
