@@ -373,7 +373,7 @@ def test_spec_from_mapping_takes_defaults_and_values():
     ("data", "message"),
     [
         ({"folds": 5}, r"study\.cv: unknown key 'folds'"),
-        ({"kind": "random"}, r"study\.cv\.kind must be one of"),
+        ({"kind": "random"}, r"study\.cv\.kind: .random. is not one of stratified"),
         ({"kind": 1}, r"study\.cv\.kind"),
         ({"n_splits": 1}, r"study\.cv\.n_splits must be an integer of at least 2; got 1"),
         ({"n_splits": "5"}, r"study\.cv\.n_splits"),

@@ -80,3 +80,12 @@ def test_monotone_needs_a_yes_no_factor(data):
 def test_bad_model_settings_name_the_key(name, params, message):
     with pytest.raises(ConfigError, match=message):
         ModelSpec.from_mapping(name, params, key=f"model.{name}")
+
+
+def test_every_registry_setting_has_a_default_that_passes_its_own_check():
+    from ctdc_risk.models.registry import MODELS
+    from ctdc_risk.validate import check_mapping
+
+    for name, kind in MODELS.items():
+        assert set(kind.defaults) == set(kind.settings), name
+        assert check_mapping(dict(kind.defaults), kind.settings, f"model.{name}") == kind.defaults

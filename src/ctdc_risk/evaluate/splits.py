@@ -7,15 +7,25 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
-from ctdc_risk.errors import ConfigError, StudyError, reject_unknown_keys
-from ctdc_risk.evaluate.scores import as_binary, is_int
+from ctdc_risk.errors import ConfigError, StudyError
+from ctdc_risk.evaluate.scores import as_binary
+from ctdc_risk.validate import (
+    Constraints,
+    Interval,
+    Is,
+    Options,
+    OrNone,
+    Text,
+    check_fields,
+    from_mapping,
+)
 
 log = logging.getLogger(__name__)
 
@@ -55,19 +65,21 @@ class CVSpec:
     train_until_year: int | None = None
     n_bins: int = 10
 
+    _constraints: ClassVar[Constraints] = {
+        "kind": Options(KINDS),
+        "n_splits": Interval(int, 2, None),
+        "group_column": Text(nonempty=True, what="a column name"),
+        "train_until_year": OrNone(Is(int, what="a year (integer)")),
+        "n_bins": Interval(int, 1, None),
+    }
+
     def __post_init__(self) -> None:
-        _check_spec_values({f.name: getattr(self, f.name) for f in fields(self)}, key="cv")
+        check_fields(self, "cv")
+        _need_year(self.kind, self.train_until_year, "cv")
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], *, key: str = "cv") -> CVSpec:
-        """Build from a config mapping, refusing unknown keys and values of the wrong type.
-
-        Parameters
-        ----------
-        data
-            Settings by field name; missing fields take their defaults.
-        key
-            Where the mapping sits in the config; errors name ``f"{key}.{field}"``.
+        """Build from a config mapping; errors name ``f"{key}.{field}"``.
 
         Raises
         ------
@@ -75,36 +87,19 @@ class CVSpec:
             On an unknown key, a value of the wrong type, an unknown ``kind``, ``n_splits < 2``,
             ``n_bins < 1`` or a temporal split without ``train_until_year``.
         """
-        if not isinstance(data, Mapping):
-            raise ConfigError(f"{key} must be a mapping of settings; got {type(data).__name__}.")
-        allowed = [f.name for f in fields(cls)]
-        reject_unknown_keys(data, allowed, key)
-        values = {f.name: data.get(f.name, f.default) for f in fields(cls)}
-        _check_spec_values(values, key=key)
-        return cls(**values)
+        if isinstance(data, Mapping):
+            # Checked before building too, so the error names the block where the config put
+            # it (study.cv); __post_init__ can only say cv.
+            _need_year(data.get("kind", cls.kind), data.get("train_until_year"), key)
+        return from_mapping(cls, data, key)
 
 
-def _check_spec_values(values: Mapping[str, Any], *, key: str) -> None:
-    kind = values["kind"]
-    if not isinstance(kind, str) or kind not in KINDS:
-        raise ConfigError(f"{key}.kind must be one of {', '.join(KINDS)}; got {kind!r}.")
-    n_splits = values["n_splits"]
-    if not is_int(n_splits) or n_splits < 2:
-        raise ConfigError(f"{key}.n_splits must be an integer of at least 2; got {n_splits!r}.")
-    group_column = values["group_column"]
-    if not isinstance(group_column, str) or not group_column:
-        raise ConfigError(f"{key}.group_column must be a column name; got {group_column!r}.")
-    year = values["train_until_year"]
-    if year is not None and not is_int(year):
-        raise ConfigError(f"{key}.train_until_year must be a year (integer) or null; got {year!r}.")
+def _need_year(kind: object, year: object, key: str) -> None:
     if kind == "temporal" and year is None:
         raise ConfigError(
             f"{key}.train_until_year is missing: a temporal split trains on cases registered up to "
             "that year and tests on later ones. Set it, or choose another kind."
         )
-    n_bins = values["n_bins"]
-    if not is_int(n_bins) or n_bins < 1:
-        raise ConfigError(f"{key}.n_bins must be an integer of at least 1; got {n_bins!r}.")
 
 
 def make_splits(

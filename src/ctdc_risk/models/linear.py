@@ -8,10 +8,10 @@ from typing import Any
 from sklearn.pipeline import Pipeline
 
 from ctdc_risk.encoding import FactorEncoder
-from ctdc_risk.errors import ConfigError
 from ctdc_risk.models.classifiers import WeightedClassifier
 from ctdc_risk.models.setup import ModelSetup
 from ctdc_risk.outputs import RunFolder
+from ctdc_risk.validate import Constraints, Interval, Options
 
 DEFAULTS: dict[str, Any] = {
     "penalty": "l2",
@@ -22,14 +22,14 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-def check_params(p: dict[str, Any], key: str) -> None:
-    """Refuse settings of the wrong kind or range, naming ``key.setting``."""
-    if p["penalty"] not in ("l2", "l1", "elasticnet"):
-        raise ConfigError(f"{key}.penalty must be l2, l1 or elasticnet; got {p['penalty']!r}.")
-    if not (isinstance(p["C"], int | float) and p["C"] > 0):
-        raise ConfigError(f"{key}.C must be a positive number; got {p['C']!r}.")
-    if not 0 <= p["l1_ratio"] <= 1:
-        raise ConfigError(f"{key}.l1_ratio must be within 0..1; got {p['l1_ratio']!r}.")
+SETTINGS: Constraints = {
+    "penalty": Options(("l2", "l1", "elasticnet")),
+    "C": Interval(float, 0, None, closed="neither"),
+    "l1_ratio": Interval(float, 0, 1),
+    "class_weight": Options(("balanced", None)),
+    "max_iter": Interval(int, 1, None),
+}
+"""What each setting may be (checked when the config is read: ``ModelSpec.from_mapping``)."""
 
 
 def build(p: dict[str, Any], setup: ModelSetup) -> Pipeline:

@@ -18,11 +18,12 @@ from typing import Any
 
 from sklearn.pipeline import Pipeline
 
-from ctdc_risk.errors import ConfigError, reject_unknown_keys
+from ctdc_risk.errors import ConfigError
 from ctdc_risk.features import Factor
 from ctdc_risk.models import linear, trees
 from ctdc_risk.models.setup import ModelSetup
 from ctdc_risk.outputs import RunFolder
+from ctdc_risk.validate import Constraints, check_mapping, closest
 
 
 @dataclass(frozen=True)
@@ -34,14 +35,15 @@ class ModelKind:
     name
         The registry name (``model=<name>`` in a config).
     defaults
-        Every setting with its default; other keys are refused.
-    check
-        ``check(params, key)`` raises a ConfigError naming ``key.setting`` on a bad value.
+        Every setting with its default (the keys of ``settings``).
+    settings
+        What each setting may be (:mod:`ctdc_risk.validate` constraints); a bad value is a
+        ConfigError naming ``key.setting``.
     build
         ``build(params, setup)`` -> an unfitted Pipeline (``encode`` then ``model``).
     save
-        ``save(out_dir, fitted, k)`` writes the fitted model in a format that runs no code when
-        loaded and returns the files written.
+        ``save(folder, fitted)`` writes the fitted model into the run folder (privacy-guarded)
+        in a format that runs no code when loaded, and returns the files written.
     leads
         Whether the study explains itself with this model when it is fitted (its SHAP values
         lead the report); otherwise the first configured model does.
@@ -49,18 +51,16 @@ class ModelKind:
 
     name: str
     defaults: Mapping[str, Any]
-    check: Callable[[dict[str, Any], str], None]
+    settings: Constraints
     build: Callable[[dict[str, Any], ModelSetup], Pipeline]
     save: Callable[[RunFolder, Pipeline], tuple[Path, ...]]
     leads: bool = False
 
 
 MODELS: dict[str, ModelKind] = {
-    "logistic": ModelKind(
-        "logistic", linear.DEFAULTS, linear.check_params, linear.build, linear.save
-    ),
+    "logistic": ModelKind("logistic", linear.DEFAULTS, linear.SETTINGS, linear.build, linear.save),
     "lightgbm": ModelKind(
-        "lightgbm", trees.DEFAULTS, trees.check_params, trees.build, trees.save, leads=True
+        "lightgbm", trees.DEFAULTS, trees.SETTINGS, trees.build, trees.save, leads=True
     ),
 }
 MODEL_NAMES = tuple(MODELS)
@@ -76,17 +76,13 @@ class ModelSpec:
     @classmethod
     def from_mapping(cls, name: str, data: Mapping[str, Any], *, key: str) -> ModelSpec:
         if name not in MODELS:
+            near = closest(name, MODELS)
+            hint = f"; did you mean {near}?" if near else ""
             raise ConfigError(
-                f"{key}: unknown model {name!r}; models are {', '.join(MODEL_NAMES)}."
+                f"{key}: unknown model {name!r}{hint} Models are {', '.join(MODEL_NAMES)}."
             )
         kind = MODELS[name]
-        reject_unknown_keys(data, kind.defaults, key, word="setting")
-        params = {**kind.defaults, **dict(data)}
-        if params["class_weight"] not in ("balanced", None):
-            raise ConfigError(
-                f"{key}.class_weight must be 'balanced' or null; got {params['class_weight']!r}."
-            )
-        kind.check(params, key)
+        params = {**kind.defaults, **check_mapping(data, kind.settings, key, word="setting")}
         return cls(name, params)
 
 

@@ -9,7 +9,6 @@ imported only when a LightGBM model is built.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from ctdc_risk.errors import ConfigError
 from ctdc_risk.models.classifiers import LeafFloorClassifier, WeightedClassifier
 from ctdc_risk.models.setup import ModelSetup
 from ctdc_risk.outputs import RunFolder
+from ctdc_risk.validate import Constraints, Interval, MappingOf, Options
 
 DEFAULTS: dict[str, Any] = {
     "n_estimators": 200,
@@ -33,15 +33,17 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-def check_params(p: dict[str, Any], key: str) -> None:
-    """Refuse settings of the wrong kind or range, naming ``key.setting``."""
-    for int_key in ("n_estimators", "max_depth", "num_leaves", "min_child_samples"):
-        if not isinstance(p[int_key], int) or isinstance(p[int_key], bool) or p[int_key] < 1:
-            raise ConfigError(f"{key}.{int_key} must be a positive integer; got {p[int_key]!r}.")
-    if not isinstance(p["monotone"], Mapping) or any(
-        v not in (-1, 1) for v in p["monotone"].values()
-    ):
-        raise ConfigError(f"{key}.monotone must map yes/no factors to -1 or 1.")
+SETTINGS: Constraints = {
+    **dict.fromkeys(
+        ("n_estimators", "max_depth", "num_leaves", "min_child_samples"), Interval(int, 1, None)
+    ),
+    "learning_rate": Interval(float, 0, None, closed="neither"),
+    "reg_lambda": Interval(float, 0, None),
+    "class_weight": Options(("balanced", None)),
+    "monotone": MappingOf(values=Options((-1, 1)), what="a mapping of yes/no factors to -1 or 1"),
+}
+"""What each setting may be; which factors ``monotone`` may name is checked when the model is
+built (it depends on the study's factors)."""
 
 
 def build(p: dict[str, Any], setup: ModelSetup) -> Pipeline:
