@@ -1,28 +1,6 @@
-"""One declarative validator for config mappings: constraints sit beside the fields they check.
-
-In the spirit of scikit-learn's ``_parameter_constraints``, a frozen spec declares a class-level
-``_constraints`` dict, ``{field: Check}``, for what its annotations cannot say (ranges, options,
-list shapes, domain rules). :func:`from_mapping` refuses unknown keys naming the nearest valid
-one, checks each value against its field's constraint (or, where none is declared, against the
-field's annotation: a ``bool`` is never taken for an ``int``), fills in defaults and builds the
-spec. Every failure is a :class:`~ctdc_risk.errors.ConfigError` naming the full dotted key and
-the value found, so the CLI prints one line and exits 2.
-
-Examples
---------
->>> from dataclasses import dataclass
->>> @dataclass(frozen=True)
-... class Tree:
-...     _constraints: ClassVar[Constraints] = {"depth": Interval(int, 1, 6)}
-...     depth: int = 3
->>> from_mapping(Tree, {"depth": 2}, "tree")
-Tree(depth=2)
->>> from_mapping(Tree, {"dpth": 2}, "tree")  # doctest: +ELLIPSIS
-Traceback (most recent call last):
-ctdc_risk.errors.ConfigError: tree: unknown key 'dpth'; did you mean tree.depth? (allowed ...)
->>> from_mapping(Tree, {"depth": 9}, "tree")
-Traceback (most recent call last):
-ctdc_risk.errors.ConfigError: tree.depth must be at most 6 (an integer from 1 to 6); got 9.
+"""The checks a spec declares for its fields: one small class per kind of constraint (a type,
+an interval, options, a rule, text, lists, mappings, None or any of several), each naming the
+key and the value it refuses.
 """
 
 from __future__ import annotations
@@ -30,20 +8,10 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
-import types
-import typing
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from functools import cache
-from typing import TYPE_CHECKING, ClassVar, Literal, TypeVar
+from typing import ClassVar, Literal
 
 from ctdc_risk.errors import ConfigError
-
-if TYPE_CHECKING:
-    from _typeshed import DataclassInstance
-
-T = TypeVar("T", bound="DataclassInstance")
-UNSET = "???"
-"""Hydra's mark of a value the config leaves for the user to set."""
 
 
 def closest(word: str, candidates: Iterable[str]) -> str | None:
@@ -56,18 +24,13 @@ def closest(word: str, candidates: Iterable[str]) -> str | None:
     return found[0] if found else None
 
 
-def dotted(key: str, name: str) -> str:
-    """``key.name``, or ``name`` at the top of the config (``key`` empty)."""
-    return f"{key}.{name}" if key else name
-
-
-def _shown(value: object) -> str:
+def shown(value: object) -> str:
     # A long list in a message would push the key out of a one-line error.
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def _sentence(text: str, *advice: str) -> str:
+def sentence(text: str, *advice: str) -> str:
     end = "" if text.endswith("?") else "."
     return " ".join([text + end, *filter(None, advice)])
 
@@ -109,13 +72,13 @@ class Check:
 
     def error(self, key: str, value: object, what: str | None = None) -> ConfigError:
         """``<key> must be <what>; got <value>. <why>``"""
-        got = f"{key} must be {what or self.describe()}; got {_shown(value)}"
-        return ConfigError(_sentence(got, self.why))
+        got = f"{key} must be {what or self.describe()}; got {shown(value)}"
+        return ConfigError(sentence(got, self.why))
 
     def refused(self, key: str, value: object, problem: str, near: str | None) -> ConfigError:
         """``<key>: <value> <problem>; did you mean <near>? <why>``"""
         hint = f"; did you mean {near}?" if near else ""
-        return ConfigError(_sentence(f"{key}: {_shown(value)} {problem}{hint}", self.why))
+        return ConfigError(sentence(f"{key}: {shown(value)} {problem}{hint}", self.why))
 
 
 Constraints = Mapping[str, Check]
@@ -266,8 +229,8 @@ class ListOf(Check):
     def __call__(self, value: object, key: str) -> object:
         if isinstance(value, str) or not isinstance(value, Sequence) or len(value) < self.min_len:
             hint = f"On the command line: {key}=[{self.example}]." if self.example else ""
-            got = f"{key} must be {self.describe()}; got {_shown(value)}"
-            raise ConfigError(_sentence(got, hint, self.why))
+            got = f"{key} must be {self.describe()}; got {shown(value)}"
+            raise ConfigError(sentence(got, hint, self.why))
         items = [
             self.item(v, key if self.item.names_value else f"{key}[{i}]")
             for i, v in enumerate(value)
@@ -276,7 +239,7 @@ class ListOf(Check):
             unique = list(dict.fromkeys(items))  # only lists of names use this option
             if len(unique) < len(items) and self.duplicates == "refuse":
                 twice = next(v for i, v in enumerate(items) if v in items[:i])
-                raise ConfigError(_sentence(f"{key} lists {twice!r} twice: {_shown(value)}"))
+                raise ConfigError(sentence(f"{key} lists {twice!r} twice: {shown(value)}"))
             items = unique
         return self.into(items)
 
@@ -296,21 +259,6 @@ class MappingOf(Check):
         if not isinstance(value, Mapping):
             raise self.error(key, value)
         return {self.keys(k, key): self.values(v, f"{key}.{k}") for k, v in value.items()}
-
-
-@dataclasses.dataclass(frozen=True)
-class Nested(Check):
-    """A nested spec (a dataclass), built with :func:`from_mapping`."""
-
-    spec: type[DataclassInstance]
-
-    def _describe(self) -> str:
-        return "a mapping of settings"
-
-    def __call__(self, value: object, key: str) -> object:
-        if not isinstance(value, Mapping):
-            raise self.error(key, value)
-        return from_mapping(self.spec, value, key)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -351,106 +299,3 @@ class AnyOf(Check):
             except ConfigError:
                 continue
         raise self.error(key, value)
-
-
-def check_mapping(
-    data: object, checks: Constraints, key: str, *, required: Iterable[str] = (), word: str = "key"
-) -> dict[str, object]:
-    """The checked (and converted) values of the keys ``data`` holds; ConfigError when it is
-    not a mapping, a key is unknown (naming the nearest) or ``???``, or a value fails."""
-    if not isinstance(data, Mapping):
-        raise ConfigError(
-            f"{key or 'the config'} must be a mapping of settings; got {_shown(data)}."
-        )
-    unknown = sorted(set(map(str, data)) - set(checks))
-    if unknown:
-        near = closest(unknown[0], checks)
-        found = f"{key + ': ' if key else ''}unknown {word} {unknown[0]!r}"
-        allowed = ", ".join(sorted(checks))
-        raise ConfigError(
-            f"{found}; did you mean {dotted(key, near)}? (allowed {word}s: {allowed})"
-            if near
-            else f"{found}; allowed {word}s are {allowed}."
-        )
-    for name in required:
-        if name not in data:
-            raise ConfigError(f"{dotted(key, name)} is missing.")
-    values: dict[str, object] = {}
-    for name, value in data.items():
-        check, full = checks[str(name)], dotted(key, str(name))
-        if isinstance(value, str) and value == UNSET:
-            raise ConfigError(_sentence(f"{full} is not set", check.why))
-        values[str(name)] = check(value, full)
-    return values
-
-
-def from_mapping(
-    cls: type[T],
-    data: object,
-    key: str,
-    *,
-    defaults: Mapping[str, object] | None = None,
-    word: str = "key",
-) -> T:
-    """Build dataclass ``cls`` from a config mapping, checking every key and value.
-
-    Parameters
-    ----------
-    cls
-        A dataclass; its ``_constraints`` (if any) and field annotations say what is valid.
-    data
-        The config block.
-    key
-        Where the block sits in the config (``targeting``); errors name ``<key>.<field>``.
-    defaults
-        Config defaults that differ from the dataclass's (or that it lacks); a field with
-        neither is required.
-    word
-        What the keys are called in errors ("setting", "top-level config key").
-    """
-    defaults = defaults or {}
-    required = [
-        f.name
-        for f in dataclasses.fields(cls)
-        if f.default is f.default_factory is dataclasses.MISSING and f.name not in defaults
-    ]
-    values = check_mapping(data, constraints_of(cls), key, required=required, word=word)
-    return cls(**{**defaults, **values})
-
-
-def check_fields(spec: DataclassInstance, key: str) -> None:
-    """Check a built spec's fields against its declared ``_constraints`` (for ``__post_init__``;
-    not its annotations: code may pass a ``Path`` for a ``str``, a config never does)."""
-    declared: Constraints = getattr(type(spec), "_constraints", {})
-    for name, check in declared.items():
-        check(getattr(spec, name), dotted(key, name))
-
-
-@cache
-def constraints_of(cls: type[DataclassInstance]) -> Constraints:
-    """Each field's check: the declared one, else one read from its annotation."""
-    declared: Constraints = getattr(cls, "_constraints", {})
-    names = [f.name for f in dataclasses.fields(cls)]
-    if set(declared) - set(names):
-        raise TypeError(f"{cls.__name__}._constraints names no field: {set(declared) - set(names)}")
-    hints: Mapping[str, object] = typing.get_type_hints(cls)
-    return {n: declared[n] if n in declared else _from_annotation(hints[n]) for n in names}
-
-
-def _from_annotation(hint: object) -> Check:
-    origin: object = typing.get_origin(hint)
-    args: tuple[object, ...] = typing.get_args(hint)
-    if origin in (typing.Union, types.UnionType):
-        rest = [a for a in args if a is not type(None)]
-        one = [_from_annotation(a) for a in rest]
-        check = one[0] if len(one) == 1 else AnyOf(tuple(one))
-        return OrNone(check) if len(rest) < len(args) else check
-    if origin is tuple and args[1:] == (Ellipsis,):
-        return ListOf(_from_annotation(args[0]))
-    if origin is dict:
-        return MappingOf(_from_annotation(args[0]), _from_annotation(args[1]))
-    if hint in (bool, int, float, str):
-        return Is(typing.cast(type, hint))
-    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
-        return Nested(hint)
-    return Check()
