@@ -16,10 +16,11 @@ from ctdc_risk.cli.compose import compose_spec
 from ctdc_risk.data.records import record_groups
 from ctdc_risk.encoding import FactorEncoder
 from ctdc_risk.errors import ConfigError
+from ctdc_risk.factors.factor_rows import COLUMNS, FactorRow, FactorTable
 from ctdc_risk.factors.firth import firth_logit
 from ctdc_risk.factors.interaction import estimate_interactions
 from ctdc_risk.factors.interaction_table import InteractionTable
-from ctdc_risk.factors.table import COLUMNS, FactorRow, FactorTable, LabelRule
+from ctdc_risk.factors.labels import LabelRule
 from ctdc_risk.features import FACTORS
 from ctdc_risk.report.content import FORBIDDEN_WORDS
 from ctdc_risk.report.differences import difference_sections

@@ -18,8 +18,8 @@ import pytest
 from ctdc_risk.data.records import record_groups
 from ctdc_risk.factors.contributions import explain_model
 from ctdc_risk.factors.estimate import estimate_factors
+from ctdc_risk.factors.labels import LabelRule
 from ctdc_risk.factors.stability import StabilitySpec
-from ctdc_risk.factors.table import LabelRule
 from ctdc_risk.features import FACTORS
 from ctdc_risk.models import ModelSpec, build_model
 

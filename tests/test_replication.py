@@ -17,7 +17,8 @@ from ctdc_risk.data.load import load_dataset
 from ctdc_risk.data.raw_format import write_release_file
 from ctdc_risk.data.synthetic import generate_synthetic
 from ctdc_risk.errors import ConfigError, DataFileError
-from ctdc_risk.factors.table import FactorRow, FactorTable, LabelRule
+from ctdc_risk.factors.factor_rows import FactorRow, FactorTable
+from ctdc_risk.factors.labels import LabelRule
 from ctdc_risk.pipeline.replicate import run_replication
 from ctdc_risk.replication import (
     ABSENT,

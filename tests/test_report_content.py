@@ -10,17 +10,14 @@ import pytest
 from ctdc_risk.data.data_report import DataReport
 from ctdc_risk.data.io import SourceInfo
 from ctdc_risk.evaluate import ReliabilityBin
-from ctdc_risk.factors.table import FactorRow
+from ctdc_risk.factors.factor_rows import FactorRow
 from ctdc_risk.privacy import Floor
 from ctdc_risk.report import figures
+from ctdc_risk.report.caveats import hidden_profiles_note, study_cautions
 from ctdc_risk.report.content import (
     FORBIDDEN_WORDS,
     factor_sentence,
-    hidden_profiles_note,
     lead_factor_rows,
-    level_phrase,
-    settings_items,
-    study_cautions,
     summary_sentences,
 )
 from ctdc_risk.report.inputs import (
@@ -31,7 +28,10 @@ from ctdc_risk.report.inputs import (
     RunInfo,
     StudyQuestion,
 )
-from ctdc_risk.report.render import _chart_rows, render_report
+from ctdc_risk.report.method_words import settings_items
+from ctdc_risk.report.phrases import level_phrase
+from ctdc_risk.report.render import render_report
+from ctdc_risk.report.study_figures import _chart_rows
 
 
 def _row(label, share_with=0.7, share_without=0.4, odds=2.5, low=1.5, high=4.0):

@@ -10,7 +10,8 @@ import pytest
 
 from ctdc_risk.cli.compose import compose_spec
 from ctdc_risk.errors import StudyError
-from ctdc_risk.factors.table import COLUMNS, LABELS
+from ctdc_risk.factors.factor_rows import COLUMNS
+from ctdc_risk.factors.labels import LABELS
 from ctdc_risk.pipeline.study import run_study
 
 FAST = ["data.n_rows=40000", "stability.n_boot=8", "stability.n_jobs=1", "cv.n_splits=3"]

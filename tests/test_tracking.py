@@ -232,7 +232,7 @@ def test_words_never_give_a_whole_path():
 
 
 def _row(factor, level, label, **values):
-    from ctdc_risk.factors.table import COLUMNS, FactorRow
+    from ctdc_risk.factors.factor_rows import COLUMNS, FactorRow
 
     data = dict.fromkeys(COLUMNS)
     data.update(factor=factor, level=level, label=label, factor_label=factor, reason="",

@@ -1,7 +1,7 @@
 """Does a finding hold across releases? One study's factor tables side by side, pooled, judged.
 
 The same study run on several CTDC files (releases, vintages or layouts) gives one
-:class:`~ctdc_risk.factors.table.FactorTable` per file. :func:`build_replication_table` aligns
+:class:`~ctdc_risk.factors.factor_rows.FactorTable` per file. :func:`build_replication_table` aligns
 their factor levels (every level of every release is kept: a level absent, suppressed or not
 estimable in a release is reported as such), pools each level's adjusted odds ratios and
 judges whether the finding replicates:
@@ -30,7 +30,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ctdc_risk.encoding import POOLED
-from ctdc_risk.factors.table import NOT_CASE_LEVELS, FactorRow, FactorTable
+from ctdc_risk.factors.factor_rows import FactorRow, FactorTable
+from ctdc_risk.factors.labels import NOT_CASE_LEVELS
 from ctdc_risk.features import FACTORS
 from ctdc_risk.privacy import Floor
 from ctdc_risk.stats import Z95, Pooled, pool_log_odds_ratios

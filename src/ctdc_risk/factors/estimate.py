@@ -23,6 +23,8 @@ from ctdc_risk.factors.contributions import (
     summarise_contributions,
 )
 from ctdc_risk.factors.crude import crude_associations
+from ctdc_risk.factors.factor_rows import FactorTable
+from ctdc_risk.factors.labels import LabelRule
 from ctdc_risk.factors.overlap import overlap_notes
 from ctdc_risk.factors.refit import make_refit_plan
 from ctdc_risk.factors.stability import (
@@ -31,7 +33,7 @@ from ctdc_risk.factors.stability import (
     StabilitySpec,
     bootstrap_stability,
 )
-from ctdc_risk.factors.table import FactorTable, LabelRule, build_factor_table
+from ctdc_risk.factors.table import build_factor_table
 from ctdc_risk.features import Factor
 
 

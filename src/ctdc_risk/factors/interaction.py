@@ -39,6 +39,7 @@ import scipy.sparse as sp
 from ctdc_risk.encoding import EncodedColumn, FactorEncoder
 from ctdc_risk.factors.associations import independent_levels
 from ctdc_risk.factors.distinct import DistinctDesign
+from ctdc_risk.factors.factor_rows import FactorTable
 from ctdc_risk.factors.firth import FirthFit
 from ctdc_risk.factors.interaction_table import (
     LEVEL_CHOICES,
@@ -48,7 +49,7 @@ from ctdc_risk.factors.interaction_table import (
     Modifier,
     ModifierSummary,
 )
-from ctdc_risk.factors.table import NOT_CASE_LEVELS, FactorTable, LabelRule
+from ctdc_risk.factors.labels import NOT_CASE_LEVELS, LabelRule
 from ctdc_risk.features import FACTORS
 from ctdc_risk.stats import Z95, bh_adjust, holm_adjust, two_sided_p
 

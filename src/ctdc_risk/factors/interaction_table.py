@@ -11,7 +11,7 @@ import re
 from dataclasses import astuple, dataclass, fields
 from typing import Any
 
-from ctdc_risk.factors.table import LabelRule
+from ctdc_risk.factors.labels import LabelRule
 
 LEVEL_CHOICES = ("labelled", "all")
 RESULTS = ("holds", "does not hold", "suppressed", "not estimable")

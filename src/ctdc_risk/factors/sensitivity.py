@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ctdc_risk.factors.associations import NOTE_REFERENCE, fit_adjusted
-from ctdc_risk.factors.table import FactorTable
+from ctdc_risk.factors.factor_rows import FactorTable
 from ctdc_risk.features import FACTORS, FLAG_GROUPS, Factor, add_documented_groups
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ import pandas as pd
 
 from ctdc_risk.encoding import FactorEncoder
 from ctdc_risk.factors.contributions import Contributions, summarise_contributions
-from ctdc_risk.factors.table import FactorTable
+from ctdc_risk.factors.factor_rows import FactorTable
 from ctdc_risk.privacy import SUPPRESSED, Floor
 
 

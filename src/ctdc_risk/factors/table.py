@@ -1,162 +1,23 @@
-"""The factor table: the lenses side by side, one typed row per factor level, with its label.
+"""Build the factor table: the lenses joined per factor level, suppressed, adjusted for
+multiplicity and labelled.
 
-Labelling rule (documented in the report and README). A level is **risk** (or **protective**)
-only when every one of these holds; otherwise the row's ``reason`` names the first that fails:
-
-1. its factor is a covariate (for a recruitment outcome, recorded before or at recruitment);
-2. it describes the case (not ``unknown``, ``not recorded`` or a pooled level of rare values);
-3. its factor's reference level has at least k cases with and k without the outcome;
-4. none of its figures is suppressed under the privacy floor k, and its cases share common
-   ground with the reference level's on every other factor (overlap of at least 5 %: otherwise
-   "holding the other factors fixed" has no cases behind it);
-5. its adjusted odds ratio is estimable, and its 95 % interval (model-based, clustered on
-   identical records) lies above 1 (below 1);
-6. its multiplicity-adjusted q-value (Holm by default, across every contrast that could be
-   labelled) is below ``alpha``;
-7. the SHAP direction of the primary model, against the same reference level, agrees;
-8. at least ``min_sign_agreement`` of the bootstrap refits (whole pipeline, identical records
-   resampled together) give an odds ratio on the same side of 1.
-
-``reference`` marks the level the others are compared with; ``suppressed`` a level whose
-figures fall under the privacy floor; ``not estimable`` a level the model could not estimate;
-``unclear`` everything else. The crude prevalence ratio is shown but not required to agree: a
-crude association can be confounded, which is what the adjusted odds ratio is for.
+The rows are ``factors.factor_rows``; the labelling rule is ``factors.labels``.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import astuple, dataclass, fields
 from typing import Any
 
-from ctdc_risk.encoding import POOLED, UNKNOWN
-from ctdc_risk.factors.associations import (
-    NOTE_ALIASED,
-    NOTE_COLLINEAR,
-    NOTE_REFERENCE,
-    AdjustedOddsRatio,
-)
+from ctdc_risk.factors.associations import NOTE_REFERENCE, AdjustedOddsRatio
 from ctdc_risk.factors.contributions import ShapSummary
 from ctdc_risk.factors.crude import CrudeAssociation
+from ctdc_risk.factors.factor_rows import ContextRow, FactorRow, FactorTable
+from ctdc_risk.factors.labels import NOT_CASE_LEVELS, LabelRule, is_small, label_level, may_label
 from ctdc_risk.factors.stability import StabilityResult, average_ranks
 from ctdc_risk.features import FACTORS
 from ctdc_risk.privacy import Floor, PartitionSuppression, suppress_partition
 from ctdc_risk.stats import bh_adjust, e_value, e_value_limit, holm_adjust
-
-LABELS = ("risk", "protective", "unclear", "reference", "suppressed", "not estimable")
-NOT_CASE_LEVELS = frozenset({UNKNOWN, POOLED, "not recorded"})
-MULTIPLICITY = ("holm", "bh")
-
-
-@dataclass(frozen=True)
-class FactorRow:
-    """One factor level with every lens, its label and the reason for it.
-
-    Counts and shares are ``None`` where they are suppressed under the privacy floor.
-    """
-
-    factor: str
-    factor_label: str
-    level: str
-    reference_level: str
-    domv_level: str
-    phase: str
-    n_with: int | None
-    n_without: int | None
-    share_with: float | None
-    share_without: float | None
-    crude_pr: float | None
-    crude_pr_low: float | None
-    crude_pr_high: float | None
-    adjusted_or: float | None
-    adjusted_or_low: float | None
-    adjusted_or_high: float | None
-    boot_or_low: float | None
-    boot_or_high: float | None
-    adjusted_p: float | None
-    q_value: float | None
-    adjusted_note: str
-    shap_model: str
-    shap_direction: float | None
-    shap_importance: float | None
-    rank: float | None
-    rank_low: float | None
-    rank_high: float | None
-    sign_agreement: float | None
-    shap_sign_agreement: float | None
-    label: str
-    reason: str
-    e_value: float | None = None
-    """Labelled levels: how strong an unmeasured confounder would have to be to explain the
-    odds ratio away (VanderWeele and Ding); ``e_value_ci`` the same for the interval limit."""
-    e_value_ci: float | None = None
-
-    def to_record(self) -> dict[str, Any]:
-        """The row as a plain mapping (JSON output)."""
-        return dict(zip(COLUMNS, astuple(self), strict=True))
-
-
-COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(FactorRow))
-
-
-@dataclass(frozen=True)
-class ContextRow:
-    """Crude shares for a level of a factor recorded after the outcome's phase (context)."""
-
-    factor: str
-    factor_label: str
-    level: str
-    phase: str
-    n_with: int | None
-    n_without: int | None
-    share_with: float | None
-    share_without: float | None
-    crude_pr: float | None
-    crude_pr_low: float | None
-    crude_pr_high: float | None
-
-    def to_record(self) -> dict[str, Any]:
-        return dict(zip(CONTEXT_COLUMNS, astuple(self), strict=True))
-
-
-CONTEXT_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(ContextRow))
-
-
-@dataclass(frozen=True)
-class LabelRule:
-    """The settings of the labelling rule."""
-
-    alpha: float = 0.05
-    multiplicity: str = "holm"
-    min_sign_agreement: float = 0.9
-
-
-@dataclass(frozen=True)
-class FactorTable:
-    rows: tuple[FactorRow, ...]
-    k: int
-    rule: LabelRule
-    n_boot: int
-    context: tuple[ContextRow, ...] = ()
-    dropped: tuple[tuple[str, str], ...] = ()
-    """``(factor, reason)`` for factors of the feature set that the study left out."""
-    markers: tuple[tuple[str, str, str, str], ...] = ()
-    """``(factor, level, column, marker)`` for each withheld count: ``"<k"`` when it is under
-    k, ``"suppressed"`` when it is withheld only so that another cannot be recovered."""
-
-    def marker(self, factor: str, level: str, column: str) -> str:
-        """How a withheld ``n_with`` or ``n_without`` of a level is shown."""
-        for f, lv, col, m in self.markers:
-            if (f, lv, col) == (factor, level, column):
-                return m
-        return Floor(self.k).marker
-
-    @property
-    def min_sign_agreement(self) -> float:
-        return self.rule.min_sign_agreement
-
-    def labelled(self, label: str) -> list[FactorRow]:
-        return [r for r in self.rows if r.label == label]
 
 
 def _r(x: float | None, digits: int = 6) -> float | None:
@@ -166,20 +27,6 @@ def _r(x: float | None, digits: int = 6) -> float | None:
 def _sig(x: float | None) -> float | None:
     """p- and q-values keep three significant digits however small they are."""
     return None if x is None or not math.isfinite(float(x)) else float(f"{float(x):.3g}")
-
-
-def is_small(c: CrudeAssociation, k: int) -> bool:
-    """Whether a level's shares would publish a count under ``k``.
-
-    A share is published only if the outcome's yes and no counts on each side reach k: a share
-    of 0 % or 100 % of a group says something about every person in it.
-    """
-    return (
-        c.n_with < k
-        or c.n_without < k
-        or not _share_ok(c.share_with, c.n_with, k)
-        or not _share_ok(c.share_without, c.n_without, k)
-    )
 
 
 def build_factor_table(
@@ -209,7 +56,7 @@ def build_factor_table(
     family = [
         (c.factor, c.level)
         for c in crude
-        if _may_label(c, adj.get((c.factor, c.level)), k, ref_ok.get(c.factor, True))
+        if may_label(c, adj.get((c.factor, c.level)), k, ref_ok.get(c.factor, True))
     ]
     ps = [adj[key].p_value for key in family]
     adjust = holm_adjust if rule.multiplicity == "holm" else bh_adjust
@@ -226,7 +73,7 @@ def build_factor_table(
         direction = shap.direction.get(key)
         interval = stability.rank_interval.get(c.factor)
         boot = stability.or_interval.get(key)
-        label, reason = _label(
+        label, reason = label_level(
             c, a, small, direction, stability, q_of.get(key), rule, ref_ok.get(c.factor, True), k
         )
         if label in ("risk", "protective", "unclear") and key in no_overlap:
@@ -345,116 +192,5 @@ def _crude_fields(c: CrudeAssociation, *, hide_n: bool, hide: bool) -> dict[str,
     }
 
 
-def _may_label(
-    c: CrudeAssociation, a: AdjustedOddsRatio | None, k: int, reference_ok: bool
-) -> bool:
-    """Whether a contrast belongs to the family the multiplicity adjustment runs over."""
-    return (
-        a is not None
-        and a.note != NOTE_REFERENCE
-        and a.p_value is not None
-        and a.ci95 is not None
-        and c.level not in NOT_CASE_LEVELS
-        and reference_ok
-        and not a.note.startswith((NOTE_COLLINEAR, NOTE_ALIASED))
-        and not is_small(c, k)
-    )
-
-
-def _share_ok(share: float | None, n: int, k: int) -> bool:
-    if share is None:
-        return False
-    yes = round(share * n)
-    return yes >= k and n - yes >= k
-
-
 def _level_order(row: FactorRow) -> tuple[int, str]:
     return (0 if row.label == "reference" else 1, row.level)
-
-
-def _fmt(x: float) -> str:
-    return f"{x:.2f}" if x < 100 else f"{x:.0f}"
-
-
-def _label(
-    c: CrudeAssociation,
-    a: AdjustedOddsRatio | None,
-    small: bool,
-    direction: float | None,
-    stability: StabilityResult,
-    q: float | None,
-    rule: LabelRule,
-    reference_ok: bool,
-    k: int,
-) -> tuple[str, str]:
-    """The label and, in a few words, why (the first condition of the rule that fails)."""
-    if a is not None and a.note == NOTE_REFERENCE:
-        return "reference", "the level the others of this factor are compared with"
-    if c.level == POOLED:
-        return "unclear", "pooled rare levels (each under k cases): never labelled"
-    if c.level in NOT_CASE_LEVELS:
-        return "unclear", "describes what was recorded, not the case: never labelled"
-    if small:
-        return "suppressed", f"suppressed: fewer than {k} cases on one side"
-    if not reference_ok:
-        return "unclear", (
-            f"the reference level has fewer than {k} cases with or without the outcome"
-        )
-    if a is None or a.ci95 is None or a.odds_ratio is None:
-        return "not estimable", a.note if a and a.note else "not estimable"
-    if a.note.startswith((NOTE_COLLINEAR, NOTE_ALIASED)):
-        return "not estimable", a.note
-    low, high = a.ci95
-    if low <= 1 <= high:
-        return "unclear", f"interval crosses 1 ({_fmt(low)}-{_fmt(high)})"
-    if q is None or q >= rule.alpha:
-        shown = "not computed" if q is None else f"{q:.2g}"
-        return "unclear", (
-            f"q = {shown} not below {rule.alpha:g} after {_MULTIPLICITY_WORDS[rule.multiplicity]}"
-        )
-    risk = low > 1
-    if direction is None:
-        return "unclear", "no SHAP direction (a side of the contrast has fewer than k cases)"
-    if (direction > 0) != risk:
-        return "unclear", "the SHAP direction disagrees with the odds ratio"
-    agreement = stability.sign_agreement.get((c.factor, c.level))
-    if agreement is None:
-        return "unclear", "no bootstrap refits to check stability"
-    if agreement < rule.min_sign_agreement:
-        return "unclear", f"refits disagree (same side of 1 in {agreement:.0%})"
-    return ("risk" if risk else "protective"), (
-        f"interval excludes 1, q = {q:.2g}, SHAP agrees, same side of 1 in {agreement:.0%} "
-        "of refits"
-    )
-
-
-_MULTIPLICITY_WORDS = {"holm": "Holm's correction", "bh": "Benjamini-Hochberg"}
-
-
-def table_records(table: FactorTable) -> list[list[Any]]:
-    """Rows in :data:`COLUMNS` order for ``factors.csv`` (None -> blank, suppressed -> <k)."""
-    out = []
-    for row in table.rows:
-        rec = row.to_record()
-        out.append(
-            [
-                table.marker(row.factor, row.level, col)
-                if rec[col] is None and col in ("n_with", "n_without")
-                else rec[col]
-                for col in COLUMNS
-            ]
-        )
-    return out
-
-
-def context_records(table: FactorTable) -> list[list[Any]]:
-    """Context rows in :data:`CONTEXT_COLUMNS` order for ``context.csv``."""
-    return [
-        [
-            table.marker(rec["factor"], rec["level"], col)
-            if rec[col] is None and col in ("n_with", "n_without")
-            else rec[col]
-            for col in CONTEXT_COLUMNS
-        ]
-        for rec in (r.to_record() for r in table.context)
-    ]

@@ -11,16 +11,16 @@ from pathlib import Path
 from ctdc_risk.data.data_report import DataReport
 from ctdc_risk.evaluate import CVResult
 from ctdc_risk.factors.contributions import ShapSummary
+from ctdc_risk.factors.factor_rows import FactorTable
 from ctdc_risk.factors.interaction_table import InteractionTable
 from ctdc_risk.factors.sensitivity import SensitivityResult
 from ctdc_risk.factors.stability import StabilityResult
 from ctdc_risk.factors.subgroups import SubgroupImportance
-from ctdc_risk.factors.table import FactorTable
 from ctdc_risk.features import Factor
 from ctdc_risk.pipeline.specs import RunSpec
 from ctdc_risk.privacy import Floor, suppress_chain
 from ctdc_risk.target import Target
-from ctdc_risk.targeting.table import TargetingTable
+from ctdc_risk.targeting.results import TargetingTable
 from ctdc_risk.transport import TransportScore
 
 

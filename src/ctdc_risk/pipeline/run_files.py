@@ -11,17 +11,17 @@ from sklearn.pipeline import Pipeline
 
 from ctdc_risk.evaluate import CVResult
 from ctdc_risk.factors.contributions import ShapSummary
+from ctdc_risk.factors.factor_rows import COLUMNS, CONTEXT_COLUMNS, context_records, table_records
 from ctdc_risk.factors.interaction_table import INTERACTION_COLUMNS
 from ctdc_risk.factors.sensitivity import SENSITIVITY_COLUMNS
 from ctdc_risk.factors.subgroups import SubgroupImportance
-from ctdc_risk.factors.table import COLUMNS, CONTEXT_COLUMNS, context_records, table_records
 from ctdc_risk.metric_names import METRICS
 from ctdc_risk.models import save_models
 from ctdc_risk.outputs import RunFolder
 from ctdc_risk.pipeline.result import CohortFlow, StudyResult
 from ctdc_risk.privacy import SUPPRESSED, Floor
 from ctdc_risk.report.render import RenderedReport
-from ctdc_risk.targeting.table import COLUMNS as TARGETING_COLUMNS
+from ctdc_risk.targeting.results import COLUMNS as TARGETING_COLUMNS
 
 LABEL_RULE_TEXT = (
     "risk/protective: a case-describing level of a covariate factor (before or at the outcome's "

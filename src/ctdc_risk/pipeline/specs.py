@@ -16,8 +16,8 @@ from ctdc_risk.data.source import DataSpec
 from ctdc_risk.errors import ConfigError
 from ctdc_risk.evaluate import CVSpec
 from ctdc_risk.factors.interaction_table import LEVEL_CHOICES, MODIFIERS
+from ctdc_risk.factors.labels import MULTIPLICITY
 from ctdc_risk.factors.stability import StabilitySpec
-from ctdc_risk.factors.table import MULTIPLICITY
 from ctdc_risk.features import FACTORS, FeatureSetSpec
 from ctdc_risk.models import MODEL_NAMES, ModelSpec
 from ctdc_risk.privacy import PrivacySpec

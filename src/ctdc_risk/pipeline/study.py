@@ -26,11 +26,12 @@ from ctdc_risk.cohort import group_masks
 from ctdc_risk.evaluate import CVResult, Split, cross_validate_model, make_splits
 from ctdc_risk.factors.contributions import Contributions, explain_model, summarise_contributions
 from ctdc_risk.factors.estimate import FactorEstimates, estimate_factors
+from ctdc_risk.factors.factor_rows import FactorTable
 from ctdc_risk.factors.interaction import estimate_interactions
 from ctdc_risk.factors.interaction_table import InteractionTable
+from ctdc_risk.factors.labels import LabelRule
 from ctdc_risk.factors.sensitivity import SensitivityResult, run_sensitivity
 from ctdc_risk.factors.subgroups import subgroup_importance, withhold_subgroup_sizes
-from ctdc_risk.factors.table import FactorTable, LabelRule
 from ctdc_risk.features import (
     FLAG_GROUPS,
 )
@@ -45,7 +46,8 @@ from ctdc_risk.pipeline.result import StudyResult
 from ctdc_risk.pipeline.run_files import write_run_files
 from ctdc_risk.pipeline.specs import RunSpec
 from ctdc_risk.report.render import render_report
-from ctdc_risk.targeting.table import TargetingTable, build_targeting_table
+from ctdc_risk.targeting.results import TargetingTable
+from ctdc_risk.targeting.table import build_targeting_table
 from ctdc_risk.transport import TransportScore, make_transport_splits, score_transport
 
 __all__ = ["StudyResult", "run_study"]

@@ -1,4 +1,4 @@
-"""What the report says, in plain words a non-statistician reads correctly.
+"""The report's summary sentences, in plain words a non-statistician reads correctly.
 
 Sentences are generated from the factor table with a fixed vocabulary: they speak of cases
 that were identified and of associations ("were more often", "went with"), never of causes or
@@ -9,13 +9,15 @@ as such; unclear levels are never given a direction.
 from __future__ import annotations
 
 import math
-from typing import Any
 
-from ctdc_risk.factors.sensitivity import ANALYSES
-from ctdc_risk.factors.table import FactorRow
-from ctdc_risk.features import DOMV_LEVELS, FACTORS
+from ctdc_risk.factors.factor_rows import FactorRow
+from ctdc_risk.report.caveats import caution_sentences
+
+# cli.console imports short_phrase and study_cautions from here.
+from ctdc_risk.report.caveats import study_cautions as study_cautions
 from ctdc_risk.report.inputs import ReportInputs
-from ctdc_risk.targeting.table import SCHEME_WORDS
+from ctdc_risk.report.phrases import level_phrase
+from ctdc_risk.report.phrases import short_phrase as short_phrase
 
 # Words a generated sentence may never use (tested): causal claims or individual prediction.
 FORBIDDEN_WORDS = (
@@ -27,64 +29,6 @@ FORBIDDEN_WORDS = (
     "predicts whether",
     "will be",
 )
-
-_DOMV_WORDS = {
-    "individual": "individual",
-    "household_family": "household and family",
-    "community": "community",
-    "structural": "structural",
-}
-
-
-_VERB_LABELS = ("recruited", "trafficked")
-_GENDER_WORDS = {
-    "female": "female",
-    "male": "male",
-    "trans_nonconforming": "transgender or gender non-conforming",
-}
-
-
-def level_phrase(factor: str, level: str, *, positive_only: bool = False) -> str:
-    """A factor level as it completes "cases ...": "of victims aged 0-8 when registered".
-
-    Examples
-    --------
-    >>> level_phrase("age_band", "0--8"), level_phrase("cross_border", "yes")
-    ('of victims aged 0-8 when registered', 'trafficked across a border')
-    """
-    f = FACTORS[factor]
-    if level == "unknown":
-        return f"with {f.label} not known"
-    if f.kind in ("flag", "binary"):
-        verb = f.label.startswith(_VERB_LABELS)
-        base = f.label if verb else f"with {f.label}"
-        if level == "yes":
-            return base
-        if level == "recorded":
-            return f"{base} (recorded)"
-        if level == "no":
-            return f"not {f.label}" if verb else f"without {f.label}"
-        return f"{base} not recorded" if verb else f"with {f.label} not recorded"
-    text = level.replace("--", "-").replace("_", " ")
-    templates = {
-        # Age bands are recorded at registration; under the default child rule a "child" may
-        # have been registered as an adult years after being exploited as a minor.
-        "age_band": "of victims aged {} when registered",
-        "citizenship_subregion": "of citizens of {}",
-        "exploitation_subregion": "exploited in {}",
-        "registration_period": "registered {}",
-        "trafficking_months": "with {} months in trafficking",
-        "datasource": "registered by {}",
-    }
-    if factor == "gender":
-        return f"of {_GENDER_WORDS.get(level, text)} victims"
-    return templates.get(factor, f.label + ": {}").format(text)
-
-
-def short_phrase(factor: str, level: str) -> str:
-    """The level phrase without its leading preposition, for labels and tables."""
-    phrase = level_phrase(factor, level)
-    return phrase.removeprefix("of ").removeprefix("with ")
 
 
 def _odds_words(ratio: float) -> str:
@@ -195,72 +139,6 @@ def targeting_sentence(inputs: ReportInputs) -> str | None:
     )
 
 
-def hidden_profiles_note(ranks: list[int], inputs: ReportInputs) -> str:
-    """Why profiles learnt again have no held-out figures, in words."""
-    which = (
-        f"Profile {ranks[0]} has"
-        if len(ranks) == 1
-        else f"Profiles {', '.join(map(str, ranks[:-1]))} and {ranks[-1]} have"
-    )
-    return (
-        f"{which} no held-out figures: among its held-out cases, fewer than {inputs.floor.k} were "
-        f"{inputs.question.outcome_words}, or fewer than {inputs.floor.k} were not. A share, lift "
-        "or coverage "
-        f"resting on so few cases could point at individual survivors, so none is shown; its "
-        "cases still count in the cumulative figures."
-    )
-
-
-def targeting_caveats(inputs: ReportInputs) -> list[str]:
-    """What the targeting figures cannot say."""
-    table = inputs.targeting
-    if table is None:
-        return []
-    factors = ", ".join(FACTORS[f].label for f in table.factors)
-    items = [
-        "CTDC holds identified victims only: a profile describes where cases were found and "
-        "recorded, not who is at risk in a population, and its rate is a share of identified "
-        "cases.",
-        "Profiles are for deciding where prevention work goes, never for screening or "
-        "judging any one person.",
-        f"Profiles use only characteristics visible before recruitment ({factors}), at most "
-        f"{table.spec.max_depth} at a time.",
-    ]
-    if table.left_out:
-        left = ", ".join(FACTORS[f].label for f in table.left_out)
-        items.append(f"Left out: {left} (would reveal the outcome, or not recorded here).")
-    items.append(
-        "Profiles name recorded characteristics only: none is defined by something not being "
-        'recorded. A profile that leaves a characteristic out ("not aged 0-8", "children '
-        'other than boys") also holds the cases where it was not recorded.'
-    )
-    stable = sum(r.folds_found == table.folds for r in table.rows)
-    items.append(
-        f"Held-out figures: the profiles were learnt {table.folds} times, each time without "
-        f"one fold of cases, and measured on that fold. {stable} of {len(table.rows)} "
-        "profiles were learnt again every time; a profile learnt again less often rests more "
-        "on chance, and one never learnt again has no held-out figures."
-    )
-    moved = table.schemes[1:]
-    if moved:
-        ways = "; ".join(
-            f"{SCHEME_WORDS.get(s.scheme, s.scheme)}: "
-            f"{s.note if s.made else 'not measured, ' + s.note}"
-            for s in moved
-        )
-        items.append(
-            "Does the targeting travel? The profiles were also learnt without whole countries "
-            "of citizenship, and without the later years, and measured on the cases held out "
-            f"({ways}). The summary quotes the lowest lift; lift shrinkage is the lift where "
-            "the profiles were learnt minus the lift on held-out cases."
-        )
-    items.append(
-        f"Every profile holds at least {table.min_size} cases, and every figure given rests on "
-        f"at least {inputs.floor.k} cases with and {inputs.floor.k} without the outcome."
-    )
-    return items
-
-
 def summary_sentences(inputs: ReportInputs) -> list[str]:
     """At most ten sentences: question, cohort, main factors with sizes, reliability, framing."""
     positive_only = inputs.cases.data.flag_semantics == "positive_only"
@@ -302,63 +180,6 @@ def summary_sentences(inputs: ReportInputs) -> list[str]:
     return sentences[: 10 - len(closing)] + closing
 
 
-# Below these, a study says plainly that it is small (its intervals are wide and few levels can
-# meet the labelling rule).
-SMALL_COHORT = 500
-SMALL_GROUP = 50
-
-
-def study_cautions(
-    n_cases: int, n_positive: int, auc: float, baseline_auc: float, *, outcome_words: str
-) -> list[str]:
-    """Plain warnings for a small cohort and for models no better than the baseline.
-
-    Examples
-    --------
-    >>> study_cautions(145, 67, 0.62, 0.5, outcome_words="recruited by family")[0][:22]
-    'This cohort is small: '
-    >>> study_cautions(5000, 900, 0.5, 0.5, outcome_words="recruited by family")[0][:42]
-    'The models did no better than the baseline'
-    """
-    out = []
-    smaller = min(n_positive, n_cases - n_positive)
-    if n_cases < SMALL_COHORT or smaller < SMALL_GROUP:
-        out.append(
-            f"This cohort is small: {n_cases:,} cases, {n_positive:,} of them "
-            f"{outcome_words}. Intervals are wide and few factors can meet the labelling rule; "
-            "read the results as a first look, not as findings."
-        )
-    if auc <= baseline_auc:
-        out.append(
-            f"The models did no better than the baseline that knows only how common the "
-            f"outcome is (ROC AUC {auc:.2f} against {baseline_auc:.2f}): the recorded factors do "
-            "not tell these cases apart, so no ranking of factors here should guide a program."
-        )
-    return out
-
-
-def caution_sentences(inputs: ReportInputs) -> list[str]:
-    """:func:`study_cautions` for this report's primary model."""
-    return study_cautions(
-        inputs.cases.n_cases,
-        inputs.cases.n_positive,
-        inputs.models.cv[inputs.models.primary_model]["roc_auc_mean"],
-        inputs.models.baseline["roc_auc_mean"],
-        outcome_words=inputs.question.outcome_words,
-    )
-
-
-def banner(inputs: ReportInputs) -> str | None:
-    """The line every report of generated data opens with (None for real data)."""
-    if not inputs.cases.data.generated:
-        return None
-    return (
-        "Generated demonstration data, not CTDC records. Every figure below comes from the "
-        "package's built-in generator, with effects planted to test the method; none describes "
-        "real victims, and no published figure is compared with it."
-    )
-
-
 _NOT_A_CASE = ("unknown", "other (fewer than k cases)", "not recorded")
 
 
@@ -382,29 +203,6 @@ def lead_factor_rows(rows: tuple[FactorRow, ...], *, n_others: int = 10) -> list
     return labelled + others[:n_others]
 
 
-def settings_items(settings: dict[str, Any], prefix: str = "") -> list[str]:
-    """A nested settings mapping as readable "key: value" lines (dotted keys).
-
-    Examples
-    --------
-    >>> settings_items({"cohort": {"name": "children"}, "models": ["logistic", "lightgbm"]})
-    ['cohort.name: children', 'models: logistic, lightgbm']
-    """
-    items: list[str] = []
-    for key in sorted(settings):
-        value = settings[key]
-        name = f"{prefix}{key}".replace("_", " ")
-        if isinstance(value, dict) and value:
-            items.extend(settings_items(value, f"{name}."))
-        elif isinstance(value, list | tuple):
-            items.append(f"{name}: {', '.join(map(str, value)) or 'none'}")
-        elif value is None or value == {}:
-            items.append(f"{name}: not set")
-        else:
-            items.append(f"{name}: {value}")
-    return items
-
-
 def auc_sentence(inputs: ReportInputs) -> str:
     """How well the factors separate the groups, quoting the most conservative held-out AUC."""
     default = inputs.models.cv[inputs.models.primary_model]["roc_auc_mean"]
@@ -421,143 +219,3 @@ def auc_sentence(inputs: ReportInputs) -> str:
         f"{auc:.2f} {where}, the lowest of the ways it was scored{also}; 0.5 would mean no "
         "better than chance)."
     )
-
-
-def method_notes(inputs: ReportInputs) -> list[str]:
-    """The labelling rule, references, duplicates and multiplicity in plain words."""
-    correction = (
-        "Holm's correction (it keeps the chance of even one false label across the whole table "
-        f"under {inputs.factors.alpha:.0%})"
-        if inputs.factors.multiplicity == "holm"
-        else "the Benjamini-Hochberg correction (it keeps the expected share of false labels "
-        f"among the labelled levels under {inputs.factors.alpha:.0%})"
-    )
-    duplicates = (
-        f"The {inputs.cases.n_cases:,} cases are {inputs.cases.n_distinct_records:,} distinct "
-        "records: "
-        if inputs.cases.n_distinct_records
-        and inputs.cases.n_distinct_records < inputs.cases.n_cases
-        else ""
-    )
-    return [
-        "Labelling rule: a level is called a risk (protective) factor only when its adjusted "
-        "odds ratio's 95 % interval lies above (below) 1, it still passes after correcting for "
-        f"the number of levels tested (q below {inputs.factors.alpha:g}), the model's SHAP values "
-        "point "
-        "the same way against the same reference level, and the odds ratio stays on the same "
-        f"side of 1 in at least {inputs.factors.min_sign_agreement:.0%} of the bootstrap refits. "
-        "Unknown, 'not recorded' and pooled levels, and items recorded after the outcome's "
-        "phase, are never labelled.",
-        "Reference levels: each factor's levels are compared with one reference level, printed "
-        "in the 'compared with' column: 'no' (or 'not recorded') for a yes/no item, otherwise "
-        f"the largest level with at least {inputs.floor.k} cases with and {inputs.floor.k} without "
-        "the "
-        "outcome (a setting can choose another). No level is ever merged into another; a "
-        "level where every case has the same outcome is estimated with Firth's penalised "
-        "regression, which keeps the estimate finite.",
-        f"Repeated records: {duplicates}copies of one record are counted as one piece of "
-        "evidence. Cross-validation keeps copies on one side of every split, intervals are "
-        "widened for them (clustered on identical records), and the bootstrap draws or leaves "
-        "out all copies of a record together.",
-        f"Many levels are tested at once, so some would look significant by chance; q is each "
-        f"level's p-value after {correction}.",
-        "Bootstrap interval: the range of the odds ratio over refits of the whole analysis "
-        "(levels, reference, models) on resampled records; beside the model's own interval.",
-        "E-value: how strongly a factor nobody measured would have to go with both the level "
-        "and the outcome (as a risk ratio, beyond the factors in the model) to explain the "
-        "association away; the second E-value is for the interval's limit nearest 1. Large "
-        "E-values mean only a strong hidden factor could explain the finding.",
-    ]
-
-
-def missing_domv_levels(rows: tuple[FactorRow, ...]) -> list[str]:
-    """DoMV levels with no factor in the study (what CTDC does not measure here)."""
-    present = {r.domv_level for r in rows}
-    return [_DOMV_WORDS[d] for d in DOMV_LEVELS if d not in present]
-
-
-def caveats(inputs: ReportInputs) -> list[str]:
-    """The "What this data cannot tell you" list."""
-    items = [
-        "CTDC holds records of identified victims, not a sample of any population. A factor "
-        "here describes who was identified and how, not who is at risk of being trafficked.",
-        "Exploitation-phase factors (means of control, type of exploitation, sector, time in "
-        "trafficking, where and how the case was registered) describe what happened after "
-        "recruitment. They are context, not causes.",
-        "The DoMV levels CTDC barely measures: most household, family and community "
-        "circumstances are not recorded; only the recruiter's relation to the victim speaks "
-        "to them.",
-    ]
-    missing = missing_domv_levels(inputs.factors.rows)
-    if missing:
-        items.append(f"No factor in this study describes the {', '.join(missing)} level(s).")
-    if inputs.cases.data.release_id.startswith("synthetic"):
-        items.append(
-            "This release is differentially private synthetic data: it keeps the counts of "
-            "single characteristics and short combinations, not the longer combinations of "
-            "real cases, and its counts are rounded."
-        )
-    if inputs.cases.data.flag_semantics == "positive_only":
-        items.append(
-            "Yes/no items in this release are recorded only when yes: a blank means 'not "
-            "recorded', never 'no'. A 'recorded' factor may partly reflect how thoroughly a "
-            "case was documented."
-        )
-    items.append(
-        f"Every figure rests on at least {inputs.floor.k} cases; smaller cells are suppressed and "
-        f"marked {inputs.floor.marker}. Unknown and pooled levels are never called risk or "
-        "protective."
-    )
-    return items
-
-
-REFERENCE_FIGURES = (
-    ("IOM/CTDC data brief, Dec 2017 (global data 2017)", 0.41, 0.09),
-    ("CTDC data story on age (global synthetic data)", 0.51, 0.08),
-)
-
-
-CHILD_RULE_WORDS = {
-    "exploitation": "a minor when exploited (where recorded; else at registration)",
-    "registration": "a minor when registered",
-    "either": "a minor by either rule",
-}
-
-
-def headline_differences(inputs: ReportInputs) -> list[str]:
-    """Why this study's headline differs from the published figures, in plain words."""
-    ours = next((c for c in inputs.cases.child_rules if c.rule == inputs.question.child_rule), None)
-    recorded = (
-        f" Here the recruiter's relation is recorded for {ours.children_recorded_share:.0%} of "
-        "the children; the published figures, like ours, are shares of the cases where it is."
-        if ours is not None and ours.children_recorded_share is not None
-        else ""
-    )
-    return [
-        f"Release: this study reads {inputs.cases.data.release_label}; the IOM brief used the 2017 "
-        "global dataset and the data story CTDC's global synthetic data. Releases differ in "
-        "which countries and agencies contributed and in how cases were recorded.",
-        "Case mix: the cohort and the cases with the outcome recorded differ between releases "
-        "and studies; a share among identified victims follows who was identified." + recorded,
-        f"Who is a child: this study counts {CHILD_RULE_WORDS[inputs.question.child_rule]} "
-        f"(data.child_rule={inputs.question.child_rule}). The table below gives the headline under "
-        "every "
-        "rule.",
-    ]
-
-
-def sensitivity_sentences(inputs: ReportInputs) -> list[str]:
-    """What the sensitivity analyses did and how the labelled levels fared, in plain words."""
-    result = inputs.factors.sensitivity
-    if result is None:
-        return []
-    out = [
-        "Yes/no items that are blank may mean 'no' or 'not asked'. Two reruns check that the "
-        "labelled factors do not depend on that: "
-        + "; ".join(f"({i}) {words}" for i, words in enumerate(ANALYSES.values(), start=1))
-        + ". Robust: same side of 1, interval still excluding 1, size within 25 %."
-    ]
-    for name, why in result.skipped:
-        if name in ANALYSES:
-            out.append(f"'{ANALYSES[name]}' was not run: {why}.")
-    return out

@@ -12,7 +12,7 @@ import math
 from typing import Any
 
 from ctdc_risk.factors.interaction_table import InteractionRow, InteractionTable, ModifierSummary
-from ctdc_risk.report.content import level_phrase, short_phrase
+from ctdc_risk.report.phrases import level_phrase, short_phrase
 
 Block = tuple[str, Any]
 _CORRECTION = {"holm": "Holm's correction", "bh": "the Benjamini-Hochberg correction"}

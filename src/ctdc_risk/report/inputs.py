@@ -8,13 +8,13 @@ from typing import Any
 
 from ctdc_risk.data.data_report import DataReport
 from ctdc_risk.evaluate import ReliabilityBin
+from ctdc_risk.factors.factor_rows import ContextRow, FactorRow
 from ctdc_risk.factors.interaction_table import InteractionTable
 from ctdc_risk.factors.sensitivity import SensitivityResult
 from ctdc_risk.factors.subgroups import SubgroupRow
-from ctdc_risk.factors.table import ContextRow, FactorRow
 from ctdc_risk.headline import ChildRuleShare
 from ctdc_risk.privacy import Floor
-from ctdc_risk.targeting.table import TargetingTable
+from ctdc_risk.targeting.results import TargetingTable
 
 
 @dataclass(frozen=True)

@@ -1,55 +1,34 @@
-"""Render the report as one self-contained HTML page and as Markdown.
+"""Lay out a study's report: its sections, tables and wording, as HTML and Markdown.
 
-The HTML embeds its figures as data URIs and its style inline: it opens offline by
-double-click, loads no script, font or stylesheet from anywhere, and makes no request. The
-Markdown version links the same figures from ``figures/``.
+Which figures it shows is ``report.study_figures``; how sections become a self-contained HTML
+page or Markdown is ``report.markup``.
 """
 
 from __future__ import annotations
 
-import base64
-import html
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ctdc_risk.factors.factor_rows import FactorRow
 from ctdc_risk.factors.sensitivity import ANALYSES
-from ctdc_risk.factors.table import FactorRow
 from ctdc_risk.features import FACTORS, PHASE_WORDS
 from ctdc_risk.privacy import Floor
-from ctdc_risk.report import figures
-from ctdc_risk.report.content import (
+from ctdc_risk.report.caveats import banner, caveats, hidden_profiles_note, targeting_caveats
+from ctdc_risk.report.content import lead_factor_rows, summary_sentences, targeting_sentence
+from ctdc_risk.report.differences import difference_sections
+from ctdc_risk.report.inputs import ReportInputs
+from ctdc_risk.report.markup import Section, sections_html, sections_markdown
+from ctdc_risk.report.method_words import (
     CHILD_RULE_WORDS,
     REFERENCE_FIGURES,
-    banner,
-    caveats,
     headline_differences,
-    hidden_profiles_note,
-    lead_factor_rows,
     method_notes,
     sensitivity_sentences,
     settings_items,
-    short_phrase,
-    summary_sentences,
-    targeting_caveats,
-    targeting_sentence,
 )
-from ctdc_risk.report.differences import difference_sections
-from ctdc_risk.report.inputs import ReportInputs
-from ctdc_risk.targeting.table import SCHEME_WORDS, TargetingTable
-
-_STYLE = """
-body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif;max-width:60rem;
-margin:2rem auto;padding:0 1rem;color:#222;line-height:1.5}
-h1{font-size:1.6rem}h2{font-size:1.25rem;margin-top:2rem;border-bottom:1px solid #ddd}
-table{border-collapse:collapse;margin:.5rem 0;font-size:.9rem}
-td,th{border:1px solid #ccc;padding:.25rem .5rem;text-align:left}th{background:#f3f3f3}
-.risk{color:#D55E00;font-weight:600}.protective{color:#0072B2;font-weight:600}
-.unclear{color:#666}.note{color:#555;font-size:.9rem}img{max-width:100%}
-#summary{background:#f7f7f2;border-left:4px solid #009E73;padding:.5rem 1rem}
-#banner{background:#fff3cd;border:2px solid #E69F00;padding:.5rem 1rem;font-weight:600}
-@media print{body{margin:0}h2{page-break-after:avoid}img{page-break-inside:avoid}}
-"""
+from ctdc_risk.report.phrases import short_phrase
+from ctdc_risk.report.study_figures import build_figures, flow_steps
+from ctdc_risk.targeting.results import SCHEME_WORDS, TargetingTable
 
 
 @dataclass(frozen=True)
@@ -64,123 +43,6 @@ def _fmt(x: float | None, pattern: str = "{:.2f}") -> str:
     return "" if x is None else pattern.format(x)
 
 
-# The chart shows the rows the factor section leads with; every row is in the appendix table.
-MAX_CHART_ROWS = 25
-
-
-def _chart_rows(inputs: ReportInputs) -> list[dict[str, Any]]:
-    rows = [
-        {**r.to_record(), "display": _display(r)}
-        for r in lead_factor_rows(inputs.factors.rows)
-        if r.label != "reference"
-        and r.adjusted_or is not None
-        and r.adjusted_or_low is not None
-        and r.level not in ("unknown", "other (fewer than k cases)", "not recorded")
-    ]  # fmt: skip
-    order = {
-        d: i for i, d in enumerate(("individual", "household_family", "community", "structural"))
-    }
-    phases = {p: i for i, p in enumerate(PHASE_WORDS)}
-    rows.sort(key=lambda r: (order[r["domv_level"]], phases[r["phase"]], r["rank"], r["level"]))
-    return rows[:MAX_CHART_ROWS]
-
-
-def _display(row: FactorRow) -> str:
-    domv = row.domv_level.replace("_", "/")
-    phase = row.phase.replace("_", " ")
-    return f"{short_phrase(row.factor, row.level)} [{domv}, {phase}]"
-
-
-def _importance_items(inputs: ReportInputs) -> list[tuple[str, float, str]]:
-    by_factor: dict[str, dict[str, Any]] = {}
-    for r in inputs.factors.rows:
-        entry = by_factor.setdefault(
-            r.factor, {"importance": r.shap_importance or 0.0, "labels": set()}
-        )
-        entry["labels"].add(r.label)
-    items = []
-    for factor, entry in sorted(by_factor.items(), key=lambda kv: -kv[1]["importance"])[:15]:
-        labels = entry["labels"]
-        colour = (
-            "risk" if "risk" in labels else "protective" if "protective" in labels else "unclear"
-        )
-        items.append((FACTORS[factor].label, float(entry["importance"]), colour))
-    return items
-
-
-def _subgroup_figure(inputs: ReportInputs, pair: tuple[str, str], title: str) -> bytes | None:
-    groups: dict[str, dict[str, float]] = {}
-    sizes: dict[str, int | None] = {}
-    for r in inputs.factors.subgroups:
-        if r.subgroup in pair:
-            groups.setdefault(r.subgroup, {})[r.factor] = r.importance
-            # A subgroup's size may be withheld ("suppressed") to protect another cell.
-            sizes[r.subgroup] = r.size
-    if len(groups) < 2:
-        return None
-    top = sorted(
-        {f for g in groups.values() for f in g},
-        key=lambda f: -max(g.get(f, 0) for g in groups.values()),
-    )[:8]
-    labelled = {
-        name: (sizes[name], {FACTORS[f].label: v for f, v in g.items()})
-        for name, g in sorted(groups.items(), key=lambda kv: pair.index(kv[0]))
-    }
-    return figures.cohort_bars([FACTORS[f].label for f in top], labelled, title=title)
-
-
-def _flow(inputs: ReportInputs) -> list[tuple[tuple[str, int], str]]:
-    """Cohort-flow steps with the marker of each withheld count (empty where published)."""
-    floor = inputs.floor
-    markers = inputs.cases.flow_markers or tuple(
-        floor.marker if floor.is_small(n) else "" for _, n in inputs.cases.flow
-    )
-    return list(zip(inputs.cases.flow, markers, strict=True))
-
-
-def build_figures(inputs: ReportInputs) -> dict[str, bytes]:
-    """All report figures, from aggregated and privacy-checked inputs."""
-    out: dict[str, bytes] = {}
-    chart = _chart_rows(inputs)
-    if chart:
-        out["factor_chart.png"] = figures.forest_plot(
-            chart, title="Adjusted odds ratios with 95 % intervals"
-        )
-    out["shap_importance.png"] = figures.importance_bars(
-        _importance_items(inputs),
-        title=f"How much each factor mattered ({inputs.models.primary_model})",
-    )
-    for pair, name, who in (
-        (("boys", "girls"), "subgroups_gender.png", "Boys and girls"),
-        (("aged 0-8", "aged 9-17"), "subgroups_age.png", "Ages 0-8 and 9-17"),
-    ):
-        title = f"{who}: how much each factor mattered"
-        fig = _subgroup_figure(inputs, pair, title)
-        if fig is not None:
-            out[name] = fig
-    curves: dict[str, Sequence[tuple[float, float]]] = {
-        model: [
-            (b.mean_predicted, b.observed_rate)
-            for b in bins
-            if b.mean_predicted is not None and b.observed_rate is not None
-        ]
-        for model, bins in inputs.models.reliability.items()
-    }
-    out["calibration.png"] = figures.reliability_plot(
-        curves, title="Do predicted chances match what was observed?"
-    )
-    if inputs.targeting is not None and len(inputs.targeting.rows) > 1:
-        out["targeting_gain.png"] = figures.gain_chart(
-            inputs.targeting.heldout_curve,
-            inputs.targeting.training_curve,
-            top=inputs.targeting.boundaries.index(inputs.targeting.top) + 1,
-            title="Outcome cases reached by targeting profiles",
-        )
-    steps = [(name, None if m else n) for (name, n), m in _flow(inputs)]
-    out["cohort_flow.png"] = figures.flow_bars(steps, title="Cases left after each selection rule")
-    return out
-
-
 def render_report(inputs: ReportInputs) -> RenderedReport:
     """The report as HTML (self-contained) and Markdown, plus its figures."""
     figs = build_figures(inputs)
@@ -190,11 +52,6 @@ def render_report(inputs: ReportInputs) -> RenderedReport:
         sections_markdown(inputs.question.title, sections, note=banner(inputs) or ""),
         figs,
     )
-
-
-# A section is (id, title, blocks); a block is ("p", text) | ("ul", [items]) |
-# ("table", (header, rows)) | ("img", (file name, alt text)).
-Section = tuple[str, str, list[tuple[str, Any]]]
 
 
 def _sections(inputs: ReportInputs, figs: dict[str, bytes]) -> list[Section]:
@@ -300,7 +157,7 @@ def _sections(inputs: ReportInputs, figs: dict[str, bytes]) -> list[Section]:
         "calibration", "Calibration and cohort",
         [("img", ("calibration.png", "reliability curve")),
          ("img", ("cohort_flow.png", "cases after each rule")),
-         ("table", (["step", "cases"], [[name, m or n] for (name, n), m in _flow(inputs)]))],
+         ("table", (["step", "cases"], [[name, m or n] for (name, n), m in flow_steps(inputs)]))],
     ))  # fmt: skip
     if inputs.targeting is not None:
         sections.append(("targeting", "Whom a prevention program could reach",
@@ -534,71 +391,3 @@ def _context_blocks(inputs: ReportInputs) -> list[tuple[str, Any]]:
                     f"share {inputs.question.outcome_words} with it", "without it",
                     "ratio of shares [95 % CI]"], rows)),
     ]  # fmt: skip
-
-
-def sections_html(
-    title: str, sections: list[Section], figs: dict[str, bytes], *, note: str = ""
-) -> str:
-    """One self-contained HTML page: ``sections`` under ``title``, figures embedded; ``note`` is
-    a banner above everything (generated data)."""
-    esc = html.escape
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{esc(title)}</title><style>{_STYLE}</style></head><body>",
-        f"<h1>{esc(title)}</h1>",
-    ]
-    if note:
-        parts.insert(-1, f'<p id="banner" role="note">{esc(note)}</p>')
-    for sid, title, blocks in sections:
-        parts.append(f'<section id="{sid}"><h2>{esc(title)}</h2>')
-        for kind, value in blocks:
-            if kind == "p":
-                parts.append(f"<p>{esc(value)}</p>")
-            elif kind == "ul":
-                parts.append("<ul>" + "".join(f"<li>{esc(v)}</li>" for v in value) + "</ul>")
-            elif kind == "table":
-                header, rows = value
-                head = "".join(f"<th>{esc(str(h))}</th>" for h in header)
-                body = "".join("<tr>" + "".join(_td(str(c)) for c in row) + "</tr>" for row in rows)
-                parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
-            elif kind == "img":
-                name, alt = value
-                data = base64.b64encode(figs[name]).decode("ascii")
-                parts.append(f'<img src="data:image/png;base64,{data}" alt="{esc(alt)}">')
-        parts.append("</section>")
-    parts.append("</body></html>")
-    return "\n".join(parts)
-
-
-def _td(text: str) -> str:
-    cls = text if text in ("risk", "protective", "unclear") else ""
-    attr = f' class="{cls}"' if cls else ""
-    return f"<td{attr}>{html.escape(text)}</td>"
-
-
-def sections_markdown(title: str, sections: list[Section], *, note: str = "") -> str:
-    """``sections`` under ``title`` as Markdown, figures linked from ``figures/``; ``note`` is a
-    banner above everything (generated data)."""
-    lines = [f"# {title}", ""]
-    if note:
-        lines += [f"> **{note}**", ""]
-    for _, title, blocks in sections:
-        lines += [f"## {title}", ""]
-        for kind, value in blocks:
-            if kind == "p":
-                lines += [value, ""]
-            elif kind == "ul":
-                lines += [f"- {v}" for v in value] + [""]
-            elif kind == "table":
-                header, rows = value
-                lines.append("| " + " | ".join(map(str, header)) + " |")
-                lines.append("|" + "---|" * len(header))
-                for row in rows:
-                    lines.append("| " + " | ".join(str(c).replace("|", "/") for c in row) + " |")
-                lines.append("")
-            elif kind == "img":
-                name, alt = value
-                lines += [f"![{alt}](figures/{name})", ""]
-    return "\n".join(lines)

@@ -33,7 +33,7 @@ from ctdc_risk.replication import (
     ReplicationTable,
 )
 from ctdc_risk.report import figures
-from ctdc_risk.report.render import Section, sections_html, sections_markdown
+from ctdc_risk.report.markup import Section, sections_html, sections_markdown
 
 VERDICT_WORDS = {
     REPLICATES: "the odds ratio is on the same side of 1 in every release where it could be "

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from ctdc_risk.tracking.naming import words
 
 if TYPE_CHECKING:
-    from ctdc_risk.factors.table import FactorRow
+    from ctdc_risk.factors.factor_rows import FactorRow
 
 MAX_PARAM_CHARS = 500
 MAX_KEY_CHARS = 250
