@@ -330,7 +330,8 @@ def test_targeting_transport_quotes_the_most_conservative_lift(cohort, transport
 
     spec, target, splits = cohort
     frame = target.frame
-    planted = (frame["citizenship_subregion"] == "Eastern Europe").fillna(False).to_numpy()
+    # a copy: under pandas 3 (copy-on-write) to_numpy may give a read-only view
+    planted = (frame["citizenship_subregion"] == "Eastern Europe").fillna(False).to_numpy(copy=True)
     if early_only:
         planted &= frame[YEAR_COLUMN].to_numpy(dtype=float, na_value=np.nan) <= 2017
     rng = np.random.default_rng(5)
@@ -365,7 +366,8 @@ def test_targeting_transport_quotes_the_most_conservative_lift(cohort, transport
     assert dict(first.conditions)["citizenship_subregion"] == ("Eastern Europe",)
     assert [name for name, _ in first.transport_lift] == ["country", "temporal"]
     # the summary sentence quotes the lowest lift, and names the others
-    inputs = SimpleNamespace(targeting=table, cohort_name="children", outcome_words="planted")
+    question = SimpleNamespace(cohort_name="children", outcome_words="planted")
+    inputs = SimpleNamespace(targeting=table, question=question)
     sentence = targeting_sentence(inputs)
     assert f"a lift of {lowest.lift:.2f}" in sentence
     assert "the lowest of the ways it was measured" in sentence
@@ -427,7 +429,8 @@ def test_the_summary_says_nothing_when_the_top_profiles_hold_every_case():
     ok, _ = summarise_scheme("default", "folds", replace(fit, by_rank=by_rank * 3), k=K, top=1)
     assert not ok.holds_every_case
     table = SimpleNamespace(rows=(1, 2), schemes=(ok, pooled), most_conservative=lambda: pooled)
-    inputs = SimpleNamespace(targeting=table, cohort_name="children", outcome_words="planted")
+    question = SimpleNamespace(cohort_name="children", outcome_words="planted")
+    inputs = SimpleNamespace(targeting=table, question=question)
     sentence = targeting_sentence(inputs)
     assert "would reach" not in sentence and "100%" not in sentence
     assert "does not say whom a program should reach first" in sentence
