@@ -23,6 +23,8 @@ from pathlib import Path
 import pytest
 
 EXE = str(Path(sys.executable).with_name("ctdc-risk"))
+# Real processes killed, stopped and starved mid-run.
+pytestmark = pytest.mark.slow
 # Long enough to be caught mid-run: many bootstrap refits on small data.
 SLOW = ["debug=default", "model=logistic", "stability.n_boot=5000", "stability.n_jobs=1"]
 ENV = {**os.environ, "HYDRA_FULL_ERROR": "0"}

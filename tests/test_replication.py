@@ -264,6 +264,7 @@ def test_the_guard_lets_a_replicate_command_line_through():
     guard.check_command_line(args)
 
 
+@pytest.mark.slow
 def test_the_cli_runs_replicate_as_one_mlflow_run(tmp_path):
     frame = generate_synthetic(4000, seed=5)
     files = [write_release_file(frame, tmp_path / f"{r}.csv", r) for r in LAYOUTS[:2]]

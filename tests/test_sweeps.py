@@ -16,6 +16,8 @@ from conftest import JOBLIB, N_SWEEP_JOBS, N_SWEEPS
 from conftest import SWEEP_JOB as SMALL
 
 EXE = str(Path(sys.executable).with_name("ctdc-risk"))
+# Real sweeps, each job a study in its own process.
+pytestmark = pytest.mark.slow
 
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -16,6 +16,8 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = REPO_ROOT / "scripts" / "team-server.sh"
 EXE = str(Path(sys.executable).with_name("ctdc-risk"))
+# A PostgreSQL cluster, an MLflow server and a parallel sweep.
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
