@@ -318,6 +318,9 @@ def interrupt_inside_gc(phase, info):
             pass
 
 gc.callbacks.append(interrupt_inside_gc)
+# Ctrl-C as from a terminal, however the suite was started: a shell's `cmd &` starts it with
+# SIGINT ignored, which every child inherits (and the CLI then leaves it ignored).
+signal.signal(signal.SIGINT, signal.default_int_handler)
 sys.argv = ["ctdc-risk", *sys.argv[1:]]
 main()
 """

@@ -417,6 +417,7 @@ def test_a_release_without_the_pinned_reference_compares_with_its_own(population
 # --- the real 2021 release against itself in the 2024-2026 layout -----------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.real_data
 def test_the_real_release_replicates_exactly_in_another_layout(real_synthetic_2021_path, tmp_path):
     frame = load_dataset(real_synthetic_2021_path).frame
