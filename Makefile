@@ -6,11 +6,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 RUN_ARGS ?=
 
-.PHONY: run test lint typecheck importlint pytest browser postgres bench format lock clean help
+.PHONY: run test test-fast lint typecheck importlint pytest browser postgres bench format lock clean help
 
 help:
 	@echo "make run    - set up .venv if needed, run the default study on built-in synthetic data"
 	@echo "make test   - set up .venv if needed, run lint, type checks, layer rules and the tests"
+	@echo "make test-fast - the tests not marked slow, for day-to-day work (CI runs make test)"
 	@echo "make bench  - time and measure memory of the data layer (real file when present)"
 	@echo "make format - apply ruff formatting and safe fixes"
 	@echo "make lock   - re-pin constraints.txt to the newest versions pyproject.toml allows"
@@ -45,8 +46,19 @@ browser:
 postgres:
 	bash scripts/ensure-apt.sh postgresql "/usr/lib/postgresql/*/bin/initdb" "the team-server test"
 
+# Two worker processes (one per core of a CI runner); each test file runs whole on one worker,
+# so a module's fixtures are built once, and tests/conftest.py builds the session's shared study
+# and sweeps once for both. PYTEST_WORKERS=0 runs everything in this process.
+PYTEST_WORKERS ?= 2
+PYTEST_ARGS = -n $(PYTEST_WORKERS) --dist loadfile
+
 pytest: $(STAMP) browser postgres
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Day-to-day: everything but the tests marked slow (real sweeps, packaging, faults, long
+# properties). Not a replacement for make test, which CI runs.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS) -m "not slow"
 
 bench: $(STAMP)
 	$(BIN)/python scripts/bench.py

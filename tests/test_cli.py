@@ -1,4 +1,6 @@
-"""The real command line, run as a user runs it (subprocesses)."""
+"""The command line, run as a user runs it: real processes for each command and for a few
+mistakes; the rest of the mistakes in this process (:func:`conftest.run_cli_in_process`), since
+they only need the exit code and the message."""
 
 import json
 import os
@@ -7,6 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from conftest import run_cli_in_process
 
 EXE = str(Path(sys.executable).with_name("ctdc-risk"))
 
@@ -65,30 +69,42 @@ def test_describe_writes_headline_files(tmp_path):
     assert "[ctdc_risk.data.synthetic][INFO]" in verbose.stdout  # -v shows them
 
 
+MISTAKES = [
+    (["describe", "data=ctdc", "data.path=/no/such/file.csv"], "no such file"),
+    (["describe", "data=ctdc"], "data.path is not set"),
+    (["describe", "data=ctdc", "data.path=/dev/zero"], "not a regular file"),
+    (["describe", "privacy.k=2"], "privacy.k must be"),
+    (["describe", "data.n_rows=5"], "data.n_rows must be"),
+    (["describ"], "unknown command 'describ'"),
+    (
+        ["describe", "data=ctdc", "data.path=f.csv", "data.columns={sex:gendr}"],
+        "data.columns.sex: 'gendr' is not a CTDC column name; did you mean gender?",
+    ),
+    (["cohrt=boys"], "unknown config key 'cohrt' (in cohrt=boys): did you mean cohort?"),
+    (["cohort=boy"], "cohort has no option 'boy'; did you mean cohort=boys? Options:"),
+    (
+        ["experiment=boys_vs_girls_family"],
+        "Run every job with: ctdc-risk -m experiment=boys_vs_girls_family",
+    ),
+]
+
+
+# A mistake found by the guard, one found by Hydra and one found after the heavy imports: in a
+# real process too, so library warnings or a traceback printed at exit would show.
+IN_A_REAL_PROCESS = {"describ", "cohrt=boys", "data.path=/no/such/file.csv"}
+
+
 @pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["describe", "data=ctdc", "data.path=/no/such/file.csv"], "no such file"),
-        (["describe", "data=ctdc"], "data.path is not set"),
-        (["describe", "data=ctdc", "data.path=/dev/zero"], "not a regular file"),
-        (["describe", "privacy.k=2"], "privacy.k must be"),
-        (["describe", "data.n_rows=5"], "data.n_rows must be"),
-        (["describ"], "unknown command 'describ'"),
-        (
-            ["describe", "data=ctdc", "data.path=f.csv", "data.columns={sex:gendr}"],
-            "data.columns.sex: 'gendr' is not a CTDC column name; did you mean gender?",
-        ),
-        (["cohrt=boys"], "unknown config key 'cohrt' (in cohrt=boys): did you mean cohort?"),
-        (["cohort=boy"], "cohort has no option 'boy'; did you mean cohort=boys? Options:"),
-        (
-            ["experiment=boys_vs_girls_family"],
-            "Run every job with: ctdc-risk -m experiment=boys_vs_girls_family",
-        ),
-    ],
+    ("how", "args", "message"),
+    [("in_process", args, message) for args, message in MISTAKES]
+    + [("subprocess", a, m) for a, m in MISTAKES if IN_A_REAL_PROCESS & set(a)],
 )
-def test_user_mistakes_end_in_one_clear_message(tmp_path, args, message):
+def test_user_mistakes_end_in_one_clear_message(tmp_path, how, args, message):
     run_dir = tmp_path / "run"
-    out = _run(*args, f"hydra.run.dir={run_dir}", cwd=tmp_path)
+    if how == "subprocess":
+        out = _run(*args, f"hydra.run.dir={run_dir}", cwd=tmp_path)
+    else:
+        out = run_cli_in_process(*args, f"hydra.run.dir={run_dir}", cwd=tmp_path)
     assert out.returncode == 2
     assert message in out.stderr
     assert "Traceback" not in out.stderr + out.stdout
@@ -100,7 +116,7 @@ def test_user_mistakes_end_in_one_clear_message(tmp_path, args, message):
 def test_malformed_file_error_names_file_and_line(tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("yearOfRegistration,gender\n2015,Female\n2016\n")
-    out = _run(
+    out = run_cli_in_process(
         "describe", "data=ctdc", f"data.path={bad}", f"hydra.run.dir={tmp_path / 'r'}", cwd=tmp_path
     )
     assert out.returncode == 2

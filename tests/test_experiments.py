@@ -23,6 +23,7 @@ EXPERIMENTS = sorted(
 SMALL = ["data.n_rows=8000", "stability.n_boot=4", "stability.n_jobs=1", "cv.n_splits=3"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", EXPERIMENTS)
 def test_experiment_runs_on_synthetic_data(name, tmp_path):
     spec = compose_spec([f"experiment={name}", *SMALL])
@@ -55,6 +56,7 @@ def test_experiment_runs_on_synthetic_data(name, tmp_path):
             assert "## Does it differ for boys and girls?" in (tmp_path / "report.md").read_text()
 
 
+@pytest.mark.slow
 def test_a_sweep_experiment_runs_every_job_through_the_cli(tmp_path):
     exe = str(Path(sys.executable).with_name("ctdc-risk"))
     out = subprocess.run(

@@ -22,7 +22,11 @@ from pathlib import Path
 
 import pytest
 
+from conftest import CliResult, run_cli_in_process
+
 EXE = str(Path(sys.executable).with_name("ctdc-risk"))
+# Real processes killed, stopped and starved mid-run.
+pytestmark = pytest.mark.slow
 # Long enough to be caught mid-run: many bootstrap refits on small data.
 SLOW = ["debug=default", "model=logistic", "stability.n_boot=5000", "stability.n_jobs=1"]
 ENV = {**os.environ, "HYDRA_FULL_ERROR": "0"}
@@ -214,7 +218,9 @@ def mlflow_store(tmp_path_factory) -> Path:
     return db
 
 
-def assert_one_line_error(out: subprocess.CompletedProcess[str], *fragments: str) -> None:
+def assert_one_line_error(
+    out: subprocess.CompletedProcess[str] | CliResult, *fragments: str
+) -> None:
     assert out.returncode == 2, out.stderr[-3000:]
     assert "Traceback" not in out.stderr + out.stdout, out.stderr[-3000:]
     errors = [ln for ln in out.stderr.splitlines() if ln.startswith("ctdc-risk: error: ")]
@@ -230,7 +236,7 @@ def test_a_damaged_store_is_named_with_what_to_do(tmp_path, mlflow_store, damage
         db.write_bytes(os.urandom(8192))
     else:
         db.write_bytes(mlflow_store.read_bytes()[:20_000])
-    out = cli(*TINY, "hydra.run.dir=run", cwd=tmp_path)
+    out = run_cli_in_process(*TINY, "hydra.run.dir=run", cwd=tmp_path)  # no signal, no mount
     assert_one_line_error(out, f"MLflow store sqlite:///{db} is damaged", f"move {db} aside",
                           "tracking=none")  # fmt: skip
     assert not (tmp_path / "run" / "report.html").exists()
@@ -238,7 +244,8 @@ def test_a_damaged_store_is_named_with_what_to_do(tmp_path, mlflow_store, damage
 
 
 def test_a_folder_store_uri_is_refused_with_what_to_use(tmp_path):
-    out = cli(*TINY, f"tracking.tracking_uri={(tmp_path / 'mlruns').as_uri()}", cwd=tmp_path)
+    uri = (tmp_path / "mlruns").as_uri()
+    out = run_cli_in_process(*TINY, f"tracking.tracking_uri={uri}", cwd=tmp_path)
     assert_one_line_error(out, "is a folder store (mlruns)", "tracking.tracking_uri=sqlite:///")
     assert not (tmp_path / "mlruns").exists()
 
@@ -311,6 +318,9 @@ def interrupt_inside_gc(phase, info):
             pass
 
 gc.callbacks.append(interrupt_inside_gc)
+# Ctrl-C as from a terminal, however the suite was started: a shell's `cmd &` starts it with
+# SIGINT ignored, which every child inherits (and the CLI then leaves it ignored).
+signal.signal(signal.SIGINT, signal.default_int_handler)
 sys.argv = ["ctdc-risk", *sys.argv[1:]]
 main()
 """

@@ -261,6 +261,7 @@ def test_the_guard_lets_a_replicate_command_line_through():
     guard.check_command_line(args)
 
 
+@pytest.mark.slow
 def test_the_cli_runs_replicate_as_one_mlflow_run(tmp_path):
     frame = generate_synthetic(4000, seed=5)
     files = [write_release_file(frame, tmp_path / f"{r}.csv", r) for r in LAYOUTS[:2]]
@@ -413,6 +414,7 @@ def test_a_release_without_the_pinned_reference_compares_with_its_own(population
 # --- the real 2021 release against itself in the 2024-2026 layout -----------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.real_data
 def test_the_real_release_replicates_exactly_in_another_layout(real_synthetic_2021_path, tmp_path):
     frame = load_dataset(real_synthetic_2021_path).frame

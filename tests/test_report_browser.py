@@ -18,10 +18,6 @@ from pathlib import Path
 
 import pytest
 
-from ctdc_risk.cli.compose import compose_spec
-from ctdc_risk.pipeline.study import run_study
-
-FAST = ["data.n_rows=20000", "stability.n_boot=8", "stability.n_jobs=1", "cv.n_splits=3"]
 SECTION_IDS = ("banner", "summary", "factor-chart", "caveats", "appendix-factors")
 # Headless, as root, and quiet: without the background-networking flags Chromium keeps trying
 # (and failing) to reach Google's services. The user-data-dir is passed separately (fresh).
@@ -46,11 +42,9 @@ def _chromium() -> str | None:
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Path where the real study, run on small synthetic data, writes its report."""
-    out_dir = tmp_path_factory.mktemp("report")
-    run_study(compose_spec(FAST), out_dir)
-    return out_dir / "report.html"
+def report(small_study) -> Path:  # type: ignore[no-untyped-def]
+    """Where the session's study (run on small synthetic data) wrote its report."""
+    return Path(small_study.result.out_dir) / "report.html"
 
 
 def _assert_written(report: Path) -> None:

@@ -11,10 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from conftest import JOBLIB, N_SWEEP_JOBS, N_SWEEPS
+from conftest import SWEEP_JOB as SMALL
+
 EXE = str(Path(sys.executable).with_name("ctdc-risk"))
-# One small, quick study per job: 2,000 synthetic rows, logistic only, 2 bootstrap refits.
-SMALL = ["debug=default", "model=logistic", "stability.n_boot=2", "stability.n_jobs=1"]
-JOBLIB = ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]
+# Real sweeps, each job a study in its own process.
+pytestmark = pytest.mark.slow
 
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -42,52 +44,47 @@ def split(runs):
     return parents, children
 
 
-@pytest.fixture(scope="module")
-def five_sweeps(tmp_path_factory):
-    """The same 8-job sweep with the joblib launcher (2 workers), five times on one store."""
-    cwd = tmp_path_factory.mktemp("sweeps")
-    seeds = "seed=" + ",".join(str(s) for s in range(1, 9))
-    outs = [
-        cli("-m", *SMALL, seeds, *JOBLIB, f"hydra.sweep.dir=sweeps/{i}", cwd=cwd) for i in range(5)
-    ]
-    return cwd, outs
-
-
-def test_five_parallel_sweeps_lose_no_run(five_sweeps):
-    cwd, outs = five_sweeps
-    for out in outs:
+def test_parallel_sweeps_lose_no_run(tracked_sweeps):
+    """Sweeps started together, each with 2 parallel jobs, write to one new store: no run is
+    lost, none is left RUNNING, and the store never reports being locked."""
+    for out in [*tracked_sweeps.seeds, tracked_sweeps.comparison]:
         assert out.returncode == 0, out.stderr[-3000:]
         assert "database is locked" not in out.stderr + out.stdout
-    parents, children = split(all_runs(client_for(cwd)))
-    assert len(parents) == 5
-    assert len(children) == 40
+    parents, children = split(all_runs(tracked_sweeps.client()))
+    assert len(parents) == N_SWEEPS
+    assert len(children) == N_SWEEPS * N_SWEEP_JOBS
     assert {r.info.status for r in parents + children} == {"FINISHED"}
     for parent in parents:
         mine = [c for c in children if c.data.tags["mlflow.parentRunId"] == parent.info.run_id]
-        assert sorted(int(c.data.tags["sweep_job"]) for c in mine) == list(range(8))
-        assert parent.data.metrics["sweep/n_jobs"] == 8
+        assert sorted(int(c.data.tags["sweep_job"]) for c in mine) == list(range(N_SWEEP_JOBS))
+        assert parent.data.metrics["sweep/n_jobs"] == N_SWEEP_JOBS
         assert parent.data.metrics["sweep/n_failed"] == 0
     child = children[0]
     assert "cv/roc_auc_mean" in child.data.metrics
     assert child.data.params["model.use"] == '["logistic"]'
-    assert child.info.run_name.startswith("debug=default")
+    # Named by the swept key only, never by the fixed overrides (debug=default, model=...).
+    assert child.info.run_name == f"seed {child.data.params['seed']}"
+    # The sweep started beside them, in another experiment of the same store, lost none either.
+    parents, children = split(all_runs(tracked_sweeps.client(), "model_comparison"))
+    assert len(parents) == 1 and len(children) == 6
+    assert {r.info.status for r in parents + children} == {"FINISHED"}
 
 
-def test_each_parent_carries_a_summary_of_its_children(five_sweeps):
-    cwd, outs = five_sweeps
-    client = client_for(cwd)
+def test_each_parent_carries_a_summary_of_its_children(tracked_sweeps):
+    client = tracked_sweeps.client()
     parents, children = split(all_runs(client))
     for parent in parents:
         names = {a.path for a in client.list_artifacts(parent.info.run_id)}
         assert {"sweep_summary.csv", "sweep_summary.md"} <= names
-    with open(cwd / "sweeps" / "0" / "sweep_summary.csv", newline="") as fh:
+    with open(tracked_sweeps.cwd / "sweeps" / "0" / "sweep_summary.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
-    assert [int(r["job"]) for r in rows] == list(range(8))
+    assert [int(r["job"]) for r in rows] == list(range(N_SWEEP_JOBS))
     assert {r["status"] for r in rows} == {"finished"}
     child_ids = {c.info.run_id for c in children}
     assert {r["run_id"] for r in rows} <= child_ids
     best = max(float(r["cv/roc_auc_mean"]) for r in rows)
-    parent_of_0 = next(p for p in parents if p.info.run_id in outs[0].stdout.replace("\n", ""))
+    stdout = tracked_sweeps.seeds[0].stdout.replace("\n", "")
+    parent_of_0 = next(p for p in parents if p.info.run_id in stdout)
     assert parent_of_0.data.metrics["sweep/best_cv_roc_auc_mean"] == pytest.approx(best)
 
 

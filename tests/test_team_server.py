@@ -16,6 +16,8 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = REPO_ROOT / "scripts" / "team-server.sh"
 EXE = str(Path(sys.executable).with_name("ctdc-risk"))
+# A PostgreSQL cluster, an MLflow server and a parallel sweep.
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +49,7 @@ def test_a_parallel_sweep_lands_every_run_on_the_team_server(server, tmp_path):
     uri, where = server
     out = subprocess.run(
         [EXE, "-m", "debug=default", "model=logistic", "stability.n_boot=2",
-         "stability.n_jobs=1", "seed=1,2,3,4,5,6,7,8", "hydra/launcher=joblib",
+         "seed=1,2,3,4", "hydra/launcher=joblib",
          "hydra.launcher.n_jobs=2", f"tracking.tracking_uri={uri}",
          "tracking.experiment=team_sweep"],
         cwd=tmp_path, capture_output=True, text=True, timeout=900,
@@ -60,7 +62,8 @@ def test_a_parallel_sweep_lands_every_run_on_the_team_server(server, tmp_path):
     runs = client.search_runs([experiment.experiment_id], max_results=1000)
     parents = [r for r in runs if r.data.tags.get("sweep") == "parent"]
     children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
-    assert len(parents) == 1 and len(children) == 8
+    # 4 jobs on 2 workers: two write to the server at any moment, as 8 jobs would.
+    assert len(parents) == 1 and len(children) == 4
     assert {r.info.status for r in runs} == {"FINISHED"}
     for child in children:
         assert "cv/roc_auc_mean" in child.data.metrics
@@ -69,7 +72,7 @@ def test_a_parallel_sweep_lands_every_run_on_the_team_server(server, tmp_path):
     summary = {a.path for a in client.list_artifacts(parents[0].info.run_id)}
     assert "sweep_summary.md" in summary
     # The server keeps the artifacts: they are in its folder, not on the client.
-    assert len(list((where / "artifacts").rglob("report.html"))) == 8
+    assert len(list((where / "artifacts").rglob("report.html"))) == 4
 
 
 def test_secrets_in_the_uri_and_environment_reach_no_output(server, tmp_path):

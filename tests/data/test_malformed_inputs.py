@@ -507,35 +507,16 @@ def test_malformed_input_is_refused_precisely(ctx: Ctx, case_id: str) -> None:
     assert "Traceback" not in message
 
 
-_CLI_DRIVER = r"""
-import contextlib, io, json, sys
-from ctdc_risk.cli.main import main
-results = {}
-for case_id, args in json.loads(sys.argv[1]).items():
-    sys.argv = ["ctdc-risk", "describe", *args]
-    err, out = io.StringIO(), io.StringIO()
-    try:
-        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
-            main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-    results[case_id] = {"code": code, "stderr": err.getvalue(), "stdout": out.getvalue()}
-print(json.dumps(results))
-"""
-
-
 def test_every_malformed_input_ends_cleanly_through_the_cli(tmp_path: Path, ctx: Ctx) -> None:
-    """The real CLI on the whole corpus: exit code 2, one message, no traceback, no results.
+    """The CLI on the whole corpus: exit code 2, one message, no traceback, no results.
 
-    One process runs the CLI once per case (Hydra allows repeated runs), which keeps this
-    test to a few seconds instead of a process start per case.
+    The CLI runs in this process, once per case (:func:`conftest.run_cli_in_process`): the
+    heavy libraries are imported once, which keeps this test to seconds. ``tests/test_cli.py``
+    runs mistakes like these in a real process too.
     """
-    import json
-    import subprocess
-    import sys
+    from conftest import run_cli_in_process
 
-    runs: dict[str, list[str]] = {}
+    results: dict[str, Any] = {}
     paths: dict[str, Path] = {}
     for case_id, case in CASES.items():
         case_dir = tmp_path / case_id
@@ -543,20 +524,9 @@ def test_every_malformed_input_ends_cleanly_through_the_cli(tmp_path: Path, ctx:
         path = case.build(Ctx(case_dir, ctx.write_old, ctx.frame))
         paths[case_id] = path
         extra = [f"data.{key}={value}" for key, value in case.kwargs.items()]
-        runs[case_id] = [
-            "data=ctdc",
-            f"data.path={path}",
-            *extra,
-            f"hydra.run.dir={case_dir / 'run'}",
-        ]
-    out = subprocess.run(
-        [sys.executable, "-c", _CLI_DRIVER, json.dumps(runs)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=True,
-    )
-    results = json.loads(out.stdout.strip().splitlines()[-1])
+        args = ["describe", "data=ctdc", f"data.path={path}", *extra]
+        out = run_cli_in_process(*args, f"hydra.run.dir={case_dir / 'run'}", cwd=tmp_path)
+        results[case_id] = {"code": out.returncode, "stderr": out.stderr, "stdout": out.stdout}
     for case_id, result in results.items():
         message = result["stderr"]
         assert result["code"] == 2, (case_id, result)

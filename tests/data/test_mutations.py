@@ -26,6 +26,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook
@@ -248,6 +249,7 @@ def mutated_files(draw: st.DrawFn) -> tuple[str, bytes]:
     return f"{release}.{named_as}", data
 
 
+@pytest.mark.slow
 @MUTATIONS
 @given(case=mutated_files())
 def test_a_mutated_file_is_refused_cleanly_or_loads_valid(
