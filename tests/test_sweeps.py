@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import JOBLIB, N_SWEEP_JOBS, N_SWEEPS
+from conftest import N_SWEEP_JOBS, N_SWEEPS
 from conftest import SWEEP_JOB as SMALL
 
 EXE = str(Path(sys.executable).with_name("ctdc-risk"))
