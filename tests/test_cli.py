@@ -134,3 +134,12 @@ def test_no_module_imports_heavy_libraries_at_import_time():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "HEAVY []" in out.stdout
+
+
+def test_describe_describes_every_case_unless_a_cohort_is_chosen(tmp_path):
+    # conf/command/describe.yaml: describe's own default, which the command line overrides.
+    for args, cohort in (((), "all"), (("cohort=boys",), "boys")):
+        out = _run("describe", *args, "--cfg", "job", cwd=tmp_path)
+        assert out.returncode == 0, out.stderr
+        assert "command: describe" in out.stdout
+        assert f"cohort:\n  name: {cohort}\n" in out.stdout

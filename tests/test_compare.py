@@ -481,3 +481,20 @@ def test_compare_mistakes_get_one_clear_line(model_comparison, args, message):
     assert "Traceback" not in out.stderr
     assert message in out.stderr
     assert not (cwd / "cmp_bad" / "comparison.md").exists()
+
+
+def test_fetched_runs_say_why_a_factor_was_left_out(model_comparison):
+    from ctdc_risk.features import FACTORS
+    from ctdc_risk.tracking import TrackingSpec, fetch_runs
+
+    cwd, parent = model_comparison
+    runs = fetch_runs(TrackingSpec(), cwd=cwd, parent=parent)
+    family = [r for r in runs if r.tags.get("target") == "family_recruitment"]
+    assert len(family) == 2
+    labels = {f.label for f in FACTORS.values()}
+    for run in family:
+        # factors.json's dropped_factors, keyed by the label factors.csv uses; reasons only.
+        assert run.dropped and set(run.dropped) <= labels
+        assert any("leak" in why for why in run.dropped.values())
+        assert all(isinstance(why, str) and why for why in run.dropped.values())
+    # How compare shows such a factor: test_a_level_missing_from_a_run_says_why.

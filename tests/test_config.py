@@ -4,9 +4,14 @@ from importlib.resources import files
 
 import pytest
 
-from ctdc_risk.cli.compose import compose_spec
+from ctdc_risk.cli.compose import compose_config, compose_describe, compose_spec
 from ctdc_risk.errors import ConfigError
-from ctdc_risk.pipeline.specs import run_spec_from_mapping
+from ctdc_risk.pipeline.specs import (
+    DescribeSpec,
+    RunSpec,
+    describe_spec_from_mapping,
+    run_spec_from_mapping,
+)
 
 
 def _options(group: str) -> list[str]:
@@ -35,7 +40,7 @@ def test_every_cohort_composes(option):
 def test_every_option_of_every_group_composes(group, option):
     spec = _spec([f"{group}={option}"])
     if group == "target":
-        assert spec.target is not None and spec.target.name == option
+        assert spec.target.name == option
     if group == "model":
         expected = ("logistic", "lightgbm") if option == "both" else (option,)
         assert tuple(m.name for m in spec.models) == expected
@@ -72,7 +77,7 @@ def test_defaults():
     spec = _spec([])
     assert spec.command == "study"
     assert spec.cohort.name == "children"
-    assert spec.target is not None and spec.target.name == "family_recruitment"
+    assert spec.target.name == "family_recruitment"
     assert spec.stability.n_boot >= 100
     assert spec.privacy.k == 10
     assert spec.data.source == "synthetic"
@@ -112,3 +117,30 @@ def test_defaults():
 def test_spec_errors_name_the_key(cfg, message):
     with pytest.raises(ConfigError, match=message):
         run_spec_from_mapping({"cohort": {"name": "all"}, **cfg})
+
+
+@pytest.mark.parametrize("command", _options("command"))
+def test_every_command_composes_with_its_defaults(command):
+    config = compose_config([f"command={command}"])
+    assert config["command"] == command
+    # describe's headline compares children with adults: every case unless one is chosen.
+    assert config["cohort"]["name"] == ("all" if command == "describe" else "children")
+
+
+def test_describe_has_its_own_spec_without_a_target():
+    spec = compose_describe()
+    assert isinstance(spec, DescribeSpec) and not hasattr(spec, "target")
+    assert spec.command == "describe" and spec.cohort.name == "all"
+    assert compose_describe(["cohort=boys", "privacy.k=11"]).cohort.name == "boys"
+    # No target is needed, but every block is still checked: a typo anywhere is an error.
+    config = {"command": "describe", "cohort": {"name": "all"}}
+    assert describe_spec_from_mapping(config).privacy.k == 10
+    with pytest.raises(ConfigError, match=r"cv\.kind"):
+        describe_spec_from_mapping({**config, "cv": {"kind": "random"}})
+
+
+def test_a_study_spec_always_has_a_target():
+    with pytest.raises(TypeError):
+        RunSpec(command="study", seed=0, data=_spec([]).data, cohort=_spec([]).cohort)  # type: ignore[call-arg]
+    with pytest.raises(ConfigError, match="target is not set"):
+        run_spec_from_mapping({"command": "replicate", "cohort": {"name": "all"}})

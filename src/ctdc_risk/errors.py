@@ -8,9 +8,6 @@ cells may describe a survivor, and error messages end up in logs and terminals.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
-
 
 class CtdcRiskError(ValueError):
     """Base class of every error caused by input or configuration."""
@@ -42,19 +39,3 @@ class OutputError(CtdcRiskError):
 
 class StudyError(CtdcRiskError):
     """The data cannot answer the configured question (e.g. an empty cohort)."""
-
-
-def reject_unknown_keys(
-    data: Mapping[str, Any], allowed: Iterable[str], key: str, *, word: str = "key"
-) -> None:
-    """Raise :class:`ConfigError` naming the first key of ``data`` not in ``allowed``.
-
-    Every spec built from a config calls this, so a typo is an error, never an ignored value.
-    """
-    allowed = sorted(allowed)
-    unknown = sorted(set(map(str, data)) - set(allowed))
-    if unknown:
-        where = f"{key}: " if key else ""
-        raise ConfigError(
-            f"{where}unknown {word} {unknown[0]!r}; allowed {word}s are {', '.join(allowed)}."
-        )

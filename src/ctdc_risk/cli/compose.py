@@ -18,8 +18,10 @@ from hydra import compose, initialize_config_module
 from omegaconf import OmegaConf
 
 from ctdc_risk.pipeline.specs import (
+    DescribeSpec,
     ReplicateSpec,
     RunSpec,
+    describe_spec_from_mapping,
     replicate_spec_from_mapping,
     run_spec_from_mapping,
 )
@@ -37,6 +39,12 @@ def compose_config(overrides: Sequence[str] = ()) -> dict[str, Any]:
 def compose_spec(overrides: Sequence[str] = ()) -> RunSpec:
     """The checked :class:`RunSpec` for these overrides."""
     return run_spec_from_mapping(compose_config(overrides))
+
+
+def compose_describe(overrides: Sequence[str] = ()) -> DescribeSpec:
+    """The checked :class:`DescribeSpec` for these overrides, with describe's own defaults
+    (``conf/command/describe.yaml``: every case unless a cohort is chosen)."""
+    return describe_spec_from_mapping(compose_config(["command=describe", *overrides]))
 
 
 def compose_replication(overrides: Sequence[str] = ()) -> tuple[RunSpec, ReplicateSpec]:

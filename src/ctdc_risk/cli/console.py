@@ -207,7 +207,6 @@ def print_study_summary(
     _print_banner(console, result.data_report.generated)
     _print_data(console, result.data_report.summary_lines(result.floor.k))
     spec = result.spec
-    assert spec.target is not None
     console.print()
     console.print(f"[bold]Study[/bold]: {spec.target.description} (cohort {spec.cohort.name})")
     console.print(
@@ -279,7 +278,6 @@ def print_replication_summary(
 
     console = _console()
     spec = result.spec
-    assert spec.target is not None
     table = result.table
     console.print()
     console.print(

@@ -61,12 +61,6 @@ class SweepOutcome:
         return [j for j in self.jobs if j.status != "finished"]
 
 
-# Set in the launching process by the callback; read by main() after Hydra returns.
-LAST_OUTCOME: SweepOutcome | None = None
-_OPEN_PARENT: Any = None  # the SweepParent of a sweep still running in this process
-_OPEN_SWEEP_DIR: Path | None = None  # the folder of a sweep Hydra has not ended yet
-
-
 def _state(sweep_dir: Path) -> Path:
     return sweep_dir / STATE_DIR
 
@@ -186,9 +180,53 @@ def write_summary(sweep_dir: Path, jobs: list[JobRecord]) -> list[Path]:
     return [csv_path, md_path]
 
 
+class LaunchedSweep:
+    """A sweep this process launches: created by :class:`SweepCallback` before its jobs, ended
+    (summarised, its parent run closed) once, by the callback or after an interruption.
+
+    Hydra instantiates the callback itself, so :func:`ctdc_risk.cli.main.main` finds the sweep
+    through :func:`last_outcome` and :func:`end_interrupted_sweep`.
+    """
+
+    def __init__(self, sweep_dir: Path) -> None:
+        self.sweep_dir = sweep_dir
+        self.parent: Any = None  # ctdc_risk.tracking.SweepParent, when the sweep is tracked
+        self.outcome: SweepOutcome | None = None
+        self.open = True  # started and not yet ended
+
+    def end(self, *, error: str) -> SweepOutcome:
+        """Summarise the sweep from its job records, attach the summary to the parent run and
+        close it (FAILED if a job failed, or if the sweep itself stopped with ``error``)."""
+        if self.outcome is not None:
+            return self.outcome
+        self.open = False  # once: a failure while ending is not retried after an interruption
+        self.outcome = _end_sweep(self.sweep_dir, self.parent, error=error)
+        return self.outcome
+
+
+# The sweeps launched by this process, latest last (Hydra launches one per process).
+_launched: list[LaunchedSweep] = []
+
+
+def last_outcome() -> SweepOutcome | None:
+    """The outcome of the last sweep this process launched and ended, or None."""
+    return _launched[-1].outcome if _launched else None
+
+
+def end_interrupted_sweep(message: str) -> SweepOutcome | None:
+    """Summarise and close a sweep that stopped before Hydra ended it (Ctrl-C, a sweeper
+    error): its parent run is never left RUNNING and its failed jobs are still named."""
+    if not _launched or not _launched[-1].open:
+        return None
+    return _launched[-1].end(error=message or "the sweep stopped")
+
+
 class SweepCallback(Callback):
     """Hydra callback: parent run before the jobs, summary and status after them; and before
     any run, a check that its folder can be written."""
+
+    def __init__(self) -> None:
+        self.sweep: LaunchedSweep | None = None
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         # Hydra creates the folder and writes its config there before our code runs: a full or
@@ -196,15 +234,14 @@ class SweepCallback(Callback):
         _writable_or_exit(Path(str(config.hydra.run.dir)), marker=True)
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        global _OPEN_PARENT, _OPEN_SWEEP_DIR, LAST_OUTCOME
-        LAST_OUTCOME = None
         hide_secrets(None)  # Hydra logs each job's overrides: a tracking URI's password too
         sweep_dir = Path(str(config.hydra.sweep.dir)).resolve()
         _writable_or_exit(sweep_dir, marker=False)
         state = _state(sweep_dir)
         for old in (state / "jobs").glob("*.json"):
             old.unlink()  # a rerun into the same folder starts a fresh record
-        _OPEN_SWEEP_DIR = sweep_dir
+        sweep = self.sweep = LaunchedSweep(sweep_dir)
+        _launched.append(sweep)
         tracking = _tracking_spec(config)
         if tracking is None or not tracking.enabled or config.get("command") != "study":
             return  # only studies are tracked
@@ -215,15 +252,18 @@ class SweepCallback(Callback):
         try:
             parent = start_sweep(tracking, config=plain, cwd=Path.cwd(), swept=_swept(config))
         except CtdcRiskError as exc:
-            _OPEN_SWEEP_DIR = None
+            _launched.remove(sweep)
             print(f"ctdc-risk: error: {exc}", file=sys.stderr)
             raise SystemExit(2) from None
         write_json(state, "parent.json", parent.to_json(), k=_K_FOR_BOOKKEEPING)
-        _OPEN_PARENT = parent
+        sweep.parent = parent
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        global LAST_OUTCOME
-        LAST_OUTCOME = _end_sweep(Path(str(config.hydra.sweep.dir)).resolve(), error="")
+        sweep = self.sweep
+        if sweep is None:  # pragma: no cover  (Hydra calls on_multirun_start first)
+            sweep = LaunchedSweep(Path(str(config.hydra.sweep.dir)).resolve())
+            _launched.append(sweep)
+        sweep.end(error="")
 
 
 def _writable_or_exit(folder: Path, *, marker: bool) -> None:
@@ -239,10 +279,10 @@ def _writable_or_exit(folder: Path, *, marker: bool) -> None:
         raise SystemExit(2) from None
 
 
-def _end_sweep(sweep_dir: Path, *, error: str) -> SweepOutcome:
-    """Summarise the sweep from its job records, attach the summary to the parent run and close
-    it (FAILED if a job failed, or if the sweep itself stopped with ``error``)."""
-    global _OPEN_PARENT, _OPEN_SWEEP_DIR
+def _end_sweep(sweep_dir: Path, parent: Any, *, error: str) -> SweepOutcome:
+    """Summarise the sweep from its job records, attach the summary to the parent run (when
+    tracked) and close it (FAILED if a job failed, or if the sweep itself stopped with
+    ``error``)."""
     hide_secrets(sweep_dir)
     jobs = read_jobs(sweep_dir)
     files = write_summary(sweep_dir, jobs)
@@ -250,8 +290,6 @@ def _end_sweep(sweep_dir: Path, *, error: str) -> SweepOutcome:
     optuna_results = sweep_dir / "optimization_results.yaml"
     attached = [*files, optuna_results] if optuna_results.exists() else files
     outcome = SweepOutcome(sweep_dir, jobs, files)
-    parent = _OPEN_PARENT
-    _OPEN_PARENT, _OPEN_SWEEP_DIR = None, None
     if parent is not None:
         from ctdc_risk.tracking import abort_sweep, finish_sweep
 
@@ -266,16 +304,6 @@ def _end_sweep(sweep_dir: Path, *, error: str) -> SweepOutcome:
         outcome.parent_run_id = parent.run_id
         outcome.tracking_uri = parent.tracking_uri
     return outcome
-
-
-def end_interrupted_sweep(message: str) -> SweepOutcome | None:
-    """Summarise and close a sweep that stopped before Hydra ended it (Ctrl-C, a sweeper
-    error): its parent run is never left RUNNING and its failed jobs are still named."""
-    global LAST_OUTCOME
-    if _OPEN_SWEEP_DIR is None:
-        return None
-    LAST_OUTCOME = _end_sweep(_OPEN_SWEEP_DIR, error=message or "the sweep stopped")
-    return LAST_OUTCOME
 
 
 def _plain(config: DictConfig) -> dict[str, Any]:

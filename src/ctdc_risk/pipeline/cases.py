@@ -46,7 +46,6 @@ class StudyCases:
 def select_cases(spec: RunSpec, floor: Floor, lap: Callable[[str], None]) -> StudyCases:
     """Load the data, select the cohort and the cases with the outcome known, and the
     factors the study may use."""
-    assert spec.target is not None
     dataset = load_data(spec.data, seed=spec.seed, k=floor.k)
     frame = add_derived_columns(_in_content_order(dataset.frame))
     lap("load")
@@ -97,7 +96,6 @@ def _in_content_order(frame: pd.DataFrame) -> pd.DataFrame:
 def _target(frame: pd.DataFrame, spec: RunSpec, k: int) -> Target:
     from ctdc_risk.target import make_target
 
-    assert spec.target is not None
     if len(frame) == 0:
         raise StudyError(
             f"cohort {spec.cohort.name!r} selects no rows in this data; check its rules."

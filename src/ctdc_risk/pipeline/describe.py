@@ -12,7 +12,7 @@ from ctdc_risk.data.source import load_data
 from ctdc_risk.errors import StudyError
 from ctdc_risk.headline import Headline, build_headline
 from ctdc_risk.outputs import write_csv, write_json, write_text
-from ctdc_risk.pipeline.specs import RunSpec
+from ctdc_risk.pipeline.specs import DescribeSpec
 from ctdc_risk.privacy import suppress_chain
 from ctdc_risk.report.headline_tables import headline_json, headline_markdown, headline_rows
 
@@ -29,7 +29,7 @@ class DescribeResult:
     files: tuple[Path, ...]
 
 
-def run_describe(spec: RunSpec, out_dir: Path) -> DescribeResult:
+def run_describe(spec: DescribeSpec, out_dir: Path) -> DescribeResult:
     """Load data, select the cohort and write the headline tables into ``out_dir``.
 
     Writes ``data_report.json``, ``cohort_flow.csv``, ``headline.md``, ``headline.csv`` and

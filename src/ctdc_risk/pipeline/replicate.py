@@ -217,7 +217,6 @@ def _metrics(table: ReplicationTable, studies: Sequence[StudyResult]) -> dict[st
 
 
 def _study_words(spec: RunSpec) -> dict[str, str]:
-    assert spec.target is not None
     return {
         "title": f"Does it hold across releases? {spec.target.outcome_words}: {spec.cohort.name}",
         "description": spec.target.description,

@@ -25,7 +25,6 @@ def build_report_inputs(
     """What the report says about ``result``; ``child_rules``: the family-recruitment
     headline under every child rule (computed on every loaded record, not only the cohort)."""
     spec, table, floor = result.spec, result.table, result.floor
-    assert spec.target is not None
     primary = result.primary_model
     return ReportInputs(
         question=StudyQuestion(
@@ -91,7 +90,6 @@ def build_report_inputs(
 def _reference_shares(result: StudyResult) -> dict[str, tuple[int, int] | None]:
     """Children's and adults' (cases, family-recruited) beside the published figures, when
     the outcome is family recruitment; None for a group whose share may not be shown."""
-    assert result.spec.target is not None
     if result.spec.target.outcome != "recruiter_family":
         return {}
     target, floor = result.target, result.floor

@@ -138,7 +138,7 @@ def _importance(shap: Mapping[str, ShapSummary]) -> list[list[object]]:
 def _factors_document(result: StudyResult) -> dict[str, object]:
     spec, table = result.spec, result.table
     return {
-        "target": spec.target.name if spec.target else None,
+        "target": spec.target.name,
         "cohort": spec.cohort.name,
         "privacy_k": result.floor.k,
         "n_boot": table.n_boot,

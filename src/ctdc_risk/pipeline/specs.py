@@ -75,20 +75,31 @@ class ExplainSpec:
 
 @dataclass(frozen=True)
 class RunSpec:
-    """Everything one command needs."""
+    """Everything a study needs (commands ``study`` and ``replicate``)."""
 
     command: str
     seed: int
     data: DataSpec
     cohort: CohortSpec
+    target: TargetSpec
     privacy: PrivacySpec = field(default_factory=PrivacySpec)
-    target: TargetSpec | None = None
     features: FeatureSetSpec = field(default_factory=lambda: FeatureSetSpec("all"))
     models: tuple[ModelSpec, ...] = ()
     cv: CVSpec = field(default_factory=CVSpec)
     explain: ExplainSpec = field(default_factory=ExplainSpec)
     stability: StabilitySpec = field(default_factory=StabilitySpec)
     targeting: TargetingSpec = field(default_factory=TargetingSpec)
+
+
+@dataclass(frozen=True)
+class DescribeSpec:
+    """What ``describe`` needs: the data, the cohort (every case by default) and the floor."""
+
+    seed: int
+    data: DataSpec
+    cohort: CohortSpec
+    privacy: PrivacySpec = field(default_factory=PrivacySpec)
+    command: str = "describe"
 
 
 @dataclass(frozen=True)
@@ -139,9 +150,28 @@ _TOP_LEVEL: Constraints = {
 
 def run_spec_from_mapping(cfg: Mapping[str, Any]) -> RunSpec:
     """Build a :class:`RunSpec` from a plain (resolved) config mapping."""
+    parts = _checked_blocks(cfg)
+    if parts["target"] is None:
+        raise ConfigError("target is not set: choose one, e.g. target=family_recruitment.")
+    return RunSpec(**parts)
+
+
+def describe_spec_from_mapping(cfg: Mapping[str, Any]) -> DescribeSpec:
+    """Build a :class:`DescribeSpec` from a plain (resolved) config mapping.
+
+    Every block of the config is still checked (a typo anywhere is an error), but only the
+    data, cohort, seed and privacy floor are kept: describe fits no model and has no target.
+    """
+    parts = _checked_blocks(cfg)
+    return DescribeSpec(
+        seed=parts["seed"], data=parts["data"], cohort=parts["cohort"], privacy=parts["privacy"]
+    )
+
+
+def _checked_blocks(cfg: Mapping[str, Any]) -> dict[str, Any]:
+    """Every block of the config, each built into its spec (``target``: None when unset)."""
     top = check_mapping(cfg, _TOP_LEVEL, "", word="top-level config key")
     command = str(top.get("command", "study"))
-    seed = cast(int, top.get("seed", 0))
     data_cfg = cfg.get("data") or {}
     names_a_file = isinstance(data_cfg, Mapping) and (
         data_cfg.get("source") == "file" or data_cfg.get("path") not in (None, "???")
@@ -152,33 +182,20 @@ def run_spec_from_mapping(cfg: Mapping[str, Any]) -> RunSpec:
             "data=ctdc and data.path (data.encoding, data.delimiter and data.sheet still "
             "apply to every file)."
         )
-    data = from_mapping(DataSpec, data_cfg, "data")
-    privacy = from_mapping(PrivacySpec, cfg.get("privacy") or {}, "privacy")
-    cohort = CohortSpec.from_mapping(cfg.get("cohort") or {}, key="cohort")
-    target = TargetSpec.from_mapping(cfg["target"], key="target") if cfg.get("target") else None
-    if command in ("study", "replicate") and target is None:
-        raise ConfigError("target is not set: choose one, e.g. target=family_recruitment.")
+    parts: dict[str, Any] = {"command": command, "seed": cast(int, top.get("seed", 0))}
+    parts["data"] = from_mapping(DataSpec, data_cfg, "data")
+    parts["privacy"] = from_mapping(PrivacySpec, cfg.get("privacy") or {}, "privacy")
+    parts["cohort"] = CohortSpec.from_mapping(cfg.get("cohort") or {}, key="cohort")
+    target = cfg.get("target")
+    parts["target"] = TargetSpec.from_mapping(target, key="target") if target else None
     replicate_spec_from_mapping(cfg.get("replicate"))
-    features = FeatureSetSpec.from_mapping(cfg.get("features") or {}, key="features")
-    models = _models(cfg.get("model") or {"use": list(MODEL_NAMES)})
-    cv = CVSpec.from_mapping(cfg.get("cv") or {}, key="cv")
-    explain = from_mapping(ExplainSpec, cfg.get("explain") or {}, "explain")
-    stability = StabilitySpec.from_mapping(cfg.get("stability") or {}, key="stability")
-    targeting = TargetingSpec.from_mapping(cfg.get("targeting") or {}, key="targeting")
-    return RunSpec(
-        command=command,
-        seed=seed,
-        data=data,
-        cohort=cohort,
-        privacy=privacy,
-        target=target,
-        features=features,
-        models=models,
-        cv=cv,
-        explain=explain,
-        stability=stability,
-        targeting=targeting,
-    )
+    parts["features"] = FeatureSetSpec.from_mapping(cfg.get("features") or {}, key="features")
+    parts["models"] = _models(cfg.get("model") or {"use": list(MODEL_NAMES)})
+    parts["cv"] = CVSpec.from_mapping(cfg.get("cv") or {}, key="cv")
+    parts["explain"] = from_mapping(ExplainSpec, cfg.get("explain") or {}, "explain")
+    parts["stability"] = StabilitySpec.from_mapping(cfg.get("stability") or {}, key="stability")
+    parts["targeting"] = TargetingSpec.from_mapping(cfg.get("targeting") or {}, key="targeting")
+    return parts
 
 
 _MODEL: Constraints = {

@@ -99,7 +99,6 @@ def run_study(spec: RunSpec, out_dir: Path, *, progress: ProgressLike = None) ->
     log).
     """
     bar = as_progress(progress)
-    assert spec.target is not None  # checked when the spec was built
     floor = spec.privacy.floor
     lap = _Laps()
     bar.step("loading data")
@@ -265,7 +264,6 @@ def _estimate(
 def _sensitivity(
     spec: RunSpec, cases: StudyCases, table: FactorTable, reference: dict[str, str]
 ) -> SensitivityResult:
-    assert spec.target is not None
     outcome = spec.target.outcome
     return run_sensitivity(
         cases.target.frame, cases.target.y, cases.selection.covariates, cases.records, table,
@@ -300,7 +298,6 @@ def _targeting(
     """Prevention-targeting profiles, cross-fitted over the study's folds and transport splits."""
     if not spec.targeting.enabled:
         return None
-    assert spec.target is not None
     k, target = spec.privacy.k, cases.target
     held_out = make_transport_splits(
         target.frame, target.y, cases.records, n_splits=spec.cv.n_splits, seed=spec.seed, k=k

@@ -13,9 +13,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import ClassVar, TypeVar
 
-from ctdc_risk.errors import ConfigError
+from ctdc_risk.validate import Constraints, Interval, check_fields
 
 MIN_K = 5
 SUPPRESSED = "suppressed"
@@ -134,14 +134,13 @@ class Floor:
 class PrivacySpec:
     """Privacy settings: ``k`` is the fewest records any published figure may rest on."""
 
+    _constraints: ClassVar[Constraints] = {
+        "k": Interval(int, MIN_K, None, why="Smaller cells could identify survivors.")
+    }
     k: int = 10
 
     def __post_init__(self) -> None:
-        if not isinstance(self.k, int) or isinstance(self.k, bool) or self.k < MIN_K:
-            raise ConfigError(
-                f"privacy.k must be an integer of at least {MIN_K}; got {self.k!r}. Smaller "
-                "cells could identify survivors."
-            )
+        check_fields(self, "privacy")
 
     def marker(self) -> str:
         """How a suppressed cell is shown."""

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Sequence
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ctdc_risk.errors import ConfigError
+from ctdc_risk.features import FACTORS
 from ctdc_risk.report.comparison import RunSummary
 from ctdc_risk.tracking.faults import redact, store_faults
 from ctdc_risk.tracking.keys import config_params
@@ -45,7 +47,6 @@ def _fetch_runs(
     import csv
     import tempfile
 
-    from mlflow.artifacts import download_artifacts
     from mlflow.exceptions import MlflowException
 
     where = f"in {redact(uri)}"
@@ -93,17 +94,13 @@ def _fetch_runs(
     with tempfile.TemporaryDirectory() as tmp:
         for i, run in enumerate(runs):
             rows: list[dict[str, str]] = []
-            try:
-                path = download_artifacts(
-                    run_id=run.info.run_id,
-                    artifact_path="factors.csv",
-                    dst_path=f"{tmp}/{i}",
-                    tracking_uri=uri,
-                )
+            path = _download(run.info.run_id, "factors.csv", f"{tmp}/{i}", uri)
+            if path is None:
+                log.warning("run %s has no factors.csv artifact", run.info.run_id)
+            else:
                 with open(path, newline="", encoding="utf-8") as fh:
                     rows = list(csv.DictReader(fh))
-            except (MlflowException, OSError):
-                log.warning("run %s has no factors.csv artifact", run.info.run_id)
+            document = _download(run.info.run_id, "factors.json", f"{tmp}/{i}", uri)
             summaries.append(
                 RunSummary(
                     run.info.run_id,
@@ -113,6 +110,44 @@ def _fetch_runs(
                     dict(run.data.tags),
                     rows,
                     config_params(run.data.params),
+                    {} if document is None else dropped_factors(document),
                 )
             )
     return summaries
+
+
+def _download(run_id: str, name: str, folder: str, uri: str) -> str | None:
+    """The local path of one artifact of the run (a copy), or None if the run has none."""
+    from mlflow.artifacts import download_artifacts
+    from mlflow.exceptions import MlflowException
+
+    try:
+        path: str = download_artifacts(
+            run_id=run_id, artifact_path=name, dst_path=folder, tracking_uri=uri
+        )
+    except (MlflowException, OSError):
+        return None
+    return path
+
+
+def dropped_factors(path: str | Path) -> dict[str, str]:
+    """Factor label -> why the study left it out, from a run's ``factors.json``.
+
+    Only the reasons are read (texts such as "the same for every case"), never a count; a
+    document that cannot be read gives no reasons (compare then says why in general terms).
+    """
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        log.warning("cannot read %s; factors left out are not explained", path)
+        return {}
+    entries = document.get("dropped_factors") if isinstance(document, dict) else None
+    dropped: dict[str, str] = {}
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict):
+            continue
+        name, reason = entry.get("factor"), entry.get("reason")
+        if isinstance(name, str) and isinstance(reason, str):
+            # factors.csv names a factor by its label: the comparison matches on that.
+            dropped[FACTORS[name].label if name in FACTORS else name] = reason
+    return dropped

@@ -71,14 +71,14 @@ def study_run_name(spec: RunSpec, report: DataReport | None = None) -> str:
         if report is not None
         else _data_words({"source": spec.data.source, "path": spec.data.path})
     )
-    target = words(spec.target.name) if spec.target else ""
+    target = words(spec.target.name)
     return _join([words(spec.cohort.name), target, data])
 
 
 def replication_run_name(spec: RunSpec, reports: Sequence[DataReport]) -> str:
     """``children · family recruitment · replicated on CTDC 2017-2021, synthetic 2021``."""
     releases = ", ".join(dict.fromkeys(release_words(r) for r in reports))
-    target = words(spec.target.name) if spec.target else ""
+    target = words(spec.target.name)
     return _join([words(spec.cohort.name), target, f"replicated on {releases}"])
 
 

@@ -81,7 +81,7 @@ def log_study(tracked: TrackedRun, result: StudyResult, *, experiment_name: str,
     k = spec.privacy.k
     tags = {
         "cohort": spec.cohort.name,
-        "target": spec.target.name if spec.target else "",
+        "target": spec.target.name,
         "model": ",".join(m.name for m in spec.models),
         "primary_model": result.primary_model,
         "data_release": report.release_id,
@@ -121,7 +121,7 @@ def log_replication(
     tags = {
         "command": "replicate",
         "cohort": spec.cohort.name,
-        "target": spec.target.name if spec.target else "",
+        "target": spec.target.name,
         "model": ",".join(m.name for m in spec.models),
         "data_release": ",".join(r.release_id for r in reports),
         "data_sha256": ",".join(r.source.sha256 for r in reports)[:5000],

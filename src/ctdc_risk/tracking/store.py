@@ -10,10 +10,11 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from ctdc_risk.errors import ConfigError, TrackingError, reject_unknown_keys
+from ctdc_risk.errors import TrackingError
 from ctdc_risk.tracking.faults import redact, sqlite_path
+from ctdc_risk.validate import Constraints, Text, from_mapping
 
 log = logging.getLogger(__name__)
 PROBE_TIMEOUT_S = 10
@@ -29,6 +30,10 @@ NOTE_TAG = "mlflow.note.content"
 class TrackingSpec:
     """Where runs are tracked."""
 
+    # The flags and URIs are checked by their annotations.
+    _constraints: ClassVar[Constraints] = {
+        "experiment": Text(nonempty=True, what="a non-empty name")
+    }
     enabled: bool = True
     tracking_uri: str | None = None
     artifact_location: str | None = None
@@ -37,16 +42,8 @@ class TrackingSpec:
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], *, key: str = "tracking") -> TrackingSpec:
-        reject_unknown_keys(data, set(cls.__dataclass_fields__), key)
-        spec = cls(**dict(data))
-        for flag in ("enabled", "fallback_to_local"):
-            if not isinstance(getattr(spec, flag), bool):
-                raise ConfigError(
-                    f"{key}.{flag} must be true or false; got {getattr(spec, flag)!r}."
-                )
-        if not spec.experiment:
-            raise ConfigError(f"{key}.experiment must be a non-empty name.")
-        return spec
+        """Build the spec from the ``tracking`` config block (strict keys and types)."""
+        return from_mapping(cls, data, key)
 
     def resolved(self, cwd: Path) -> tuple[str, str | None]:
         """Tracking URI and artifact location for new experiments.
