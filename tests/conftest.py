@@ -117,14 +117,15 @@ def _process_state_kept() -> Iterator[None]:
     logger and opens the run's log file) and Hydra's global state."""
     from hydra.core.global_hydra import GlobalHydra
 
-    from ctdc_risk.cli import main as cli_main
-    from ctdc_risk.cli import sweep
+    from ctdc_risk.cli import stop, sweep
 
     argv, environ, cwd = sys.argv[:], dict(os.environ), os.getcwd()
     handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
     unraisable, raise_exceptions = sys.unraisablehook, logging.raiseExceptions
     loggers = [logging.getLogger(), logging.getLogger("ctdc_risk")]
     saved = [(lg, lg.handlers[:], lg.level, lg.propagate) for lg in loggers]
+    # A tracked run sets MLflow's process-wide tracking URI; put it back for the next test.
+    mlflow_uri = sys.modules["mlflow"].get_tracking_uri() if "mlflow" in sys.modules else None
     GlobalHydra.instance().clear()
     try:
         yield
@@ -144,8 +145,12 @@ def _process_state_kept() -> Iterator[None]:
         for sig, handler in handlers.items():
             signal.signal(sig, handler)
         sys.unraisablehook, logging.raiseExceptions = unraisable, raise_exceptions
-        cli_main._STOP = ""
-        sweep.LAST_OUTCOME = None
+        stop.STOP.reason = ""
+        sweep._launched.clear()
+        if mlflow_uri is not None:
+            import mlflow
+
+            mlflow.set_tracking_uri(mlflow_uri)
 
 
 def run_cli_in_process(*args: str, cwd: Path, columns: int = 80) -> CliResult:

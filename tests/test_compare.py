@@ -10,9 +10,11 @@ import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from conftest import run_cli_in_process
 from ctdc_risk.report.compare_groups import group_runs, run_settings
 from ctdc_risk.report.comparison import RunSummary, build_comparison, column_names
 from ctdc_risk.report.comparison_render import to_html, to_markdown, write_comparison
@@ -406,30 +408,35 @@ def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def model_comparison(tmp_path_factory):
-    """The model comparison sweep (2 models x 3 targets) on small synthetic data."""
-    cwd = tmp_path_factory.mktemp("compare")
-    out = cli(
-        "-m", "experiment=model_comparison", "debug=default", "stability.n_boot=2",
-        "stability.n_jobs=1", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", cwd=cwd,
-    )  # fmt: skip
-    assert out.returncode == 0, out.stderr[-3000:]
-    parent = re.search(r"compare\.parent=([0-9a-f]{32})", out.stdout.replace("\n", ""))
-    assert parent is not None, out.stdout
-    return cwd, parent.group(1)
+@pytest.fixture
+def compare(tracked_sweeps, tmp_path):
+    """``run(*args, in_process=True) -> (result, run_dir)``: ``ctdc-risk compare ARGS`` on the
+    session's model comparison sweep (:func:`tracked_sweeps`), from ``tmp_path``, its folder
+    ``tmp_path / "cmp"``: the shared store is only read."""
+    assert tracked_sweeps.comparison.returncode == 0, tracked_sweeps.comparison.stderr[-3000:]
+    assert tracked_sweeps.comparison_parent, tracked_sweeps.comparison.stdout
+    run_dir = tmp_path / "cmp"
+    settings = [f"tracking.tracking_uri={tracked_sweeps.store_uri}", f"hydra.run.dir={run_dir}"]
+
+    def run(*args: str, in_process: bool = True) -> tuple[Any, Path]:
+        if in_process:
+            return run_cli_in_process("compare", *args, *settings, cwd=tmp_path), run_dir
+        return cli("compare", *args, *settings, cwd=tmp_path), run_dir
+
+    return run
 
 
+# "experiment" runs the installed command in a real process, "parent" in this one.
 @pytest.mark.parametrize("how", ["experiment", "parent"])
-def test_compare_writes_the_side_by_side_table(model_comparison, how):
-    cwd, parent = model_comparison
+def test_compare_writes_the_side_by_side_table(compare, tracked_sweeps, how):
+    parent = tracked_sweeps.comparison_parent
     choice = "compare.experiment=model_comparison" if how == "experiment" else (
         f"compare.parent={parent}"
     )  # fmt: skip
-    out = cli("compare", choice, f"hydra.run.dir=cmp_{how}", cwd=cwd)
+    out, run_dir = compare(choice, in_process=how == "parent")
     assert out.returncode == 0, out.stderr[-3000:]
     assert "Downloading artifacts" not in out.stderr
-    md = (cwd / f"cmp_{how}" / "comparison.md").read_text()
+    md = (run_dir / "comparison.md").read_text()
     # One section per target, the two models side by side; no label compared across targets.
     for target in ("family_recruitment", "sexual_exploitation", "forced_labour"):
         assert f"## Within target {target}: the 2 models" in md
@@ -438,28 +445,26 @@ def test_compare_writes_the_side_by_side_table(model_comparison, how):
     assert re.search(r"\| \d+\.\d\d \[\d+\.\d\d-\d+\.\d\d\] unclear #\d+ \|", md)
     summary = out.stdout[out.stdout.index("Compared") :].splitlines()
     assert sum(line.startswith("  Within target ") for line in summary) == 3
-    assert (cwd / f"cmp_{how}" / "comparison.html").read_text().startswith("<!DOCTYPE html>")
-    with open(cwd / f"cmp_{how}" / "comparison.csv", newline="") as fh:
+    assert (run_dir / "comparison.html").read_text().startswith("<!DOCTYPE html>")
+    with open(run_dir / "comparison.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert {r["group"] for r in rows if r["row"] == "level"} == {
         "target family_recruitment", "target sexual_exploitation", "target forced_labour",
     }  # fmt: skip
 
 
-def test_compare_two_runs_by_id(model_comparison):
-    from mlflow.tracking import MlflowClient
-
-    cwd, parent = model_comparison
-    client = MlflowClient(tracking_uri=f"sqlite:///{cwd / 'mlflow.db'}")
+def test_compare_two_runs_by_id(compare, tracked_sweeps):
+    parent = tracked_sweeps.comparison_parent
+    client = tracked_sweeps.client()
     experiment = client.get_experiment_by_name("model_comparison")
     ids = [
         r.info.run_id
         for r in client.search_runs([experiment.experiment_id], max_results=100)
         if r.data.tags.get("mlflow.parentRunId") == parent
     ][:2]
-    out = cli("compare", f"compare.runs=[{ids[0]},{ids[1]}]", "hydra.run.dir=cmp_ids", cwd=cwd)
+    out, run_dir = compare(f"compare.runs=[{ids[0]},{ids[1]}]")
     assert out.returncode == 0, out.stderr[-3000:]
-    md = (cwd / "cmp_ids" / "comparison.md").read_text()
+    md = (run_dir / "comparison.md").read_text()
     assert ids[0] in md and ids[1] in md
 
 
@@ -474,21 +479,20 @@ def test_compare_two_runs_by_id(model_comparison):
         (["compare.experiment=model_comparison", "+compare.colour=red"], "colour"),
     ],
 )
-def test_compare_mistakes_get_one_clear_line(model_comparison, args, message):
-    cwd, _ = model_comparison
-    out = cli("compare", *args, "hydra.run.dir=cmp_bad", cwd=cwd)
+def test_compare_mistakes_get_one_clear_line(compare, args, message):
+    out, run_dir = compare(*args)
     assert out.returncode == 2
     assert "Traceback" not in out.stderr
     assert message in out.stderr
-    assert not (cwd / "cmp_bad" / "comparison.md").exists()
+    assert not (run_dir / "comparison.md").exists()
 
 
-def test_fetched_runs_say_why_a_factor_was_left_out(model_comparison):
+def test_fetched_runs_say_why_a_factor_was_left_out(tracked_sweeps):
     from ctdc_risk.features import FACTORS
     from ctdc_risk.tracking import TrackingSpec, fetch_runs
 
-    cwd, parent = model_comparison
-    runs = fetch_runs(TrackingSpec(), cwd=cwd, parent=parent)
+    spec = TrackingSpec(tracking_uri=tracked_sweeps.store_uri)
+    runs = fetch_runs(spec, cwd=tracked_sweeps.cwd, parent=tracked_sweeps.comparison_parent)
     family = [r for r in runs if r.tags.get("target") == "family_recruitment"]
     assert len(family) == 2
     labels = {f.label for f in FACTORS.values()}

@@ -8,49 +8,35 @@ from pathlib import Path
 
 import pytest
 
+from conftest import SMALL_STUDY
 from ctdc_risk.cli.compose import compose_spec
 from ctdc_risk.errors import StudyError
 from ctdc_risk.factors.factor_rows import COLUMNS
 from ctdc_risk.factors.labels import LABELS
 from ctdc_risk.pipeline.study import run_study
 
-FAST = ["data.n_rows=40000", "stability.n_boot=8", "stability.n_jobs=1", "cv.n_splits=3"]
+# The session study's settings (tests/conftest.py): this module reads that study.
+FAST = SMALL_STUDY
 
 
 def _spec(overrides):
     return compose_spec(overrides)
 
 
-class _Recorder:
-    """A Progress that remembers each step's total and units done."""
-
-    def __init__(self):
-        self.steps = []
-
-    def step(self, name, total=None):
-        self.steps.append([name, total, 0])
-
-    def advance(self, n=1):
-        self.steps[-1][2] += n
-
-
-PROGRESS = _Recorder()
-
-
 @pytest.fixture(scope="module")
-def study(tmp_path_factory):
-    out = tmp_path_factory.mktemp("study")
-    return run_study(_spec(FAST), out, progress=PROGRESS)
+def study(small_study):
+    """The session's study (built once, shared): read it, never write into its folder."""
+    return small_study.result
 
 
-def test_progress_counts_folds_refits_and_targeting_folds(study):
-    steps = {name.split(" (")[0]: (total, done) for name, total, done in PROGRESS.steps}
+def test_progress_counts_folds_refits_and_targeting_folds(small_study):
+    steps = {name.split(" (")[0]: (total, done) for name, total, done in small_study.steps}
     assert steps["bootstrap refits"] == (8, 8)
     assert steps["targeting folds"] == (3, 3)
     for model in ("logistic", "lightgbm"):
         total, done = steps[f"cross-validation: {model}"]
         assert 3 < done <= total == 3 + 3 + 1  # own folds, by country, by year
-    assert next(n for n, total, _ in PROGRESS.steps if total is None) == "loading data"
+    assert next(n for n, total, _ in small_study.steps if total is None) == "loading data"
 
 
 def test_writes_every_file_with_required_metrics(study):
@@ -124,8 +110,10 @@ def test_two_workers_give_the_same_factor_table(study, tmp_path):
 
 def test_other_targets_and_models_run(tmp_path):
     result = run_study(
-        _spec([*FAST, "target=sexual_exploitation", "model=logistic", "cohort=all"]), tmp_path
-    )
+        _spec([*FAST, "target=sexual_exploitation", "model=logistic", "cohort=all",
+               "data.n_rows=10000"]),
+        tmp_path,
+    )  # fmt: skip
     assert result.primary_model == "logistic"
     assert not [f for f in result.factors if f.name.startswith(("exploit_", "sector_", "sex_"))]
 

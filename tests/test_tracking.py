@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import run_cli_in_process
 from ctdc_risk.errors import ConfigError
 from ctdc_risk.tracking import TrackingSpec, flatten, redact
 from ctdc_risk.tracking.dataset import dataset_input, dataset_profile
@@ -46,7 +47,8 @@ def store(tmp_path_factory):
     cwd = tmp_path_factory.mktemp("tracked")
     # A narrow terminal: the command to open the UI must still be printed on one line.
     ok = _cli("debug=default", "hydra.run.dir=ok", cwd=cwd, columns=40)
-    failed = _cli("debug=default", "privacy.k=100", "hydra.run.dir=failed", cwd=cwd)
+    # The failed study needs only its exit code, its message and the store: in this process.
+    failed = run_cli_in_process("debug=default", "privacy.k=100", "hydra.run.dir=failed", cwd=cwd)
     return cwd, ok, failed
 
 
@@ -125,7 +127,7 @@ def test_a_failed_study_ends_failed_with_the_error(store):
 
 
 def test_tracking_none_writes_no_store(tmp_path):
-    out = _cli("debug=default", "tracking=none", "hydra.run.dir=run", cwd=tmp_path)
+    out = run_cli_in_process("debug=default", "tracking=none", "hydra.run.dir=run", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert not (tmp_path / "mlflow.db").exists()
     assert (tmp_path / "run" / "report.html").exists()

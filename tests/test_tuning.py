@@ -273,6 +273,7 @@ def _runs(cwd: Path, experiment: str):
     return client, parents, children
 
 
+@pytest.mark.slow
 def test_optuna_preset_tunes_lightgbm_on_the_primary_metric(tmp_path):
     out = _cli(
         "-m", "experiment=lightgbm_tuning", "debug=default", "stability.n_boot=2",
@@ -292,6 +293,7 @@ def test_optuna_preset_tunes_lightgbm_on_the_primary_metric(tmp_path):
     assert "optimization_results.yaml" in names
 
 
+@pytest.mark.slow
 def test_failed_optuna_trials_are_named_and_the_search_goes_on(tmp_path):
     # privacy.k=100000 makes every trial fail: each is told to Optuna as failed and the search
     # runs every trial; then the sweep is summarised and the failed trials named.

@@ -46,6 +46,7 @@ def default_study(real_synthetic_2021_path: Path, tmp_path_factory: pytest.TempP
     return run_study(spec, tmp_path_factory.mktemp("real_default"))
 
 
+@pytest.mark.slow
 @pytest.mark.real_data
 def test_real_2021_factor_labels_a_statistician_would_sign(default_study) -> None:
     """Issue 13 on the real file: references, separation, case phase, duplicates."""
@@ -75,6 +76,7 @@ def test_real_2021_factor_labels_a_statistician_would_sign(default_study) -> Non
         assert r.factor_label not in summary
 
 
+@pytest.mark.slow
 @pytest.mark.real_data
 def test_real_2021_family_prevention_targeting(default_study) -> None:
     """Issue 7 on the real file: the targeting table and gain chart of the children study."""
@@ -97,6 +99,7 @@ def test_real_2021_family_prevention_targeting(default_study) -> None:
     assert (tmp_path / "figures" / "targeting_gain.png").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.real_data
 def test_real_2021_audit_finds_no_recoverable_count(
     default_study, real_synthetic_2021_path: Path, tmp_path_factory: pytest.TempPathFactory
@@ -136,6 +139,7 @@ def test_real_2021_audit_finds_no_recoverable_count(
     assert trans.share_with is None
 
 
+@pytest.mark.slow
 @pytest.mark.real_data
 def test_real_2021_targeting_transport(default_study) -> None:
     """Issue 15 on the real file: the top profiles' held-out lift with the study's folds, folds
