@@ -26,10 +26,7 @@ $(STAMP): pyproject.toml constraints.txt
 run: $(STAMP)
 	$(BIN)/ctdc-risk $(RUN_ARGS)
 
-# The type check (about 30 s on a fresh clone, one core) runs beside the tests instead of before
-# them; make stops with an error if either fails. lint and importlint take a second each.
-test: lint importlint
-	$(MAKE) --no-print-directory -j2 typecheck pytest
+test: lint typecheck importlint pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests scripts
