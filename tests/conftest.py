@@ -12,6 +12,7 @@ import logging
 import os
 import pickle
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -361,3 +362,13 @@ def tracked_sweeps(tmp_path_factory: pytest.TempPathFactory) -> TrackedSweeps:
         return TrackedSweeps(cwd, outs, comparison, parent.group(1) if parent else "")
 
     return build_once(tmp_path_factory, "tracked_sweeps", build)
+
+
+def keep_screenshots(shots: list[Path]) -> None:
+    """Copy screenshots to $CTDC_TEST_ARTIFACTS (CI keeps that folder) when it is set."""
+    target = os.environ.get("CTDC_TEST_ARTIFACTS")
+    if target:
+        Path(target).mkdir(parents=True, exist_ok=True)
+        for shot in shots:
+            if shot.is_file():
+                shutil.copy2(shot, Path(target) / shot.name)

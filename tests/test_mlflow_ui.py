@@ -30,6 +30,8 @@ from typing import Any
 
 import pytest
 
+from conftest import keep_screenshots
+
 EXE = str(Path(sys.executable).with_name("ctdc-risk"))
 MLFLOW = str(Path(sys.executable).with_name("mlflow"))
 # The smallest study that still labels factors (2 risk levels on 10,000 generated rows);
@@ -163,16 +165,6 @@ def test_the_ui_serves_runs_named_by_what_they_are_with_dataset_and_factors(
     assert "factor/age_band/0-8/or" in shared
 
 
-def _keep(shots: list[Path]) -> None:
-    """Copy screenshots to $CTDC_TEST_ARTIFACTS (CI keeps that folder) when it is set."""
-    target = os.environ.get("CTDC_TEST_ARTIFACTS")
-    if target:
-        Path(target).mkdir(parents=True, exist_ok=True)
-        for shot in shots:
-            if shot.is_file():
-                shutil.copy2(shot, Path(target) / shot.name)
-
-
 @pytest.mark.slow
 def test_the_browser_shows_named_runs_with_their_dataset_and_factor_metrics(
     served: Served, tmp_path: Path
@@ -233,7 +225,7 @@ def test_the_browser_shows_named_runs_with_their_dataset_and_factor_metrics(
             factor.scroll_into_view_if_needed()  # the page scrolls inside its own panel
             page.screenshot(path=str(factors_shot))
         finally:
-            _keep([runs_shot, factors_shot])
+            keep_screenshots([runs_shot, factors_shot])
             context.close()
     for shot in (runs_shot, factors_shot):
         assert shot.stat().st_size > 0

@@ -9,7 +9,6 @@ copies them there for CI to keep.
 
 from __future__ import annotations
 
-import os
 import shutil
 import struct
 import tempfile
@@ -17,6 +16,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+
+from conftest import keep_screenshots
 
 SECTION_IDS = ("banner", "summary", "factor-chart", "caveats", "appendix-factors")
 # Headless, as root, and quiet: without the background-networking flags Chromium keeps trying
@@ -50,16 +51,6 @@ def report(small_study) -> Path:  # type: ignore[no-untyped-def]
 def _assert_written(report: Path) -> None:
     written = sorted(p.name for p in report.parent.iterdir()) if report.parent.is_dir() else []
     assert report.is_file(), f"report.html not written by run_study (it wrote: {written})"
-
-
-def _keep(shots: list[Path]) -> None:
-    """Copy screenshots to $CTDC_TEST_ARTIFACTS (CI keeps that folder) when it is set."""
-    target = os.environ.get("CTDC_TEST_ARTIFACTS")
-    if target:
-        Path(target).mkdir(parents=True, exist_ok=True)
-        for shot in shots:
-            if shot.is_file():
-                shutil.copy2(shot, Path(target) / shot.name)
 
 
 @pytest.mark.slow
@@ -105,7 +96,7 @@ def test_report_renders_self_contained_in_chromium(report: Path, tmp_path: Path)
             if chart.count():
                 chart.screenshot(path=str(chart_shot))
             page.screenshot(path=str(screenshot), full_page=True)
-            _keep([top_shot, chart_shot, screenshot])
+            keep_screenshots([top_shot, chart_shot, screenshot])
 
             # Generated data says so first, in the first screen a reader sees.
             banner = page.locator("#banner")
