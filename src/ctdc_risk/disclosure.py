@@ -25,8 +25,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from highspy._core import _Highs
 
 _EPS = 1e-6
 
@@ -40,6 +44,12 @@ class LinearSystem:
     upper: list[float] = field(default_factory=list)
     equalities: list[tuple[dict[int, float], float]] = field(default_factory=list)
     inequalities: list[tuple[dict[int, float], float]] = field(default_factory=list)
+    # The HiGHS model of these relations, built at the first feasible_range and kept while no
+    # relation is added: the next bound of the same system only changes the objective, and
+    # HiGHS starts it from the last optimal basis.
+    _model: tuple[tuple[int, int, int], _Highs] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def unknown(self, name: str, lower: float, upper: float) -> int:
         """Add an unknown count within ``[lower, upper]``; return its index."""
@@ -56,15 +66,50 @@ class LinearSystem:
         """Add the relation ``sum(c * x) <= value``."""
         self.inequalities.append((dict(coefficients), float(value)))
 
+    def solver(self) -> _Highs:
+        """The HiGHS model of the relations as they stand (built again after any addition)."""
+        shape = (len(self.names), len(self.equalities), len(self.inequalities))
+        if self._model is None or self._model[0] != shape:
+            self._model = (shape, _highs_model(self))
+        return self._model[1]
 
-def _matrix(rows: list[tuple[dict[int, float], float]], n: int) -> tuple[np.ndarray, np.ndarray]:
-    a = np.zeros((len(rows), n))
-    b = np.zeros(len(rows))
-    for i, (coefficients, value) in enumerate(rows):
-        for j, c in coefficients.items():
-            a[i, j] += c
-        b[i] = value
-    return a, b
+
+def _highs_model(system: LinearSystem) -> _Highs:
+    """A silent, single-threaded HiGHS model: one column per unknown, one row per relation."""
+    import highspy
+    from highspy._core import _Highs
+
+    # _Highs (in highspy's __all__) is the solver without highspy.Highs's Python callbacks, whose
+    # set-up prints a banner on the terminal: the CLI's output is ours.
+    highs = _Highs()
+    highs.setOptionValue("output_flag", False)
+    highs.setOptionValue("threads", 1)
+    n = len(system.names)
+    highs.addVars(n, np.array(system.lower), np.array(system.upper))
+    rows = [*system.equalities, *system.inequalities]
+    if rows:
+        starts: list[int] = []
+        index: list[int] = []
+        value: list[float] = []
+        for coefficients, _ in rows:
+            starts.append(len(index))
+            for j, c in coefficients.items():
+                if c:
+                    index.append(j)
+                    value.append(c)
+        rhs = np.array([v for _, v in rows])
+        lhs = rhs.copy()
+        lhs[len(system.equalities) :] = -highspy.kHighsInf  # inequalities: sum(c * x) <= value
+        highs.addRows(
+            len(rows),
+            lhs,
+            rhs,
+            len(index),
+            np.array(starts, dtype=np.int32),
+            np.array(index, dtype=np.int32),
+            np.array(value, dtype=np.float64),
+        )
+    return highs
 
 
 def feasible_range(system: LinearSystem, expression: Mapping[int, float]) -> tuple[int, int] | None:
@@ -73,31 +118,23 @@ def feasible_range(system: LinearSystem, expression: Mapping[int, float]) -> tup
     Returns None when the relations contradict each other (the published figures are
     inconsistent, which an audit reports as such).
     """
-    from scipy.optimize import linprog
+    import highspy
 
     n = len(system.names)
     if n == 0:
         return None
+    highs = system.solver()
     cost = np.zeros(n)
     for j, c in expression.items():
         cost[j] += c
-    a_eq, b_eq = _matrix(system.equalities, n)
-    a_ub, b_ub = _matrix(system.inequalities, n)
-    bounds = list(zip(system.lower, system.upper, strict=True))
+    highs.changeColsCost(n, np.arange(n, dtype=np.int32), cost)
     ends = []
-    for sign in (1.0, -1.0):
-        result = linprog(
-            sign * cost,
-            A_ub=a_ub if len(b_ub) else None,
-            b_ub=b_ub if len(b_ub) else None,
-            A_eq=a_eq if len(b_eq) else None,
-            b_eq=b_eq if len(b_eq) else None,
-            bounds=bounds,
-            method="highs",
-        )
-        if result.status != 0:
+    for sense in (highspy.ObjSense.kMinimize, highspy.ObjSense.kMaximize):
+        highs.changeObjectiveSense(sense)
+        highs.run()
+        if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return None
-        ends.append(sign * float(result.fun))
+        ends.append(float(highs.getInfo().objective_function_value))
     low, high = ends
     return math.ceil(low - _EPS), math.floor(high + _EPS)
 
