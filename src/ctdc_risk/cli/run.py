@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from ctdc_risk.tracking import TrackedRun, TrackingSpec
 
 log = logging.getLogger("ctdc_risk")
+R = TypeVar("R")
 
 # The commands Hydra runs (audit reads a finished folder and needs no config) and their modules.
 COMMAND_MODULES = {
@@ -136,6 +137,42 @@ def tracked_run(
     ) as run:
         yield run
         STOP.raise_if_stopped()  # an interrupt swallowed while logging: KILLED, not FINISHED
+
+
+def run_maybe_tracked(
+    tracking: TrackingSpec,
+    *,
+    config: dict[str, Any],
+    run_name: str,
+    job: SweepJob | None,
+    out_dir: Path,
+    execute: Callable[[Any], R],
+    log_run: Callable[..., None],
+    what: str,
+    label_job: bool = True,
+) -> tuple[R, TrackedRun | None]:
+    """``execute(progress)`` into ``out_dir``, mark the folder complete, and, when tracking is
+    on, do both inside an MLflow run and log the finished folder to it with
+    ``log_run(run, result, experiment_name=..., cwd=...)`` (the run and the result come back;
+    the run is None without tracking). ``label_job``: a sweep job's progress lines are named by
+    its number."""
+    cwd = Path.cwd()  # where the command began: logged paths are relative to it
+    if not tracking.enabled:
+        with progress(job if label_job else None) as bar:
+            result = execute(bar)
+        finish(out_dir)
+        return result, None
+    with tracked_run(tracking, config=config, run_name=run_name, job=job) as tracked:
+        with progress(job if label_job else None) as bar:
+            result = execute(bar)
+        finish(out_dir)  # before logging: the folder is complete, and MLflow gets no marker
+        log.info("logging the run to MLflow")
+        log_complete_run(
+            lambda: log_run(tracked, result, experiment_name=tracking.experiment, cwd=cwd),
+            out_dir,
+            what=what,
+        )
+    return result, tracked
 
 
 def log_complete_run(log_run: Callable[[], None], out_dir: Path, *, what: str = "run") -> None:

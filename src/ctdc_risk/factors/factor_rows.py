@@ -115,28 +115,28 @@ class FactorTable:
 
 def table_records(table: FactorTable) -> list[list[Any]]:
     """Rows in :data:`COLUMNS` order for ``factors.csv`` (None -> blank, suppressed -> <k)."""
+    return _records(table, table.rows, COLUMNS)
+
+
+def context_records(table: FactorTable) -> list[list[Any]]:
+    """Context rows in :data:`CONTEXT_COLUMNS` order for ``context.csv``."""
+    return _records(table, table.context, CONTEXT_COLUMNS)
+
+
+def _records(
+    table: FactorTable,
+    rows: tuple[FactorRow, ...] | tuple[ContextRow, ...],
+    columns: tuple[str, ...],
+) -> list[list[Any]]:
     out = []
-    for row in table.rows:
+    for row in rows:
         rec = row.to_record()
         out.append(
             [
                 table.marker(row.factor, row.level, col)
                 if rec[col] is None and col in ("n_with", "n_without")
                 else rec[col]
-                for col in COLUMNS
+                for col in columns
             ]
         )
     return out
-
-
-def context_records(table: FactorTable) -> list[list[Any]]:
-    """Context rows in :data:`CONTEXT_COLUMNS` order for ``context.csv``."""
-    return [
-        [
-            table.marker(rec["factor"], rec["level"], col)
-            if rec[col] is None and col in ("n_with", "n_without")
-            else rec[col]
-            for col in CONTEXT_COLUMNS
-        ]
-        for rec in (r.to_record() for r in table.context)
-    ]

@@ -3,7 +3,6 @@ plugin scan at every start does not import Optuna)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from hydra.plugins.sweeper import Sweeper
@@ -16,28 +15,12 @@ class OptunaSweeper(Sweeper):
     each trial's return value (None, NaN or a failed job is a failed trial), repeat until
     ``n_trials``; then write ``optimization_results.yaml`` to the sweep folder."""
 
-    def __init__(
-        self,
-        *,
-        direction: Any,  # a config.Direction, or its name
-        study_name: str | None,
-        n_trials: int,
-        n_jobs: int,
-        max_failure_rate: float,
-        sampler: Mapping[str, Any],
-        params: Mapping[str, Any] | None,
-    ) -> None:
+    def __init__(self, **settings: Any) -> None:
+        # The settings are config.OptunaSweeperConf's fields, named and checked once, by
+        # OptunaSweeperImpl's keyword-only signature (an unknown key is a TypeError there).
         from hydra_plugins.ctdc_optuna_sweeper._impl import OptunaSweeperImpl
 
-        self.impl = OptunaSweeperImpl(
-            direction=direction,
-            study_name=study_name,
-            n_trials=n_trials,
-            n_jobs=n_jobs,
-            max_failure_rate=max_failure_rate,
-            sampler=sampler,
-            params=params,
-        )
+        self.impl = OptunaSweeperImpl(**settings)
 
     def setup(
         self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig

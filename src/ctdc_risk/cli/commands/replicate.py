@@ -6,17 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ctdc_risk.cli.run import (
-    Outcome,
-    finish,
-    log_complete_run,
-    progress,
-    split_edge_blocks,
-    tracked_run,
-)
+from ctdc_risk.cli.run import Outcome, run_maybe_tracked, split_edge_blocks
 
 if TYPE_CHECKING:
     from ctdc_risk.cli.sweep import SweepJob
+    from ctdc_risk.pipeline.replicate import ReplicationResult
 
 # The value a sweeper optimises: how many factor levels replicate.
 OPTIMISED = "replication/levels_replicate"
@@ -28,7 +22,7 @@ def run(config: dict[str, Any], out_dir: Path, job: SweepJob | None) -> Outcome:
     from ctdc_risk.cli import console
     from ctdc_risk.pipeline.replicate import run_replication
     from ctdc_risk.pipeline.specs import replicate_spec_from_mapping, run_spec_from_mapping
-    from ctdc_risk.tracking import TrackingSpec
+    from ctdc_risk.tracking import TrackingSpec, log_replication, study_run_name
 
     config, tracking_cfg = split_edge_blocks(config)
     spec = run_spec_from_mapping(config)
@@ -37,32 +31,26 @@ def run(config: dict[str, Any], out_dir: Path, job: SweepJob | None) -> Outcome:
     files = replicate_spec_from_mapping(config.get("replicate"))
     tracking = TrackingSpec.from_mapping(tracking_cfg)
 
-    def replicate(bar: Any) -> Any:
+    def replicate(bar: Any) -> ReplicationResult:
         # Each study's steps show as lines of the one display (a stop signal ends the run).
         return run_replication(
             spec, files.data, out_dir, names=files.names, progress=lambda msg: bar.step(msg)
         )
 
-    if not tracking.enabled:
-        with progress(None) as bar:
-            result = replicate(bar)
-        finish(out_dir)
-        console.print_replication_summary(result)
-        return Outcome(result.metrics[OPTIMISED], dict(result.metrics))
-    from ctdc_risk.tracking import log_replication, study_run_name
-
-    cwd = Path.cwd()
-    run_name = study_run_name(spec)
-    with (
-        tracked_run(tracking, config=config, run_name=run_name, job=job) as tracked,
-        progress(None) as bar,
-    ):
-        result = replicate(bar)
-        finish(out_dir)
-        bar.step("logging the run to MLflow")
-        log_complete_run(
-            lambda: log_replication(tracked, result, experiment_name=tracking.experiment, cwd=cwd),
-            out_dir,
-        )
-    console.print_replication_summary(result, tracking=(tracked.run_id, tracked.tracking_uri))
-    return Outcome(result.metrics[OPTIMISED], dict(result.metrics), tracked.run_id)
+    result, tracked = run_maybe_tracked(
+        tracking,
+        config=config,
+        run_name=study_run_name(spec),
+        job=job,
+        out_dir=out_dir,
+        execute=replicate,
+        log_run=log_replication,
+        what="replication",
+        label_job=False,
+    )
+    console.print_replication_summary(
+        result, tracking=None if tracked is None else (tracked.run_id, tracked.tracking_uri)
+    )
+    return Outcome(
+        result.metrics[OPTIMISED], dict(result.metrics), tracked.run_id if tracked else ""
+    )
