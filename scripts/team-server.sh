@@ -81,7 +81,10 @@ as_pg "$pgbin/createdb" -h 127.0.0.1 -p "$pg_port" -U postgres mlflow
 
 port=${3:-$(free_port)}
 mkdir -p "$dir/artifacts"
-setsid "$bin/mlflow" server \
+# MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false: no job runner. MLflow 3 otherwise starts seven huey
+# consumer processes for its GenAI jobs (prompt optimisation, scorers), which tracking studies
+# never use; each imports MLflow (about 3 CPU-seconds) and keeps running beside the server.
+MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false setsid "$bin/mlflow" server \
     --backend-store-uri "postgresql://postgres@127.0.0.1:$pg_port/mlflow" \
     --artifacts-destination "$dir/artifacts" \
     --host 127.0.0.1 --port "$port" --workers 2 \

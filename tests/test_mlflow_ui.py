@@ -96,6 +96,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         [MLFLOW, "ui", "--backend-store-uri", f"sqlite:///{(cwd / 'mlflow.db').resolve()}",
          "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
         cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        env={**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},  # as team-server.sh
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
