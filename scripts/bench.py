@@ -310,7 +310,27 @@ def bench_replicate(reference: float = REFERENCE_TYPICAL_S) -> dict[str, object]
     return {"replicate": r}
 
 
+OPTIONS = {
+    "--studies-only": "only the studies, replicate, make run's study and the label calibration",
+    "--replicate-only": "only ctdc-risk replicate on three copies of the real file",
+}
+
+
 def main() -> int:
+    args = sys.argv[1:]
+    if "-h" in args or "--help" in args:
+        print("usage: scripts/bench.py [--studies-only | --replicate-only]\n")
+        print((__doc__ or "").split("\n\n")[0])
+        for option, what in OPTIONS.items():
+            print(f"  {option:18} {what}")
+        return 0
+    unknown = [a for a in args if a not in OPTIONS]
+    if unknown:
+        print(
+            f"bench: unknown option {unknown[0]!r}; use one of {', '.join(OPTIONS)}",
+            file=sys.stderr,
+        )
+        return 2
     if "--replicate-only" in sys.argv:
         reference = reference_seconds()
         print(f"Reference job: {reference:.2f} s (typical day {REFERENCE_TYPICAL_S} s)")
