@@ -24,6 +24,7 @@ from ctdc_risk.errors import CtdcRiskError
 
 if TYPE_CHECKING:
     from ctdc_risk.cli.sweep import SweepJob
+    from ctdc_risk.pipeline.specs import RunSpec
     from ctdc_risk.tracking import TrackedRun, TrackingSpec
 
 log = logging.getLogger("ctdc_risk")
@@ -140,10 +141,10 @@ def tracked_run(
 
 
 def run_maybe_tracked(
-    tracking: TrackingSpec,
+    spec: RunSpec,
+    tracking_config: dict[str, Any],
     *,
     config: dict[str, Any],
-    run_name: str,
     job: SweepJob | None,
     out_dir: Path,
     execute: Callable[[Any], R],
@@ -151,17 +152,24 @@ def run_maybe_tracked(
     what: str,
     label_job: bool = True,
 ) -> tuple[R, TrackedRun | None]:
-    """``execute(progress)`` into ``out_dir``, mark the folder complete, and, when tracking is
-    on, do both inside an MLflow run and log the finished folder to it with
-    ``log_run(run, result, experiment_name=..., cwd=...)`` (the run and the result come back;
-    the run is None without tracking). ``label_job``: a sweep job's progress lines are named by
-    its number."""
+    """``execute(progress)`` into ``out_dir``, mark the folder complete, and, when the
+    ``tracking`` block turns tracking on, do both inside an MLflow run named after ``spec`` and
+    log the finished folder to it with ``log_run(run, result, experiment_name=..., cwd=...)``
+    (the result and the run come back; the run is None without tracking). Generated data is
+    said first. ``label_job``: a sweep job's progress lines are named by its number."""
+    from ctdc_risk.cli import console
+    from ctdc_risk.tracking import TrackingSpec, study_run_name
+
+    if spec.data.source == "synthetic":
+        console.print_generated_banner()  # first, before any progress: and again in the summary
+    tracking = TrackingSpec.from_mapping(tracking_config)
     cwd = Path.cwd()  # where the command began: logged paths are relative to it
     if not tracking.enabled:
         with progress(job if label_job else None) as bar:
             result = execute(bar)
         finish(out_dir)
         return result, None
+    run_name = study_run_name(spec)
     with tracked_run(tracking, config=config, run_name=run_name, job=job) as tracked:
         with progress(job if label_job else None) as bar:
             result = execute(bar)

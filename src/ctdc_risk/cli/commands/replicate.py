@@ -22,14 +22,11 @@ def run(config: dict[str, Any], out_dir: Path, job: SweepJob | None) -> Outcome:
     from ctdc_risk.cli import console
     from ctdc_risk.pipeline.replicate import run_replication
     from ctdc_risk.pipeline.specs import replicate_spec_from_mapping, run_spec_from_mapping
-    from ctdc_risk.tracking import TrackingSpec, log_replication, study_run_name
+    from ctdc_risk.tracking import log_replication
 
     config, tracking_cfg = split_edge_blocks(config)
     spec = run_spec_from_mapping(config)
-    if spec.data.source == "synthetic":
-        console.print_generated_banner()  # first, before any progress: and again in the summary
     files = replicate_spec_from_mapping(config.get("replicate"))
-    tracking = TrackingSpec.from_mapping(tracking_cfg)
 
     def replicate(bar: Any) -> ReplicationResult:
         # Each study's steps show as lines of the one display (a stop signal ends the run).
@@ -38,9 +35,9 @@ def run(config: dict[str, Any], out_dir: Path, job: SweepJob | None) -> Outcome:
         )
 
     result, tracked = run_maybe_tracked(
-        tracking,
+        spec,
+        tracking_cfg,
         config=config,
-        run_name=study_run_name(spec),
         job=job,
         out_dir=out_dir,
         execute=replicate,

@@ -19,18 +19,14 @@ def run(config: dict[str, Any], out_dir: Path, job: SweepJob | None) -> Outcome:
     from ctdc_risk.cli import console
     from ctdc_risk.pipeline.specs import run_spec_from_mapping
     from ctdc_risk.pipeline.study import run_study
-    from ctdc_risk.tracking import TrackingSpec, log_study, study_run_name
+    from ctdc_risk.tracking import log_study
 
     config, tracking_cfg = split_edge_blocks(config)
     spec = run_spec_from_mapping(config)
-    if spec.data.source == "synthetic":
-        console.print_generated_banner()  # first, before any progress: and again in the summary
-    tracking = TrackingSpec.from_mapping(tracking_cfg)
-
     result, tracked = run_maybe_tracked(
-        tracking,
+        spec,
+        tracking_cfg,
         config=config,
-        run_name=study_run_name(spec),
         job=job,
         out_dir=out_dir,
         execute=lambda bar: run_study(spec, out_dir, progress=bar),
