@@ -36,6 +36,7 @@ def test_version_is_ours_and_commands_have_their_own_help(tmp_path):
     assert out.returncode == 0
     assert out.stdout.startswith(f"ctdc-risk {__version__}\n")
     assert "hydra-core" in out.stdout and "lightgbm" in out.stdout and "shap" in out.stdout
+    assert "highspy 1." in out.stdout  # the privacy floor's solver: what is withheld
     for command in ("describe", "compare", "study"):
         out = _run(command, "--help", cwd=tmp_path)
         assert out.returncode == 0

@@ -83,8 +83,11 @@ Examples:
   ctdc-risk compare compare.runs=[RUN_ID,RUN_ID]          chosen runs""",
 }
 
-# Shown by --version beside ctdc-risk's own version: what a result depends on.
-KEY_DEPENDENCIES = ("hydra-core", "scikit-learn", "lightgbm", "shap", "mlflow", "pandas", "numpy")
+# Shown by --version beside ctdc-risk's own version: what a result depends on (highspy: which
+# counts the privacy floor withholds).
+KEY_DEPENDENCIES = (
+    "hydra-core", "scikit-learn", "lightgbm", "shap", "highspy", "mlflow", "pandas", "numpy",
+)  # fmt: skip
 
 
 def command_help(command: str) -> str:
