@@ -9,12 +9,16 @@ complementary suppression switched off.
 from __future__ import annotations
 
 import json
+import math
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import ctdc_risk.privacy as privacy
 from ctdc_risk.audit import AuditError, audit_run
@@ -256,6 +260,60 @@ def test_feasible_range_is_the_tight_interval() -> None:
     s.at_most({a: 1}, 9)
     assert feasible_range(s, {c: 1}) == (5, 5)
     assert feasible_range(s, {b: 1}) == (16, 25)
+
+
+def _linprog_range(s: LinearSystem, expression: dict[int, float]) -> tuple[int, int] | None:
+    """The same bounds by scipy's linprog: an independent reference for the HiGHS model."""
+    from scipy.optimize import linprog
+
+    n = len(s.names)
+    cost = np.zeros(n)
+    for j, c in expression.items():
+        cost[j] += c
+
+    def matrix(rows: list[tuple[dict[int, float], float]]) -> dict[str, Any]:
+        a = np.zeros((len(rows), n))
+        for i, (coefficients, _) in enumerate(rows):
+            for j, c in coefficients.items():
+                a[i, j] += c
+        return {"A": a, "b": np.array([v for _, v in rows])} if rows else {"A": None, "b": None}
+
+    eq, ub = matrix(s.equalities), matrix(s.inequalities)
+    ends = []
+    for sign in (1.0, -1.0):
+        result = linprog(
+            sign * cost, A_ub=ub["A"], b_ub=ub["b"], A_eq=eq["A"], b_eq=eq["b"],
+            bounds=list(zip(s.lower, s.upper, strict=True)), method="highs",
+        )  # fmt: skip
+        if result.status != 0:
+            return None
+        ends.append(sign * float(result.fun))
+    return math.ceil(ends[0] - 1e-6), math.floor(ends[1] + 1e-6)
+
+
+@settings(max_examples=150, deadline=None, derandomize=True, database=None)
+@given(st.data())
+def test_feasible_range_matches_an_independent_solver(data: st.DataObject) -> None:
+    """Random published tables (totals, partial sums, caps, some contradictory) give the same
+    whole-number bounds as scipy's linprog, for every expression, before and after relations
+    are added to a system already solved (the kept HiGHS model is rebuilt)."""
+    s = LinearSystem()
+    n = data.draw(st.integers(1, 6))
+    lows = data.draw(st.lists(st.integers(0, 20), min_size=n, max_size=n))
+    for j, low in enumerate(lows):
+        s.unknown(f"x{j}", low, low + data.draw(st.integers(0, 60)))
+    terms = st.dictionaries(st.integers(0, n - 1), st.sampled_from([1.0, -1.0, 2.0]), min_size=1)
+    expressions = data.draw(st.lists(terms, min_size=1, max_size=4))
+    for _round in range(2):
+        for _ in range(data.draw(st.integers(0, 3))):
+            relation = data.draw(terms)
+            value = float(data.draw(st.integers(-5, 150)))
+            if data.draw(st.booleans()):
+                s.equal(relation, value)
+            else:
+                s.at_most(relation, value)
+        for expression in expressions:
+            assert feasible_range(s, expression) == _linprog_range(s, expression)
 
 
 def test_headline_withholds_boys_when_the_other_children_are_few() -> None:
