@@ -291,7 +291,7 @@ def small_study(tmp_path_factory: pytest.TempPathFactory) -> SmallStudy:
 SWEEP_JOB = ["debug=default", "model=logistic", "stability.n_boot=2"]
 JOBLIB = ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]
 # With the model comparison: three sweeps, nine processes (three sweeps and their two workers
-# each) writing to one new store at once. Each job more costs its share of a worker's start.
+# each) writing to one new store at once. More jobs per sweep would add run time, not writers.
 N_SWEEPS, N_SWEEP_JOBS = 2, 2
 
 
@@ -346,8 +346,9 @@ def run_together(commands: list[list[str]], cwd: Path, timeout: float = 1200) ->
 @pytest.fixture(scope="session")
 def tracked_sweeps(tmp_path_factory: pytest.TempPathFactory) -> TrackedSweeps:
     """Three sweeps started together on one new MLflow store (see :class:`TrackedSweeps`): the
-    store's parallel safety, and the runs the sweep, compare, tracking and UI tests read. Read
-    only: a test that writes runs uses a store of its own."""
+    store's parallel safety, and the runs the sweep and compare tests read. Read only: a test
+    that writes runs uses a store of its own (the UI test serves a sweep of its own, whose jobs
+    run on enough rows to label factors)."""
 
     def build(cwd: Path) -> TrackedSweeps:
         seeds = "seed=" + ",".join(str(s) for s in range(1, N_SWEEP_JOBS + 1))
