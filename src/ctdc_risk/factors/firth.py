@@ -196,12 +196,3 @@ def firth_logit(
 def _score_is_negligible(score: np.ndarray, w: np.ndarray) -> bool:
     """The modified score is zero up to rounding, relative to the number of records."""
     return bool(np.max(np.abs(score)) <= 1e-7 * max(float(np.sum(w)), 1.0))
-
-
-def wald_interval(
-    coef: float, se: float, z: float = 1.959963984540054
-) -> tuple[float, float] | None:
-    """exp(coef ± z·se), or None when the standard error is not a positive finite number."""
-    if not (math.isfinite(se) and se > 0 and math.isfinite(coef)):
-        return None
-    return math.exp(coef - z * se), math.exp(coef + z * se)

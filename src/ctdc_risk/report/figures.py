@@ -144,27 +144,6 @@ def importance_bars(items: Sequence[tuple[str, float, str]], *, title: str) -> b
     return _png(fig)
 
 
-def subgroup_bars(
-    factors: Sequence[str], groups: dict[str, dict[str, float]], *, title: str
-) -> bytes:
-    """Side-by-side importance of the same factors in two or more subgroups."""
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(8.5, max(2.5, 0.45 * len(factors) + 1.2)))
-    n = max(1, len(groups))
-    width = 0.8 / n
-    palette = [PROTECTIVE, RISK, NEUTRAL, "#CC79A7", "#E69F00"]
-    for i, (name, values) in enumerate(groups.items()):
-        ys = [len(factors) - 1 - j + (i - (n - 1) / 2) * width for j in range(len(factors))]
-        ax.barh(ys, [values.get(f, 0.0) for f in factors], height=width, label=name,
-                color=palette[i % len(palette)])  # fmt: skip
-    ax.set_yticks(range(len(factors))[::-1])
-    ax.set_yticklabels(list(factors))
-    ax.set_xlabel("mean |SHAP| within the subgroup")
-    ax.set_title(title)
-    ax.legend(frameon=False, loc="lower right")
-    return _png(fig)
-
-
 def cohort_bars(
     factors: Sequence[str], groups: dict[str, tuple[int | None, dict[str, float]]], *, title: str
 ) -> bytes:
